@@ -1,0 +1,1 @@
+"""affect-jax: facial emotion recognition from video in JAX/Flax."""

@@ -1,0 +1,1 @@
+"""Grain input pipelines over the TFDS records."""

@@ -1,0 +1,1 @@
+"""TFDS builders for the raw dataset layouts (read from a manual dir)."""

@@ -1,0 +1,50 @@
+"""affect-jax: facial emotion recognition from video in JAX/Flax."""
+
+import setuptools
+
+# Ranges that install together with no conflicts (see shared docs, STACK.md).
+# Python 3.12 machines resolve newer jax/flax unless these stay pinned.
+INSTALL_REQUIRES = [
+    "jax>=0.10,<0.11",
+    "jaxlib>=0.10,<0.11",
+    "flax>=0.12,<0.13",
+    "optax>=0.2,<0.3",
+    "orbax-checkpoint>=0.12,<0.13",
+    "tensorflow-datasets>=4.9,<4.10",
+    "grain>=0.2,<0.3",
+    "array-record>=0.8,<0.9",
+    "ml-collections>=1.1,<1.2",
+    "absl-py>=2,<3",
+    "numpy>=2,<3",
+    # 5.x has no cv2.CascadeClassifier and ships no Haar cascades.
+    "opencv-python-headless>=4.9,<5",
+    # tfds needs it for builders in package folders but does not declare it.
+    "importlib_resources>=6",
+    # TensorBoard event files without TensorFlow.
+    "tensorboardX>=2.6,<3",
+    "matplotlib>=3.8,<4",
+]
+
+EXTRAS_REQUIRE = {
+    "cuda12": ["jax[cuda12]>=0.10,<0.11"],
+    "test": ["pytest>=8", "pytest-timeout>=2.3"],
+    "notebook": ["nbclient>=0.10", "ipykernel>=6", "nbformat>=5"],
+}
+
+setuptools.setup(
+    name="affect-jax",
+    version="0.1.0",
+    description="CNN + GRU valence-arousal and expression recognition in JAX/Flax",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(include=["affect_jax*", "data_builders*"]),
+    package_data={"data_builders": ["*/dummy_data/**/*", "*/CITATIONS.bib"]},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={
+        "console_scripts": [
+            "affect-jax-train=affect_jax.main:run",
+            "affect-jax-build=affect_jax.build:run",
+        ],
+    },
+)
