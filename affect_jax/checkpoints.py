@@ -26,18 +26,24 @@ class CheckpointMismatchError(ValueError):
   """A checkpoint was written by a config with a different model."""
 
 
+def _validation_loss(metrics: dict[str, float]) -> float:
+  return metrics["val_loss"]
+
+
 def make_manager(workdir: str, keep: int = 2) -> ocp.CheckpointManager:
   policy = checkpoint_managers.AnyPreservationPolicy([
       checkpoint_managers.LatestN(n=keep),
       # reverse=True sorts descending, so the n kept are the lowest losses.
       checkpoint_managers.BestN(
-          get_metric_fn=lambda metrics: metrics["val_loss"], reverse=True,
-          n=1, keep_checkpoints_without_metrics=False),
+          get_metric_fn=_validation_loss, reverse=True, n=1,
+          keep_checkpoints_without_metrics=False),
   ])
+  # best_fn makes Orbax store each save's metrics and answer best_step().
   return ocp.CheckpointManager(
       Path(workdir).resolve() / "checkpoints",
-      options=ocp.CheckpointManagerOptions(create=True,
-                                           preservation_policy=policy))
+      options=ocp.CheckpointManagerOptions(
+          create=True, preservation_policy=policy, best_fn=_validation_loss,
+          best_mode="min"))
 
 
 def save(manager: ocp.CheckpointManager, step: int, state: Any,
