@@ -23,82 +23,101 @@ SHAPE_KEYS = ("model", "loss", "targets", "num_classes")
 
 
 class CheckpointMismatchError(ValueError):
-  """A checkpoint was written by a config with a different model."""
+    """A checkpoint was written by a config with a different model."""
 
 
 def _validation_loss(metrics: dict[str, float]) -> float:
-  return metrics["val_loss"]
+    return metrics["val_loss"]
 
 
 def make_manager(workdir: str, keep: int = 2) -> ocp.CheckpointManager:
-  policy = checkpoint_managers.AnyPreservationPolicy([
-      checkpoint_managers.LatestN(n=keep),
-      # reverse=True sorts descending, so the n kept are the lowest losses.
-      checkpoint_managers.BestN(
-          get_metric_fn=_validation_loss, reverse=True, n=1,
-          keep_checkpoints_without_metrics=False),
-  ])
-  # best_fn makes Orbax store each save's metrics and answer best_step().
-  return ocp.CheckpointManager(
-      Path(workdir).resolve() / "checkpoints",
-      options=ocp.CheckpointManagerOptions(
-          create=True, preservation_policy=policy, best_fn=_validation_loss,
-          best_mode="min"))
+    policy = checkpoint_managers.AnyPreservationPolicy(
+        [
+            checkpoint_managers.LatestN(n=keep),
+            # reverse=True sorts descending, so the n kept are the lowest losses.
+            checkpoint_managers.BestN(
+                get_metric_fn=_validation_loss,
+                reverse=True,
+                n=1,
+                keep_checkpoints_without_metrics=False,
+            ),
+        ]
+    )
+    # best_fn makes Orbax store each save's metrics and answer best_step().
+    return ocp.CheckpointManager(
+        Path(workdir).resolve() / "checkpoints",
+        options=ocp.CheckpointManagerOptions(
+            create=True,
+            preservation_policy=policy,
+            best_fn=_validation_loss,
+            best_mode="min",
+        ),
+    )
 
 
-def save(manager: ocp.CheckpointManager, step: int, state: Any,
-         data_iterator: grain.DatasetIterator | None,
-         config: ml_collections.ConfigDict,
-         metrics: dict[str, float] | None = None) -> None:
-  """Saves everything needed to resume at `step` (asynchronously)."""
-  items = {"state": ocp.args.StandardSave(state),
-           "config": ocp.args.JsonSave(config.to_dict())}
-  if data_iterator is not None:
-    items["data_iterator"] = grain.checkpoint.CheckpointSave(data_iterator)
-  manager.save(step, args=ocp.args.Composite(**items), metrics=metrics)
+def save(
+    manager: ocp.CheckpointManager,
+    step: int,
+    state: Any,
+    data_iterator: grain.DatasetIterator | None,
+    config: ml_collections.ConfigDict,
+    metrics: dict[str, float] | None = None,
+) -> None:
+    """Saves everything needed to resume at `step` (asynchronously)."""
+    items = {
+        "state": ocp.args.StandardSave(state),
+        "config": ocp.args.JsonSave(config.to_dict()),
+    }
+    if data_iterator is not None:
+        items["data_iterator"] = grain.checkpoint.CheckpointSave(data_iterator)
+    manager.save(step, args=ocp.args.Composite(**items), metrics=metrics)
 
 
-def saved_config(manager: ocp.CheckpointManager,
-                 step: int) -> ml_collections.ConfigDict:
-  restored = manager.restore(
-      step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
-  return ml_collections.ConfigDict(restored["config"])
+def saved_config(manager: ocp.CheckpointManager, step: int) -> ml_collections.ConfigDict:
+    restored = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
+    return ml_collections.ConfigDict(restored["config"])
 
 
-def check_compatible(saved: ml_collections.ConfigDict,
-                     config: ml_collections.ConfigDict, where: str) -> None:
-  """Raises if the checkpoint's model differs from the one being built."""
-  for key in SHAPE_KEYS:
-    old = saved.to_dict().get(key) if key in saved else None
-    new = config.to_dict().get(key) if key in config else None
-    if _normalize(old) != _normalize(new):
-      raise CheckpointMismatchError(
-          f"The checkpoint in {where} was written with config.{key}={old!r}, "
-          f"but this run has config.{key}={new!r}. Use a fresh --workdir, or "
-          "the config that wrote the checkpoint.")
+def check_compatible(
+    saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict, where: str
+) -> None:
+    """Raises if the checkpoint's model differs from the one being built."""
+    for key in SHAPE_KEYS:
+        old = saved.to_dict().get(key) if key in saved else None
+        new = config.to_dict().get(key) if key in config else None
+        if _normalize(old) != _normalize(new):
+            raise CheckpointMismatchError(
+                f"The checkpoint in {where} was written with config.{key}={old!r}, "
+                f"but this run has config.{key}={new!r}. Use a fresh --workdir, or "
+                "the config that wrote the checkpoint."
+            )
 
 
 def _normalize(value: Any) -> Any:
-  if isinstance(value, (list, tuple)):
-    return [_normalize(v) for v in value]
-  if isinstance(value, dict):
-    return {k: _normalize(v) for k, v in value.items()}
-  return value
+    if isinstance(value, (list, tuple)):
+        return [_normalize(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalize(v) for k, v in value.items()}
+    return value
 
 
-def restore(manager: ocp.CheckpointManager, step: int, abstract_state: Any,
-            data_iterator: grain.DatasetIterator | None,
-            config: ml_collections.ConfigDict) -> Any:
-  """Restores state (and the iterator, in place) at `step` after a config check."""
-  where = str(Path(manager.directory) / str(step))
-  check_compatible(saved_config(manager, step), config, where)
-  items = {"state": ocp.args.StandardRestore(abstract_state)}
-  if data_iterator is not None:
-    items["data_iterator"] = grain.checkpoint.CheckpointRestore(data_iterator)
-  restored = manager.restore(step, args=ocp.args.Composite(**items))
-  return restored["state"]
+def restore(
+    manager: ocp.CheckpointManager,
+    step: int,
+    abstract_state: Any,
+    data_iterator: grain.DatasetIterator | None,
+    config: ml_collections.ConfigDict,
+) -> Any:
+    """Restores state (and the iterator, in place) at `step` after a config check."""
+    where = str(Path(manager.directory) / str(step))
+    check_compatible(saved_config(manager, step), config, where)
+    items = {"state": ocp.args.StandardRestore(abstract_state)}
+    if data_iterator is not None:
+        items["data_iterator"] = grain.checkpoint.CheckpointRestore(data_iterator)
+    restored = manager.restore(step, args=ocp.args.Composite(**items))
+    return restored["state"]
 
 
 def abstract(tree: Any) -> Any:
-  """Shapes, dtypes and shardings of `tree`, the target that restore needs."""
-  return jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)
+    """Shapes, dtypes and shardings of `tree`, the target that restore needs."""
+    return jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)

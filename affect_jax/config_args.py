@@ -12,29 +12,30 @@ import ml_collections
 
 
 def parse_arg(arg: str | None, **defaults: Any) -> ml_collections.ConfigDict:
-  """Returns the config-file argument as a ConfigDict over `defaults`.
+    """Returns the config-file argument as a ConfigDict over `defaults`.
 
-  Args:
-    arg: the text after the colon, or None/"" when there is none.
-    **defaults: every accepted key with its default; unknown keys are errors.
+    Args:
+      arg: the text after the colon, or None/"" when there is none.
+      **defaults: every accepted key with its default; unknown keys are errors.
 
-  Raises:
-    ValueError: a key that is not in `defaults`, naming the valid ones.
-  """
-  parsed = ml_collections.ConfigDict(defaults)
-  for item in filter(None, (arg or "").split(",")):
-    key, sep, text = item.partition("=")
-    key = key.strip()
-    if key not in defaults:
-      raise ValueError(
-          f"Unknown config argument {key!r} in {arg!r}; valid arguments: "
-          f"{', '.join(sorted(defaults))}.")
-    if not sep:
-      value: Any = True
-    else:
-      try:
-        value = ast.literal_eval(text)
-      except (ValueError, SyntaxError):
-        value = text
-    parsed[key] = value
-  return parsed
+    Raises:
+      ValueError: a key that is not in `defaults`, naming the valid ones.
+    """
+    parsed = ml_collections.ConfigDict(defaults)
+    for item in filter(None, (arg or "").split(",")):
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if key not in defaults:
+            raise ValueError(
+                f"Unknown config argument {key!r} in {arg!r}; valid arguments: "
+                f"{', '.join(sorted(defaults))}."
+            )
+        if not sep:
+            value: Any = True
+        else:
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                value = text
+        parsed[key] = value
+    return parsed

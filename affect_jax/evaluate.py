@@ -4,7 +4,8 @@ Metrics are computed once over all predictions of the split (CCC of the whole
 set, never a mean of per-batch values).
 """
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -17,54 +18,58 @@ from affect_jax.data import pipeline
 
 
 def make_eval_step(mesh: Mesh) -> Callable:
-  """`step(state, batch) -> batch with 'outputs' added`, all replicated.
+    """`step(state, batch) -> batch with 'outputs' added`, all replicated.
 
-  Returning labels and mask replicated lets every process assemble the whole
-  split, whatever rows it loaded itself.
-  """
+    Returning labels and mask replicated lets every process assemble the whole
+    split, whatever rows it loaded itself.
+    """
 
-  def step(state, batch):
-    outputs = state.apply_fn(
-        {"params": state.params, "batch_stats": state.batch_stats},
-        batch["image"].astype(jnp.float32) / 255.0, train=False)
-    result = {key: value for key, value in batch.items() if key != "image"}
-    result["outputs"] = outputs
+    def step(state, batch):
+        outputs = state.apply_fn(
+            {"params": state.params, "batch_stats": state.batch_stats},
+            batch["image"].astype(jnp.float32) / 255.0,
+            train=False,
+        )
+        result = {key: value for key, value in batch.items() if key != "image"}
+        result["outputs"] = outputs
+        return result
+
+    return jax.jit(
+        step,
+        in_shardings=(sharding.replicated(mesh), sharding.batch_sharded(mesh)),
+        out_shardings=sharding.replicated(mesh),
+    )
+
+
+def predict_split(
+    state: Any,
+    eval_step: Callable,
+    source: Any,
+    config: ml_collections.ConfigDict,
+    mesh: Mesh,
+) -> dict[str, np.ndarray]:
+    """Runs the model over every example of `source`; returns host arrays."""
+    per_process = sharding.per_process_batch_size(config.eval_batch_size, "eval_batch_size")
+    collected: dict[str, list[np.ndarray]] = {}
+    for local_batch in pipeline.evaluation_batches(source, config, per_process):
+        result = jax.device_get(eval_step(state, sharding.to_global_batch(local_batch, mesh)))
+        keep = result.pop("mask") > 0
+        for key, value in result.items():
+            collected.setdefault(key, []).append(value[keep])
+    return {key: np.concatenate(parts) for key, parts in collected.items()}
+
+
+def split_metrics(
+    predictions: dict[str, np.ndarray], config: ml_collections.ConfigDict
+) -> dict[str, float]:
+    """Whole-set metrics plus `loss`, the training loss over the whole split."""
+    outputs = predictions["outputs"]
+    if config.loss == "cross_entropy":
+        result = metrics.classification_metrics(outputs, predictions["label"])
+        target = predictions["label"]
+    else:
+        result = metrics.regression_metrics(outputs, predictions["targets"], tuple(config.targets))
+        target = predictions["targets"]
+    loss_fn = losses.get_loss(config.loss)
+    result["loss"] = float(loss_fn(jnp.asarray(outputs, jnp.float32), jnp.asarray(target)))
     return result
-
-  return jax.jit(step,
-                 in_shardings=(sharding.replicated(mesh),
-                               sharding.batch_sharded(mesh)),
-                 out_shardings=sharding.replicated(mesh))
-
-
-def predict_split(state: Any, eval_step: Callable, source: Any,
-                  config: ml_collections.ConfigDict,
-                  mesh: Mesh) -> dict[str, np.ndarray]:
-  """Runs the model over every example of `source`; returns host arrays."""
-  per_process = sharding.per_process_batch_size(config.eval_batch_size,
-                                                "eval_batch_size")
-  collected: dict[str, list[np.ndarray]] = {}
-  for local_batch in pipeline.evaluation_batches(source, config, per_process):
-    result = jax.device_get(eval_step(state,
-                                      sharding.to_global_batch(local_batch, mesh)))
-    keep = result.pop("mask") > 0
-    for key, value in result.items():
-      collected.setdefault(key, []).append(value[keep])
-  return {key: np.concatenate(parts) for key, parts in collected.items()}
-
-
-def split_metrics(predictions: dict[str, np.ndarray],
-                  config: ml_collections.ConfigDict) -> dict[str, float]:
-  """Whole-set metrics plus `loss`, the training loss over the whole split."""
-  outputs = predictions["outputs"]
-  if config.loss == "cross_entropy":
-    result = metrics.classification_metrics(outputs, predictions["label"])
-    target = predictions["label"]
-  else:
-    result = metrics.regression_metrics(outputs, predictions["targets"],
-                                        tuple(config.targets))
-    target = predictions["targets"]
-  loss_fn = losses.get_loss(config.loss)
-  result["loss"] = float(loss_fn(jnp.asarray(outputs, jnp.float32),
-                                 jnp.asarray(target)))
-  return result

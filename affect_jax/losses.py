@@ -1,40 +1,37 @@
 """Training losses. Every loss maps (predictions, targets) to a scalar."""
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax.numpy as jnp
 import optax
 
 
-def concordance_correlation(predictions: jnp.ndarray,
-                            targets: jnp.ndarray) -> jnp.ndarray:
-  """Lin's CCC per column of [N, D] inputs, with population statistics.
+def concordance_correlation(predictions: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
+    """Lin's CCC per column of [N, D] inputs, with population statistics.
 
-  CCC = 2 cov(x, y) / (var x + var y + (mean x - mean y)^2).
-  """
-  pred_mean = predictions.mean(axis=0)
-  target_mean = targets.mean(axis=0)
-  pred_var = predictions.var(axis=0)
-  target_var = targets.var(axis=0)
-  covariance = ((predictions - pred_mean) * (targets - target_mean)).mean(0)
-  # The epsilon only guards a constant batch; it is far below any real var.
-  return 2.0 * covariance / (
-      pred_var + target_var + (pred_mean - target_mean) ** 2 + 1e-8)
+    CCC = 2 cov(x, y) / (var x + var y + (mean x - mean y)^2).
+    """
+    pred_mean = predictions.mean(axis=0)
+    target_mean = targets.mean(axis=0)
+    pred_var = predictions.var(axis=0)
+    target_var = targets.var(axis=0)
+    covariance = ((predictions - pred_mean) * (targets - target_mean)).mean(0)
+    # The epsilon only guards a constant batch; it is far below any real var.
+    return 2.0 * covariance / (pred_var + target_var + (pred_mean - target_mean) ** 2 + 1e-8)
 
 
 def ccc_loss(predictions: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
-  """1 - mean CCC over the regressed dimensions (e.g. valence and arousal)."""
-  return 1.0 - concordance_correlation(predictions, targets).mean()
+    """1 - mean CCC over the regressed dimensions (e.g. valence and arousal)."""
+    return 1.0 - concordance_correlation(predictions, targets).mean()
 
 
 def mse_loss(predictions: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
-  return jnp.mean((predictions - targets) ** 2)
+    return jnp.mean((predictions - targets) ** 2)
 
 
 def cross_entropy_loss(logits: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
-  """Softmax cross-entropy for integer class labels of shape [N]."""
-  return optax.softmax_cross_entropy_with_integer_labels(
-      logits, labels.astype(jnp.int32)).mean()
+    """Softmax cross-entropy for integer class labels of shape [N]."""
+    return optax.softmax_cross_entropy_with_integer_labels(logits, labels.astype(jnp.int32)).mean()
 
 
 LOSSES: dict[str, Callable[[jnp.ndarray, jnp.ndarray], jnp.ndarray]] = {
@@ -45,8 +42,7 @@ LOSSES: dict[str, Callable[[jnp.ndarray, jnp.ndarray], jnp.ndarray]] = {
 
 
 def get_loss(name: str) -> Callable[[jnp.ndarray, jnp.ndarray], jnp.ndarray]:
-  """Returns the loss called `name` (config key `loss`)."""
-  if name not in LOSSES:
-    raise ValueError(f"Unknown loss {name!r} (config key `loss`); valid: "
-                     f"{', '.join(LOSSES)}.")
-  return LOSSES[name]
+    """Returns the loss called `name` (config key `loss`)."""
+    if name not in LOSSES:
+        raise ValueError(f"Unknown loss {name!r} (config key `loss`); valid: {', '.join(LOSSES)}.")
+    return LOSSES[name]

@@ -14,39 +14,49 @@ from ml_collections import config_flags
 from affect_jax import xla_cpu_flags
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Experiment config file, e.g. configs/affwild2_cnn.py:tiny.",
-    lock_config=True)
+    "config",
+    None,
+    "Experiment config file, e.g. configs/affwild2_cnn.py:tiny.",
+    lock_config=True,
+)
 _WORKDIR = flags.DEFINE_string(
-    "workdir", None, "Folder for checkpoints, metrics and plots; resumed if it "
-    "holds a checkpoint.")
+    "workdir",
+    None,
+    "Folder for checkpoints, metrics and plots; resumed if it holds a checkpoint.",
+)
 flags.mark_flags_as_required(["config", "workdir"])
 
 STAGES = ("train_cnn",)
 
 
 def main(argv: list[str]) -> None:
-  del argv
-  config = _CONFIG.value
-  if config.get("fast_cpu_convolutions", True):
-    logging.info("Fast XLA:CPU convolution flag active: %s",
-                 xla_cpu_flags.apply_fast_cpu_flags())
-  if config.stage not in STAGES:
-    raise app.UsageError(f"Unknown config.stage {config.stage!r}; valid: "
-                         f"{', '.join(STAGES)}.")
-  if config.get("distributed", False):
-    import jax
-    jax.distributed.initialize()
-  from affect_jax import train  # After the XLA flags are in place.
-  result = train.train_and_evaluate(config, _WORKDIR.value)
-  print(json.dumps(result, indent=2))
-  print(f"Workdir: {_WORKDIR.value} (checkpoints/, metrics.jsonl, "
-        "tensorboard/, plots/, results.json)")
+    del argv
+    config = _CONFIG.value
+    if config.get("fast_cpu_convolutions", True):
+        logging.info(
+            "Fast XLA:CPU convolution flag active: %s",
+            xla_cpu_flags.apply_fast_cpu_flags(),
+        )
+    if config.stage not in STAGES:
+        raise app.UsageError(f"Unknown config.stage {config.stage!r}; valid: {', '.join(STAGES)}.")
+    if config.get("distributed", False):
+        import jax
+
+        jax.distributed.initialize()
+    from affect_jax import train  # After the XLA flags are in place.
+
+    result = train.train_and_evaluate(config, _WORKDIR.value)
+    print(json.dumps(result, indent=2))
+    print(
+        f"Workdir: {_WORKDIR.value} (checkpoints/, metrics.jsonl, "
+        "tensorboard/, plots/, results.json)"
+    )
 
 
 def run() -> None:
-  """Console-script entry point."""
-  app.run(main)
+    """Console-script entry point."""
+    app.run(main)
 
 
 if __name__ == "__main__":
-  run()
+    run()

@@ -7,53 +7,51 @@ per-batch CCCs (what the reference code logged) is biased and is never used.
 import numpy as np
 
 
-def concordance_correlation(predictions: np.ndarray,
-                            targets: np.ndarray) -> np.ndarray:
-  """Whole-set CCC per column of [N, D] (or [N]) arrays, population stats."""
-  x = np.asarray(predictions, np.float64)
-  y = np.asarray(targets, np.float64)
-  covariance = ((x - x.mean(0)) * (y - y.mean(0))).mean(0)
-  denominator = x.var(0) + y.var(0) + (x.mean(0) - y.mean(0)) ** 2
-  return 2.0 * covariance / np.maximum(denominator, 1e-12)
+def concordance_correlation(predictions: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Whole-set CCC per column of [N, D] (or [N]) arrays, population stats."""
+    x = np.asarray(predictions, np.float64)
+    y = np.asarray(targets, np.float64)
+    covariance = ((x - x.mean(0)) * (y - y.mean(0))).mean(0)
+    denominator = x.var(0) + y.var(0) + (x.mean(0) - y.mean(0)) ** 2
+    return 2.0 * covariance / np.maximum(denominator, 1e-12)
 
 
 def rmse(predictions: np.ndarray, targets: np.ndarray) -> np.ndarray:
-  diff = np.asarray(predictions, np.float64) - np.asarray(targets, np.float64)
-  return np.sqrt((diff ** 2).mean(0))
+    diff = np.asarray(predictions, np.float64) - np.asarray(targets, np.float64)
+    return np.sqrt((diff**2).mean(0))
 
 
-def regression_metrics(predictions: np.ndarray, targets: np.ndarray,
-                       names: tuple[str, ...]) -> dict[str, float]:
-  """CCC and RMSE per named dimension plus their mean CCC, over the whole set."""
-  ccc = concordance_correlation(predictions, targets)
-  errors = rmse(predictions, targets)
-  metrics = {}
-  for i, name in enumerate(names):
-    metrics[f"ccc_{name}"] = float(ccc[i])
-    metrics[f"rmse_{name}"] = float(errors[i])
-  metrics["ccc_mean"] = float(ccc.mean())
-  return metrics
+def regression_metrics(
+    predictions: np.ndarray, targets: np.ndarray, names: tuple[str, ...]
+) -> dict[str, float]:
+    """CCC and RMSE per named dimension plus their mean CCC, over the whole set."""
+    ccc = concordance_correlation(predictions, targets)
+    errors = rmse(predictions, targets)
+    metrics = {}
+    for i, name in enumerate(names):
+        metrics[f"ccc_{name}"] = float(ccc[i])
+        metrics[f"rmse_{name}"] = float(errors[i])
+    metrics["ccc_mean"] = float(ccc.mean())
+    return metrics
 
 
-def confusion_matrix(labels: np.ndarray, predicted: np.ndarray,
-                     num_classes: int) -> np.ndarray:
-  """Counts [true class, predicted class]."""
-  matrix = np.zeros((num_classes, num_classes), np.int64)
-  np.add.at(matrix, (np.asarray(labels, np.int64),
-                     np.asarray(predicted, np.int64)), 1)
-  return matrix
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts [true class, predicted class]."""
+    matrix = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(matrix, (np.asarray(labels, np.int64), np.asarray(predicted, np.int64)), 1)
+    return matrix
 
 
-def classification_metrics(logits: np.ndarray,
-                           labels: np.ndarray) -> dict[str, float]:
-  """Accuracy and per-class recall over the whole set."""
-  predicted = np.asarray(logits).argmax(-1)
-  labels = np.asarray(labels).reshape(-1)
-  matrix = confusion_matrix(labels, predicted, np.asarray(logits).shape[-1])
-  support = matrix.sum(1)
-  recall = np.divide(np.diag(matrix), support,
-                     out=np.full(len(support), np.nan), where=support > 0)
-  metrics = {"accuracy": float((predicted == labels).mean())}
-  for i, value in enumerate(recall):
-    metrics[f"recall_{i}"] = float(value)
-  return metrics
+def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Accuracy and per-class recall over the whole set."""
+    predicted = np.asarray(logits).argmax(-1)
+    labels = np.asarray(labels).reshape(-1)
+    matrix = confusion_matrix(labels, predicted, np.asarray(logits).shape[-1])
+    support = matrix.sum(1)
+    recall = np.divide(
+        np.diag(matrix), support, out=np.full(len(support), np.nan), where=support > 0
+    )
+    metrics = {"accuracy": float((predicted == labels).mean())}
+    for i, value in enumerate(recall):
+        metrics[f"recall_{i}"] = float(value)
+    return metrics

@@ -22,111 +22,146 @@ from affect_jax.progress import RateMeter
 
 
 class NonFiniteLossError(FloatingPointError):
-  """The loss became NaN or infinite; training stopped."""
+    """The loss became NaN or infinite; training stopped."""
 
 
-def _check_finite(loss: float, step: int, batch: dict[str, np.ndarray],
-                  workdir: str) -> None:
-  if np.isfinite(loss):
-    return
-  raise NonFiniteLossError(
-      f"Loss is {loss} at step {step} (batch frames {batch['frame'][:8]}...). "
-      f"The last good checkpoint in {workdir}/checkpoints is kept. Lower "
-      "config.optimizer.learning_rate, or check the data for NaN labels.")
+def _check_finite(loss: float, step: int, batch: dict[str, np.ndarray], workdir: str) -> None:
+    if np.isfinite(loss):
+        return
+    raise NonFiniteLossError(
+        f"Loss is {loss} at step {step} (batch frames {batch['frame'][:8]}...). "
+        f"The last good checkpoint in {workdir}/checkpoints is kept. Lower "
+        "config.optimizer.learning_rate, or check the data for NaN labels."
+    )
 
 
-def run_validation(state: Any, eval_step, source: Any,
-                   config: ml_collections.ConfigDict, mesh) -> tuple[dict, dict]:
-  predictions = evaluate.predict_split(state, eval_step, source, config, mesh)
-  return evaluate.split_metrics(predictions, config), predictions
+def run_validation(
+    state: Any, eval_step, source: Any, config: ml_collections.ConfigDict, mesh
+) -> tuple[dict, dict]:
+    predictions = evaluate.predict_split(state, eval_step, source, config, mesh)
+    return evaluate.split_metrics(predictions, config), predictions
 
 
-def _write_outputs(workdir: Path, config: ml_collections.ConfigDict,
-                   result: dict[str, float], predictions: dict) -> None:
-  """Results JSON and PNGs, by process 0 only."""
-  if jax.process_index() != 0:
-    return
-  (workdir / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-  plots_dir = workdir / "plots"
-  plots_dir.mkdir(exist_ok=True)
-  plots.training_curves(read_metrics(str(workdir)),
-                        plots_dir / "training_curves.png")
-  if config.loss != "cross_entropy":
-    plots.prediction_scatter(predictions["outputs"], predictions["targets"],
-                             tuple(config.targets),
-                             plots_dir / "validation_scatter.png")
+def _write_outputs(
+    workdir: Path,
+    config: ml_collections.ConfigDict,
+    result: dict[str, float],
+    predictions: dict,
+) -> None:
+    """Results JSON and PNGs, by process 0 only."""
+    if jax.process_index() != 0:
+        return
+    (workdir / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+    plots_dir = workdir / "plots"
+    plots_dir.mkdir(exist_ok=True)
+    plots.training_curves(read_metrics(str(workdir)), plots_dir / "training_curves.png")
+    if config.loss != "cross_entropy":
+        plots.prediction_scatter(
+            predictions["outputs"],
+            predictions["targets"],
+            tuple(config.targets),
+            plots_dir / "validation_scatter.png",
+        )
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict,
-                       workdir: str) -> dict[str, float]:
-  """Trains `config` in `workdir` (resuming if it has a checkpoint).
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+    """Trains `config` in `workdir` (resuming if it has a checkpoint).
 
-  Returns:
-    The validation metrics of the final step (whole-set CCC / RMSE or accuracy).
-  """
-  workdir_path = Path(workdir)
-  workdir_path.mkdir(parents=True, exist_ok=True)
-  mesh = sharding.make_data_mesh()
-  logging.info("Devices: %d (%d per process), processes: %d",
-               jax.device_count(), jax.local_device_count(), jax.process_count())
-  train_source = sources.open_split(config.dataset.name, config.dataset.data_dir,
-                                    config.dataset.train_split)
-  eval_source = sources.open_split(config.dataset.name, config.dataset.data_dir,
-                                   config.dataset.eval_split)
-  logging.info("Examples: %d train, %d %s", len(train_source), len(eval_source),
-               config.dataset.eval_split)
+    Returns:
+      The validation metrics of the final step (whole-set CCC / RMSE or accuracy).
+    """
+    workdir_path = Path(workdir)
+    workdir_path.mkdir(parents=True, exist_ok=True)
+    mesh = sharding.make_data_mesh()
+    logging.info(
+        "Devices: %d (%d per process), processes: %d",
+        jax.device_count(),
+        jax.local_device_count(),
+        jax.process_count(),
+    )
+    train_source = sources.open_split(
+        config.dataset.name, config.dataset.data_dir, config.dataset.train_split
+    )
+    eval_source = sources.open_split(
+        config.dataset.name, config.dataset.data_dir, config.dataset.eval_split
+    )
+    logging.info(
+        "Examples: %d train, %d %s",
+        len(train_source),
+        len(eval_source),
+        config.dataset.eval_split,
+    )
 
-  state = steps.create_train_state(create_model(config), config, mesh)
-  train_iter = pipeline.training_iterator(
-      train_source, config, sharding.per_process_batch_size(config.batch_size))
-  manager = checkpoints.make_manager(workdir, config.checkpoint.keep)
-  start_step = manager.latest_step() or 0
-  if start_step:
-    logging.info("Resuming from %s/checkpoints/%d", workdir, start_step)
-    state = checkpoints.restore(manager, start_step,
-                                checkpoints.abstract(state), train_iter, config)
+    state = steps.create_train_state(create_model(config), config, mesh)
+    train_iter = pipeline.training_iterator(
+        train_source, config, sharding.per_process_batch_size(config.batch_size)
+    )
+    manager = checkpoints.make_manager(workdir, config.checkpoint.keep)
+    start_step = manager.latest_step() or 0
+    if start_step:
+        logging.info("Resuming from %s/checkpoints/%d", workdir, start_step)
+        state = checkpoints.restore(
+            manager, start_step, checkpoints.abstract(state), train_iter, config
+        )
 
-  train_step = steps.make_train_step(config, mesh)
-  eval_step = evaluate.make_eval_step(mesh)
-  writer = MetricWriter(workdir)
-  meter = RateMeter(config.num_train_steps, start_step)
-  train_losses: list[float] = []
-  result, predictions = None, None
-  for step in range(start_step + 1, config.num_train_steps + 1):
-    local_batch = next(train_iter)
-    state, step_metrics = train_step(
-        state, sharding.to_global_batch(local_batch, mesh))
-    loss = float(step_metrics["loss"])
-    _check_finite(loss, step, local_batch, workdir)
-    train_losses.append(loss)
-    meter.update()
-    if step % config.log_every_steps == 0 or step == config.num_train_steps:
-      steps_per_second, eta = meter.report()
-      frames_per_second = steps_per_second * config.batch_size
-      writer.write(step, {"loss": float(np.mean(train_losses)),
-                          "frames_per_second": frames_per_second}, "train")
-      logging.info("step %d/%d  train loss %.4f  %.1f frames/s  ETA %s",
-                   step, config.num_train_steps, np.mean(train_losses),
-                   frames_per_second, eta)
-      train_losses = []
-    is_last = step == config.num_train_steps
-    if step % config.eval_every_steps == 0 or is_last:
-      result, predictions = run_validation(state, eval_step, eval_source,
-                                           config, mesh)
-      writer.write(step, result, "validation")
-      logging.info("step %d validation: %s", step,
-                   ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
-      checkpoints.save(manager, step, state, train_iter, config,
-                       metrics={"val_loss": result["loss"]})
-    elif step % config.checkpoint_every_steps == 0:
-      checkpoints.save(manager, step, state, train_iter, config)
-  manager.wait_until_finished()
+    train_step = steps.make_train_step(config, mesh)
+    eval_step = evaluate.make_eval_step(mesh)
+    writer = MetricWriter(workdir)
+    meter = RateMeter(config.num_train_steps, start_step)
+    train_losses: list[float] = []
+    result, predictions = None, None
+    for step in range(start_step + 1, config.num_train_steps + 1):
+        local_batch = next(train_iter)
+        state, step_metrics = train_step(state, sharding.to_global_batch(local_batch, mesh))
+        loss = float(step_metrics["loss"])
+        _check_finite(loss, step, local_batch, workdir)
+        train_losses.append(loss)
+        meter.update()
+        if step % config.log_every_steps == 0 or step == config.num_train_steps:
+            steps_per_second, eta = meter.report()
+            frames_per_second = steps_per_second * config.batch_size
+            writer.write(
+                step,
+                {
+                    "loss": float(np.mean(train_losses)),
+                    "frames_per_second": frames_per_second,
+                },
+                "train",
+            )
+            logging.info(
+                "step %d/%d  train loss %.4f  %.1f frames/s  ETA %s",
+                step,
+                config.num_train_steps,
+                np.mean(train_losses),
+                frames_per_second,
+                eta,
+            )
+            train_losses = []
+        is_last = step == config.num_train_steps
+        if step % config.eval_every_steps == 0 or is_last:
+            result, predictions = run_validation(state, eval_step, eval_source, config, mesh)
+            writer.write(step, result, "validation")
+            logging.info(
+                "step %d validation: %s",
+                step,
+                ", ".join(f"{k} {v:.4f}" for k, v in result.items()),
+            )
+            checkpoints.save(
+                manager,
+                step,
+                state,
+                train_iter,
+                config,
+                metrics={"val_loss": result["loss"]},
+            )
+        elif step % config.checkpoint_every_steps == 0:
+            checkpoints.save(manager, step, state, train_iter, config)
+    manager.wait_until_finished()
 
-  if result is None:  # Rerun of a finished run: evaluate what was restored.
-    result, predictions = run_validation(state, eval_step, eval_source,
-                                         config, mesh)
-  result = {"step": int(state.step), "best_step": manager.best_step(), **result}
-  _write_outputs(workdir_path, config, result, predictions)
-  writer.close()
-  manager.close()
-  return result
+    if result is None:  # Rerun of a finished run: evaluate what was restored.
+        result, predictions = run_validation(state, eval_step, eval_source, config, mesh)
+    result = {"step": int(state.step), "best_step": manager.best_step(), **result}
+    _write_outputs(workdir_path, config, result, predictions)
+    writer.close()
+    manager.close()
+    return result

@@ -12,21 +12,21 @@ import os
 import jaxlib
 
 FAST_CONVOLUTION_FLAG = (
-    "--xla_cpu_experimental_ynn_fusion_type="
-    "-individual_convolution,-individual_dot")
+    "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution,-individual_dot"
+)
 _KNOWN_GOOD_JAXLIB_PREFIXES = ("0.10.",)
 
 
 def apply_fast_cpu_flags() -> bool:
-  """Adds the flag to XLA_FLAGS unless the user set it or jaxlib is unknown.
+    """Adds the flag to XLA_FLAGS unless the user set it or jaxlib is unknown.
 
-  Must run before the first JAX computation (XLA reads XLA_FLAGS when the
-  backend starts, not when jax is imported). Returns whether it is active.
-  """
-  current = os.environ.get("XLA_FLAGS", "")
-  if "xla_cpu_experimental_ynn_fusion_type" in current:
-    return FAST_CONVOLUTION_FLAG in current
-  if not jaxlib.__version__.startswith(_KNOWN_GOOD_JAXLIB_PREFIXES):
-    return False
-  os.environ["XLA_FLAGS"] = f"{current} {FAST_CONVOLUTION_FLAG}".strip()
-  return True
+    Must run before the first JAX computation (XLA reads XLA_FLAGS when the
+    backend starts, not when jax is imported). Returns whether it is active.
+    """
+    current = os.environ.get("XLA_FLAGS", "")
+    if "xla_cpu_experimental_ynn_fusion_type" in current:
+        return FAST_CONVOLUTION_FLAG in current
+    if not jaxlib.__version__.startswith(_KNOWN_GOOD_JAXLIB_PREFIXES):
+        return False
+    os.environ["XLA_FLAGS"] = f"{current} {FAST_CONVOLUTION_FLAG}".strip()
+    return True

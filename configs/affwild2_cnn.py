@@ -24,75 +24,75 @@ from affect_jax.config_args import parse_arg
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  args = parse_arg(arg, quickstart=False, tiny=False, data_dir="")
-  config = ml_collections.ConfigDict()
-  config.stage = "train_cnn"
-  config.seed = 0
-  # On CPU, route convolutions to Eigen instead of YNNPACK (~2.5x faster step).
-  config.fast_cpu_convolutions = True
-  # Set by launch/ scripts on multi-host slices: jax.distributed.initialize().
-  config.distributed = False
+    args = parse_arg(arg, quickstart=False, tiny=False, data_dir="")
+    config = ml_collections.ConfigDict()
+    config.stage = "train_cnn"
+    config.seed = 0
+    # On CPU, route convolutions to Eigen instead of YNNPACK (~2.5x faster step).
+    config.fast_cpu_convolutions = True
+    # Set by launch/ scripts on multi-host slices: jax.distributed.initialize().
+    config.distributed = False
 
-  config.dataset = ml_collections.ConfigDict()
-  config.dataset.name = "affwild2/va"
-  config.dataset.data_dir = args.data_dir  # Where affect_jax.build wrote it.
-  config.dataset.train_split = "train"
-  config.dataset.eval_split = "validation"
+    config.dataset = ml_collections.ConfigDict()
+    config.dataset.name = "affwild2/va"
+    config.dataset.data_dir = args.data_dir  # Where affect_jax.build wrote it.
+    config.dataset.train_split = "train"
+    config.dataset.eval_split = "validation"
 
-  # Regressed record fields, in head-output order. ("valence",) or
-  # ("arousal",) trains one dimension at a time, as in the paper's ablation.
-  config.targets = ("valence", "arousal")
-  config.num_classes = 0  # Used by cross_entropy configs (CK+).
-  config.label_key = "label"
-  config.loss = "ccc"  # 1 - mean(CCC_v, CCC_a); or "mse".
+    # Regressed record fields, in head-output order. ("valence",) or
+    # ("arousal",) trains one dimension at a time, as in the paper's ablation.
+    config.targets = ("valence", "arousal")
+    config.num_classes = 0  # Used by cross_entropy configs (CK+).
+    config.label_key = "label"
+    config.loss = "ccc"  # 1 - mean(CCC_v, CCC_a); or "mse".
 
-  config.model = ml_collections.ConfigDict()
-  config.model.name = "cnn"
-  # "reference": the authors' code (SAME/VALID/VALID convs, linear features);
-  # "khorrami": the paper's [6] (all SAME, ReLU features).
-  config.model.variant = "reference"
-  config.model.conv_features = (64, 128, 256)
-  config.model.feature_dim = 300  # The per-frame feature the RNN stage reads.
-  config.model.dropout_rate = 0.5
+    config.model = ml_collections.ConfigDict()
+    config.model.name = "cnn"
+    # "reference": the authors' code (SAME/VALID/VALID convs, linear features);
+    # "khorrami": the paper's [6] (all SAME, ReLU features).
+    config.model.variant = "reference"
+    config.model.conv_features = (64, 128, 256)
+    config.model.feature_dim = 300  # The per-frame feature the RNN stage reads.
+    config.model.dropout_rate = 0.5
 
-  config.optimizer = ml_collections.ConfigDict()
-  config.optimizer.learning_rate = 0.01
-  config.optimizer.momentum = 0.9
-  # The reference code's Keras `decay=1e-5` is inverse-time learning-rate
-  # decay; the paper calls it weight decay. "inverse_time" | "weight_decay" |
-  # "none".
-  config.optimizer.decay_style = "inverse_time"
-  config.optimizer.decay = 1e-5
+    config.optimizer = ml_collections.ConfigDict()
+    config.optimizer.learning_rate = 0.01
+    config.optimizer.momentum = 0.9
+    # The reference code's Keras `decay=1e-5` is inverse-time learning-rate
+    # decay; the paper calls it weight decay. "inverse_time" | "weight_decay" |
+    # "none".
+    config.optimizer.decay_style = "inverse_time"
+    config.optimizer.decay = 1e-5
 
-  config.batch_size = 128  # Global, over all devices and hosts (paper: 64).
-  config.eval_batch_size = 256
-  config.num_train_steps = 100_000  # ~8 epochs of the 1.6M training frames.
-  config.log_every_steps = 100
-  config.eval_every_steps = 5_000
-  config.checkpoint_every_steps = 1_000
+    config.batch_size = 128  # Global, over all devices and hosts (paper: 64).
+    config.eval_batch_size = 256
+    config.num_train_steps = 100_000  # ~8 epochs of the 1.6M training frames.
+    config.log_every_steps = 100
+    config.eval_every_steps = 5_000
+    config.checkpoint_every_steps = 1_000
 
-  config.checkpoint = ml_collections.ConfigDict()
-  config.checkpoint.keep = 2  # Newest ones; the best by val loss is also kept.
+    config.checkpoint = ml_collections.ConfigDict()
+    config.checkpoint.keep = 2  # Newest ones; the best by val loss is also kept.
 
-  config.input = ml_collections.ConfigDict()
-  config.input.num_workers = 0  # Grain worker processes (mp_prefetch).
-  config.input.read_threads = 2
-  config.input.prefetch = 4
+    config.input = ml_collections.ConfigDict()
+    config.input.num_workers = 0  # Grain worker processes (mp_prefetch).
+    config.input.read_threads = 2
+    config.input.prefetch = 4
 
-  if args.quickstart:
-    config.model.conv_features = (16, 32, 64)
-    config.batch_size = 64
-    config.num_train_steps = 1500
-    config.log_every_steps = 50
-    config.eval_every_steps = 500
-    config.checkpoint_every_steps = 250
-  if args.tiny:
-    config.model.conv_features = (8, 16, 16)
-    config.model.feature_dim = 32
-    config.batch_size = 32
-    config.eval_batch_size = 64
-    config.num_train_steps = 20
-    config.log_every_steps = 5
-    config.eval_every_steps = 10
-    config.checkpoint_every_steps = 5
-  return config
+    if args.quickstart:
+        config.model.conv_features = (16, 32, 64)
+        config.batch_size = 64
+        config.num_train_steps = 1500
+        config.log_every_steps = 50
+        config.eval_every_steps = 500
+        config.checkpoint_every_steps = 250
+    if args.tiny:
+        config.model.conv_features = (8, 16, 16)
+        config.model.feature_dim = 32
+        config.batch_size = 32
+        config.eval_batch_size = 64
+        config.num_train_steps = 20
+        config.log_every_steps = 5
+        config.eval_every_steps = 10
+        config.checkpoint_every_steps = 5
+    return config

@@ -12,23 +12,35 @@ from tests.test_config_args import load_config
 
 
 def main() -> None:
-  config = load_config("affwild2_cnn", "tiny")
-  config.batch_size = 8
-  config.model.dropout_rate = 0.0  # Dropout masks depend on the sharding.
-  mesh = sharding.make_data_mesh()
-  model = FrameCNN(num_outputs=2, conv_features=config.model.conv_features,
-                   feature_dim=config.model.feature_dim, dropout_rate=0.0)
-  state = steps.create_train_state(model, config, mesh)
-  rng = np.random.default_rng(0)
-  batch = {"image": rng.integers(0, 256, (8, 96, 96, 1), dtype=np.uint8),
-           "targets": rng.uniform(-1, 1, (8, 2)).astype(np.float32)}
-  train_step = steps.make_train_step(config, mesh)
-  state, metrics = train_step(state, sharding.to_global_batch(batch, mesh))
-  checksum = float(sum(np.abs(np.asarray(leaf)).sum()
-                       for leaf in jax.tree.leaves(state.params)))
-  print(json.dumps({"devices": jax.device_count(), "loss": float(metrics["loss"]),
-                    "param_checksum": checksum}))
+    config = load_config("affwild2_cnn", "tiny")
+    config.batch_size = 8
+    config.model.dropout_rate = 0.0  # Dropout masks depend on the sharding.
+    mesh = sharding.make_data_mesh()
+    model = FrameCNN(
+        num_outputs=2,
+        conv_features=config.model.conv_features,
+        feature_dim=config.model.feature_dim,
+        dropout_rate=0.0,
+    )
+    state = steps.create_train_state(model, config, mesh)
+    rng = np.random.default_rng(0)
+    batch = {
+        "image": rng.integers(0, 256, (8, 96, 96, 1), dtype=np.uint8),
+        "targets": rng.uniform(-1, 1, (8, 2)).astype(np.float32),
+    }
+    train_step = steps.make_train_step(config, mesh)
+    state, metrics = train_step(state, sharding.to_global_batch(batch, mesh))
+    checksum = float(sum(np.abs(np.asarray(leaf)).sum() for leaf in jax.tree.leaves(state.params)))
+    print(
+        json.dumps(
+            {
+                "devices": jax.device_count(),
+                "loss": float(metrics["loss"]),
+                "param_checksum": checksum,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
-  main()
+    main()

@@ -11,28 +11,27 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def load_config(name: str, arg: str | None = None):
-  spec = importlib.util.spec_from_file_location(name, CONFIGS / f"{name}.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
+    spec = importlib.util.spec_from_file_location(name, CONFIGS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)
 
 
 def test_parse_arg_flags_and_literals():
-  args = parse_arg("tiny,steps=50,name=abc,rate=1e-3", tiny=False, steps=10,
-                   name="", rate=0.1)
-  assert args.tiny is True and args.steps == 50
-  assert args.name == "abc" and args.rate == pytest.approx(1e-3)
+    args = parse_arg("tiny,steps=50,name=abc,rate=1e-3", tiny=False, steps=10, name="", rate=0.1)
+    assert args.tiny is True and args.steps == 50
+    assert args.name == "abc" and args.rate == pytest.approx(1e-3)
 
 
 def test_parse_arg_unknown_key_names_valid_ones():
-  with pytest.raises(ValueError, match="valid arguments: steps, tiny"):
-    parse_arg("tny", tiny=False, steps=1)
+    with pytest.raises(ValueError, match="valid arguments: steps, tiny"):
+        parse_arg("tny", tiny=False, steps=1)
 
 
 @pytest.mark.parametrize("arg", [None, "quickstart", "tiny", "tiny,data_dir=/x"])
 def test_every_config_variant_loads(arg):
-  config = load_config("affwild2_cnn", arg)
-  assert config.stage == "train_cnn"
-  assert config.batch_size > 0 and config.num_train_steps > 0
-  if arg and "data_dir" in arg:
-    assert config.dataset.data_dir == "/x"
+    config = load_config("affwild2_cnn", arg)
+    assert config.stage == "train_cnn"
+    assert config.batch_size > 0 and config.num_train_steps > 0
+    if arg and "data_dir" in arg:
+        assert config.dataset.data_dir == "/x"

@@ -10,67 +10,69 @@ from affect_jax.models import cnn
 
 
 def _init(model, batch=2):
-  images = jnp.asarray(np.random.default_rng(0).random((batch, 96, 96, 1)),
-                       jnp.float32)
-  return images, model.init(jax.random.PRNGKey(0), images, train=False)
+    images = jnp.asarray(np.random.default_rng(0).random((batch, 96, 96, 1)), jnp.float32)
+    return images, model.init(jax.random.PRNGKey(0), images, train=False)
 
 
 def test_reference_parameter_count_matches_keras():
-  # Keras counts BatchNorm's moving mean/variance among its 1,333,706.
-  _, variables = _init(cnn.FrameCNN(num_outputs=2))
-  count = sum(leaf.size for leaf in jax.tree.leaves(variables))
-  assert count == 1_333_706
+    # Keras counts BatchNorm's moving mean/variance among its 1,333,706.
+    _, variables = _init(cnn.FrameCNN(num_outputs=2))
+    count = sum(leaf.size for leaf in jax.tree.leaves(variables))
+    assert count == 1_333_706
 
 
-@pytest.mark.parametrize("variant,num_outputs", [("reference", 2),
-                                                 ("khorrami", 8),
-                                                 ("reference", 1)])
+@pytest.mark.parametrize(
+    "variant,num_outputs", [("reference", 2), ("khorrami", 8), ("reference", 1)]
+)
 def test_outputs_and_features_shapes(variant, num_outputs):
-  model = cnn.FrameCNN(num_outputs=num_outputs, variant=variant)
-  images, variables = _init(model, batch=3)
-  outputs, features = model.apply(variables, images, train=False,
-                                   return_features=True)
-  assert outputs.shape == (3, num_outputs)
-  assert features.shape == (3, 300)
-  if variant == "khorrami":
-    assert float(features.min()) >= 0.0  # ReLU on the feature layer.
+    model = cnn.FrameCNN(num_outputs=num_outputs, variant=variant)
+    images, variables = _init(model, batch=3)
+    outputs, features = model.apply(variables, images, train=False, return_features=True)
+    assert outputs.shape == (3, num_outputs)
+    assert features.shape == (3, 300)
+    if variant == "khorrami":
+        assert float(features.min()) >= 0.0  # ReLU on the feature layer.
 
 
 def test_reference_features_are_linear():
-  model = cnn.FrameCNN()
-  images, variables = _init(model, batch=4)
-  _, features = model.apply(variables, images, train=False,
-                            return_features=True)
-  assert float(features.min()) < 0.0
+    model = cnn.FrameCNN()
+    images, variables = _init(model, batch=4)
+    _, features = model.apply(variables, images, train=False, return_features=True)
+    assert float(features.min()) < 0.0
 
 
 def test_unknown_variant_names_valid_ones():
-  model = cnn.FrameCNN(variant="resnet")
-  with pytest.raises(ValueError, match="reference, khorrami"):
-    _init(model)
+    model = cnn.FrameCNN(variant="resnet")
+    with pytest.raises(ValueError, match="reference, khorrami"):
+        _init(model)
 
 
 def test_pooling_equals_flax_pooling_ops():
-  x = jnp.asarray(np.random.default_rng(1).normal(size=(2, 18, 18, 5)),
-                  jnp.float32)
-  np.testing.assert_allclose(cnn.max_pool_2x2(x),
-                             nn.max_pool(x, (2, 2), (2, 2)), rtol=1e-6)
-  np.testing.assert_allclose(cnn.quadrant_pool(x),
-                             nn.avg_pool(x, (9, 9), (9, 9)), rtol=1e-5)
-  odd = jnp.asarray(np.random.default_rng(2).normal(size=(1, 45, 45, 3)),
-                    jnp.float32)
-  np.testing.assert_allclose(cnn.max_pool_2x2(odd),
-                             nn.max_pool(odd, (2, 2), (2, 2)), rtol=1e-6)
+    x = jnp.asarray(np.random.default_rng(1).normal(size=(2, 18, 18, 5)), jnp.float32)
+    np.testing.assert_allclose(cnn.max_pool_2x2(x), nn.max_pool(x, (2, 2), (2, 2)), rtol=1e-6)
+    np.testing.assert_allclose(cnn.quadrant_pool(x), nn.avg_pool(x, (9, 9), (9, 9)), rtol=1e-5)
+    odd = jnp.asarray(np.random.default_rng(2).normal(size=(1, 45, 45, 3)), jnp.float32)
+    np.testing.assert_allclose(cnn.max_pool_2x2(odd), nn.max_pool(odd, (2, 2), (2, 2)), rtol=1e-6)
 
 
 def test_dropout_only_in_training():
-  model = cnn.FrameCNN()
-  images, variables = _init(model)
-  eval_a = model.apply(variables, images, train=False)
-  eval_b = model.apply(variables, images, train=False)
-  np.testing.assert_array_equal(eval_a, eval_b)
-  train_a, _ = model.apply(variables, images, train=True, mutable=["batch_stats"],
-                           rngs={"dropout": jax.random.PRNGKey(1)})
-  train_b, _ = model.apply(variables, images, train=True, mutable=["batch_stats"],
-                           rngs={"dropout": jax.random.PRNGKey(2)})
-  assert not np.allclose(train_a, train_b)
+    model = cnn.FrameCNN()
+    images, variables = _init(model)
+    eval_a = model.apply(variables, images, train=False)
+    eval_b = model.apply(variables, images, train=False)
+    np.testing.assert_array_equal(eval_a, eval_b)
+    train_a, _ = model.apply(
+        variables,
+        images,
+        train=True,
+        mutable=["batch_stats"],
+        rngs={"dropout": jax.random.PRNGKey(1)},
+    )
+    train_b, _ = model.apply(
+        variables,
+        images,
+        train=True,
+        mutable=["batch_stats"],
+        rngs={"dropout": jax.random.PRNGKey(2)},
+    )
+    assert not np.allclose(train_a, train_b)

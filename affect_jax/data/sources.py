@@ -13,43 +13,48 @@ BUILDER_MODULES = {
 
 
 class DatasetNotBuiltError(FileNotFoundError):
-  """The dataset was never built, or its build did not finish."""
+    """The dataset was never built, or its build did not finish."""
 
 
 def _register(dataset_name: str) -> None:
-  base = dataset_name.split("/")[0].split(":")[0]
-  if base not in BUILDER_MODULES:
-    raise ValueError(f"Unknown dataset {dataset_name!r} (config key "
-                     f"dataset.name); valid: {', '.join(BUILDER_MODULES)}.")
-  importlib.import_module(BUILDER_MODULES[base])
+    base = dataset_name.split("/")[0].split(":")[0]
+    if base not in BUILDER_MODULES:
+        raise ValueError(
+            f"Unknown dataset {dataset_name!r} (config key "
+            f"dataset.name); valid: {', '.join(BUILDER_MODULES)}."
+        )
+    importlib.import_module(BUILDER_MODULES[base])
 
 
 def open_builder(dataset_name: str, data_dir: str) -> tfds.core.DatasetBuilder:
-  """Returns the prepared builder, or a clear error saying how to build it.
+    """Returns the prepared builder, or a clear error saying how to build it.
 
-  TFDS writes a build into an `incomplete.*` folder and renames it only when
-  every split is complete, so a crashed build is never found here as prepared.
-  """
-  if not data_dir:
-    raise DatasetNotBuiltError(
-        "config.dataset.data_dir is empty: point it at the folder you built "
-        "the dataset into (python -m affect_jax.build --data_dir=...).")
-  _register(dataset_name)
-  builder = tfds.builder(dataset_name, data_dir=data_dir,
-                         file_format="array_record")
-  if not builder.is_prepared():
-    raise DatasetNotBuiltError(
-        f"Dataset {dataset_name} is not built (completely) in "
-        f"{Path(data_dir).resolve()}. Build it with: python -m affect_jax.build "
-        f"--dataset={dataset_name} --manual_dir=<raw data folder> "
-        f"--data_dir={data_dir}")
-  return builder
+    TFDS writes a build into an `incomplete.*` folder and renames it only when
+    every split is complete, so a crashed build is never found here as prepared.
+    """
+    if not data_dir:
+        raise DatasetNotBuiltError(
+            "config.dataset.data_dir is empty: point it at the folder you built "
+            "the dataset into (python -m affect_jax.build --data_dir=...)."
+        )
+    _register(dataset_name)
+    builder = tfds.builder(dataset_name, data_dir=data_dir, file_format="array_record")
+    if not builder.is_prepared():
+        raise DatasetNotBuiltError(
+            f"Dataset {dataset_name} is not built (completely) in "
+            f"{Path(data_dir).resolve()}. Build it with: python -m affect_jax.build "
+            f"--dataset={dataset_name} --manual_dir=<raw data folder> "
+            f"--data_dir={data_dir}"
+        )
+    return builder
 
 
 def open_split(dataset_name: str, data_dir: str, split: str) -> Any:
-  """A random-access source over `split`: `len(src)`, `src[i]` -> dict of numpy."""
-  builder = open_builder(dataset_name, data_dir)
-  if split not in builder.info.splits:
-    raise ValueError(f"Dataset {dataset_name} has no split {split!r}; it has "
-                     f"{', '.join(builder.info.splits)}.")
-  return builder.as_data_source(split)
+    """A random-access source over `split`: `len(src)`, `src[i]` -> dict of numpy."""
+    builder = open_builder(dataset_name, data_dir)
+    if split not in builder.info.splits:
+        raise ValueError(
+            f"Dataset {dataset_name} has no split {split!r}; it has "
+            f"{', '.join(builder.info.splits)}."
+        )
+    return builder.as_data_source(split)

@@ -1,28 +1,27 @@
 """Models picked by name from the config, so the training loop stays generic."""
 
-import ml_collections
 import flax.linen as nn
+import ml_collections
 
 from affect_jax.models.cnn import FrameCNN
 
 
 def num_outputs(config: ml_collections.ConfigDict) -> int:
-  """Head width: one unit per regressed target, or one logit per class."""
-  if config.loss == "cross_entropy":
-    return config.num_classes
-  return len(config.targets)
+    """Head width: one unit per regressed target, or one logit per class."""
+    if config.loss == "cross_entropy":
+        return config.num_classes
+    return len(config.targets)
 
 
 def create_model(config: ml_collections.ConfigDict) -> nn.Module:
-  """Builds the model named by `config.model.name`."""
-  model_config = config.model
-  if model_config.name == "cnn":
-    return FrameCNN(
-        num_outputs=num_outputs(config),
-        conv_features=tuple(model_config.conv_features),
-        feature_dim=model_config.feature_dim,
-        dropout_rate=model_config.dropout_rate,
-        variant=model_config.variant,
-    )
-  raise ValueError(f"Unknown model {model_config.name!r} (config key "
-                   "model.name); valid: cnn.")
+    """Builds the model named by `config.model.name`."""
+    model_config = config.model
+    if model_config.name == "cnn":
+        return FrameCNN(
+            num_outputs=num_outputs(config),
+            conv_features=tuple(model_config.conv_features),
+            feature_dim=model_config.feature_dim,
+            dropout_rate=model_config.dropout_rate,
+            variant=model_config.variant,
+        )
+    raise ValueError(f"Unknown model {model_config.name!r} (config key model.name); valid: cnn.")
