@@ -65,12 +65,15 @@ def test_names_follow_the_real_patterns(tiny):
 
 def test_validation_people_never_appear_in_training(tiny):
     _, summary = tiny
-    by_split = {split: [v for v in summary["videos"].values() if v["split"] == split]
-                for split in _FOLDERS}
+    by_split = {
+        split: [v for v in summary["videos"].values() if v["split"] == split] for split in _FOLDERS
+    }
     train_ids = {v["identity_id"] for v in by_split["train"]}
     assert train_ids.isdisjoint(v["identity_id"] for v in by_split["validation"])
-    looks = {split: {tuple(sorted(v["identity"].items())) for v in videos}
-             for split, videos in by_split.items()}
+    looks = {
+        split: {tuple(sorted(v["identity"].items())) for v in videos}
+        for split, videos in by_split.items()
+    }
     assert looks["train"].isdisjoint(looks["validation"])
 
 
@@ -97,12 +100,15 @@ def test_refuses_foreign_folder_but_replaces_own_output(tmp_path):
     (tmp_path / "foreign" / "thesis.tex").write_text("precious")
     with pytest.raises(FileExistsError, match="refusing"):
         affwild2_layout.write_affwild2_layout(
-            tmp_path / "foreign", num_train_videos=1, num_validation_videos=1, frames_per_video=3)
+            tmp_path / "foreign", num_train_videos=1, num_validation_videos=1, frames_per_video=3
+        )
     own = tmp_path / "own"
-    affwild2_layout.write_affwild2_layout(own, num_train_videos=3, num_validation_videos=1,
-                                          frames_per_video=3)
-    affwild2_layout.write_affwild2_layout(own, num_train_videos=1, num_validation_videos=1,
-                                          frames_per_video=3)
+    affwild2_layout.write_affwild2_layout(
+        own, num_train_videos=3, num_validation_videos=1, frames_per_video=3
+    )
+    affwild2_layout.write_affwild2_layout(
+        own, num_train_videos=1, num_validation_videos=1, frames_per_video=3
+    )
     assert len(list((own / "cropped_aligned").iterdir())) == 2  # Stale videos removed.
     assert affwild2_layout.summary_is_complete(own)
 
@@ -117,8 +123,11 @@ def _faces(first_person: int, people: int, per_person: int) -> tuple[np.ndarray,
             va = rng.uniform(-1.0, 1.0, size=2)
             image = face_renderer.render_face(identity, va[0], va[1], *rng.uniform(-3, 3, 2), rng)
             gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            small = cv2.resize(cv2.resize(gray, (96, 96), interpolation=cv2.INTER_AREA), (20, 20),
-                               interpolation=cv2.INTER_AREA)
+            small = cv2.resize(
+                cv2.resize(gray, (96, 96), interpolation=cv2.INTER_AREA),
+                (20, 20),
+                interpolation=cv2.INTER_AREA,
+            )
             pixels.append(small.ravel() / 255.0)
             labels.append(va)
     return np.array(pixels), np.array(labels)
@@ -131,8 +140,10 @@ def test_expression_is_learnable_across_people():
     x_test, y_test = _faces(first_person=1000, people=10, per_person=30)
     mean = x_train.mean(axis=0)
     x_train, x_test = x_train - mean, x_test - mean
-    weights = np.linalg.solve(x_train.T @ x_train + 1.0 * np.eye(x_train.shape[1]),
-                              x_train.T @ (y_train - y_train.mean(axis=0)))
+    weights = np.linalg.solve(
+        x_train.T @ x_train + 1.0 * np.eye(x_train.shape[1]),
+        x_train.T @ (y_train - y_train.mean(axis=0)),
+    )
     predictions = x_test @ weights + y_train.mean(axis=0)
     for k, name in enumerate(["valence", "arousal"]):
         correlation = np.corrcoef(predictions[:, k], y_test[:, k])[0, 1]

@@ -16,9 +16,11 @@ from absl import app, flags
 from affect_jax.synthetic import affwild2_layout
 
 _OUT = flags.DEFINE_string(
-    "out", None, "Output folder: empty, new, or a previous synthetic output.", required=True)
-_PRESET = flags.DEFINE_enum("preset", "quickstart", sorted(affwild2_layout.PRESETS),
-                            "Size of the synthetic release.")
+    "out", None, "Output folder: empty, new, or a previous synthetic output.", required=True
+)
+_PRESET = flags.DEFINE_enum(
+    "preset", "quickstart", sorted(affwild2_layout.PRESETS), "Size of the synthetic release."
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Everything written is determined by this seed.")
 
 
@@ -27,13 +29,16 @@ def main(argv: Sequence[str]) -> None:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     try:
         summary = affwild2_layout.write_affwild2_layout(
-            Path(_OUT.value), seed=_SEED.value, **affwild2_layout.PRESETS[_PRESET.value])
+            Path(_OUT.value), seed=_SEED.value, **affwild2_layout.PRESETS[_PRESET.value]
+        )
     except FileExistsError as error:
         raise SystemExit(f"error: {error}") from None
     for split, counts in summary["splits"].items():
-        print(f"{split}: {counts['videos']} videos, {counts['usable_frames']} usable frames "
-              f"({counts['unannotated_rows']} unannotated rows, "
-              f"{counts['missing_images']} missing images)")
+        print(
+            f"{split}: {counts['videos']} videos, {counts['usable_frames']} usable frames "
+            f"({counts['unannotated_rows']} unannotated rows, "
+            f"{counts['missing_images']} missing images)"
+        )
     print(f"Wrote {_OUT.value} ({summary['frames_per_second']} frames/s)")
 
 

@@ -39,14 +39,19 @@ HEADER = "valence,arousal"
 UNANNOTATED = "-5,-5"
 _SPLIT_FOLDERS = {"train": "Training_Set", "validation": "Validation_Set"}
 _LOG_EVERY_S = 5.0
+# Per-video counts that the summary also totals per split.
+_COUNTS = ("frames", "images", "annotation_lines", "unannotated_rows", "missing_images",
+           "neutral_rows", "usable_frames")  # fmt: skip
 
 PRESETS: dict[str, dict] = {
     # A few minutes of CPU training reaches a useful CCC on this.
-    "quickstart": dict(num_train_videos=32, num_validation_videos=10,
-                       frames_per_video=(250, 300), label_noise=0.15),
+    "quickstart": dict(
+        num_train_videos=32, num_validation_videos=10, frames_per_video=(250, 300), label_noise=0.15
+    ),
     # For tests: builds in about a second.
-    "tiny": dict(num_train_videos=6, num_validation_videos=3,
-                 frames_per_video=(40, 60), label_noise=0.15),
+    "tiny": dict(
+        num_train_videos=6, num_validation_videos=3, frames_per_video=(40, 60), label_noise=0.15
+    ),
 }
 
 
@@ -71,8 +76,9 @@ def _random_run(rng: np.random.Generator, n: int, lo: int, hi: int) -> range:
     return range(start, min(n, start + length))
 
 
-def _video_names(num_train: int, num_validation: int,
-                 rng: np.random.Generator) -> list[tuple[str, str]]:
+def _video_names(
+    num_train: int, num_validation: int, rng: np.random.Generator
+) -> list[tuple[str, str]]:
     """Names in the real patterns, with one two-person video in training."""
     numbers = iter(rng.permutation(np.arange(1, 1000)))
     resolutions = ["640x360", "640x480", "1280x720", "1920x1080", "480x360"]
@@ -92,8 +98,9 @@ def _video_names(num_train: int, num_validation: int,
     return names
 
 
-def _plan_videos(num_train: int, num_validation: int, frames: int | tuple[int, int],
-                 seed: int) -> list[_VideoPlan]:
+def _plan_videos(
+    num_train: int, num_validation: int, frames: int | tuple[int, int], seed: int
+) -> list[_VideoPlan]:
     lo, hi = (frames, frames) if isinstance(frames, int) else frames
     root_seed = np.random.SeedSequence(seed)
     plan_rng = np.random.default_rng(root_seed.spawn(1)[0])
@@ -101,7 +108,8 @@ def _plan_videos(num_train: int, num_validation: int, frames: int | tuple[int, i
     video_seeds = root_seed.spawn(len(names))
     plans = []
     for index_in_split, ((split, name), video_seed) in enumerate(
-            zip(names, video_seeds, strict=True)):
+        zip(names, video_seeds, strict=True)
+    ):
         if split == "validation":
             index_in_split -= num_train
         n = int(plan_rng.integers(lo, hi + 1))
@@ -149,7 +157,7 @@ def _write_video(plan: _VideoPlan, root: Path, label_noise: float, identity_id: 
     arousal = _smooth_signal(n + 1, rng, rng.uniform(-0.25, 0.25), rng.uniform(0.55, 0.95))
     labels = np.clip(np.stack([valence, arousal], axis=1), -1.0, 1.0)
     for run in plan.neutral:
-        labels[run.start:run.stop] = 0.0
+        labels[run.start : run.stop] = 0.0
     expression = labels + rng.normal(0.0, label_noise, size=labels.shape)
     head = np.stack([_smooth_signal(n, rng, 0.0, rng.uniform(0.5, 3.0)) for _ in range(2)], axis=1)
 
@@ -158,8 +166,9 @@ def _write_video(plan: _VideoPlan, root: Path, label_noise: float, identity_id: 
     frame_dir = root / "cropped_aligned" / plan.name
     frame_dir.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        image = face_renderer.render_face(identity, expression[i, 0], expression[i, 1],
-                                          head[i, 0], head[i, 1], rng)
+        image = face_renderer.render_face(
+            identity, expression[i, 0], expression[i, 1], head[i, 0], head[i, 1], rng
+        )
         if i in missing:
             continue  # Drawn anyway so the random stream does not depend on it.
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
@@ -169,9 +178,10 @@ def _write_video(plan: _VideoPlan, root: Path, label_noise: float, identity_id: 
     num_lines = n + 1 if plan.one_line_longer else n
     lines = [HEADER]
     for i in range(num_lines):
-        lines.append(UNANNOTATED if i in unannotated else
-                     f"{_format(labels[i, 0])},{_format(labels[i, 1])}")
-    annotation = (root / "annotations" / "VA_Set" / _SPLIT_FOLDERS[plan.split] / f"{plan.name}.txt")
+        lines.append(
+            UNANNOTATED if i in unannotated else f"{_format(labels[i, 0])},{_format(labels[i, 1])}"
+        )
+    annotation = root / "annotations" / "VA_Set" / _SPLIT_FOLDERS[plan.split] / f"{plan.name}.txt"
     annotation.parent.mkdir(parents=True, exist_ok=True)
     annotation.write_text("\n".join(lines) + "\n")
 
@@ -179,10 +189,16 @@ def _write_video(plan: _VideoPlan, root: Path, label_noise: float, identity_id: 
     identity_fields = dataclasses.asdict(identity)
     del identity_fields["background"]
     return dict(
-        split=plan.split, identity_id=identity_id, identity=identity_fields,
-        frames=n, images=n - len(missing), annotation_lines=num_lines,
-        unannotated_rows=len(unannotated), missing_images=len(missing),
-        neutral_rows=sum(len(r) for r in plan.neutral), usable_frames=len(usable),
+        split=plan.split,
+        identity_id=identity_id,
+        identity=identity_fields,
+        frames=n,
+        images=n - len(missing),
+        annotation_lines=num_lines,
+        unannotated_rows=len(unannotated),
+        missing_images=len(missing),
+        neutral_rows=sum(len(r) for r in plan.neutral),
+        usable_frames=len(usable),
     )
 
 
@@ -193,7 +209,8 @@ def _prepare_root(root: Path) -> None:
             raise FileExistsError(
                 f"{root} is not empty and is not a synthetic Aff-Wild2 output (no "
                 f"{MARKER_FILENAME}); refusing to write into it. Pick an empty or "
-                "new folder.")
+                "new folder."
+            )
         # Stale videos of a larger earlier run would otherwise survive.
         for sub in ("cropped_aligned", "annotations"):
             shutil.rmtree(root / sub, ignore_errors=True)
@@ -233,8 +250,13 @@ def write_affwild2_layout(
     """
     root = Path(root)
     _prepare_root(root)
-    arguments = dict(num_train_videos=num_train_videos, num_validation_videos=num_validation_videos,
-                     frames_per_video=frames_per_video, label_noise=label_noise, seed=seed)
+    arguments = dict(
+        num_train_videos=num_train_videos,
+        num_validation_videos=num_validation_videos,
+        frames_per_video=frames_per_video,
+        label_noise=label_noise,
+        seed=seed,
+    )
     marker = root / MARKER_FILENAME
     marker.write_text(json.dumps(dict(complete=False, arguments=arguments)))
 
@@ -247,24 +269,37 @@ def write_affwild2_layout(
         now = time.monotonic()
         if now - last_log > _LOG_EVERY_S:
             rate = done / (now - start)
-            logging.info("Synthetic Aff-Wild2: %d/%d frames, %.0f frames/s, ETA %.0f s",
-                         done, total, rate, (total - done) / rate)
+            logging.info(
+                "Synthetic Aff-Wild2: %d/%d frames, %.0f frames/s, ETA %.0f s",
+                done,
+                total,
+                rate,
+                (total - done) / rate,
+            )
             last_log = now
 
     splits = {}
     for split in _SPLIT_FOLDERS:
         rows = [v for v in videos.values() if v["split"] == split]
-        splits[split] = {key: sum(v[key] for v in rows) for key in (
-            "frames", "images", "annotation_lines", "unannotated_rows",
-            "missing_images", "neutral_rows", "usable_frames")}
+        splits[split] = {key: sum(v[key] for v in rows) for key in _COUNTS}
         splits[split]["videos"] = len(rows)
     elapsed = time.monotonic() - start
-    summary = dict(root=str(root), arguments=arguments, splits=splits, videos=videos,
-                   seconds=round(elapsed, 2),
-                   frames_per_second=round(total / max(elapsed, 1e-9)))
+    summary = dict(
+        root=str(root),
+        arguments=arguments,
+        splits=splits,
+        videos=videos,
+        seconds=round(elapsed, 2),
+        frames_per_second=round(total / max(elapsed, 1e-9)),
+    )
     marker.write_text(json.dumps(dict(complete=True, **summary), indent=1))
-    logging.info("Synthetic Aff-Wild2 written to %s in %.1f s (%d frames/s): %s", root,
-                 elapsed, summary["frames_per_second"], json.dumps(splits))
+    logging.info(
+        "Synthetic Aff-Wild2 written to %s in %.1f s (%d frames/s): %s",
+        root,
+        elapsed,
+        summary["frames_per_second"],
+        json.dumps(splits),
+    )
     return summary
 
 
@@ -272,4 +307,3 @@ def summary_is_complete(root: Path) -> bool:
     """Whether `root` holds a finished synthetic output."""
     marker = Path(root) / MARKER_FILENAME
     return marker.exists() and bool(json.loads(marker.read_text()).get("complete"))
-

@@ -149,8 +149,18 @@ def render_face(
     cx = IMAGE_SIZE / 2 + identity.offset_x + head_dx
     cy = IMAGE_SIZE / 2 + 2.0 + identity.offset_y + head_dy
     face_axes = (identity.face_half_width * s, identity.face_half_height * s)
-    cv2.ellipse(image, _fixed(np.array([cx, cy])), tuple(_fixed(np.array(face_axes))),
-                0, 0, 360, identity.skin_bgr, -1, cv2.LINE_AA, _SHIFT)
+    cv2.ellipse(
+        image,
+        _fixed(np.array([cx, cy])),
+        tuple(_fixed(np.array(face_axes))),
+        0,
+        0,
+        360,
+        identity.skin_bgr,
+        -1,
+        cv2.LINE_AA,
+        _SHIFT,
+    )
 
     dark = (35, 35, 40)
     eye_y = cy - 9.0 * s
@@ -162,15 +172,32 @@ def render_face(
     for side in (-1.0, 1.0):
         ex = cx + side * identity.eye_spacing * s
         centre = _fixed(np.array([ex, eye_y]))
-        cv2.ellipse(image, centre, tuple(_fixed(np.array([eye_w, eye_h]))), 0, 0, 360,
-                    (245, 245, 245), -1, cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(
+            image,
+            centre,
+            tuple(_fixed(np.array([eye_w, eye_h]))),
+            0,
+            0,
+            360,
+            (245, 245, 245),
+            -1,
+            cv2.LINE_AA,
+            _SHIFT,
+        )
         pupil = max(1.0, min(eye_h, 0.45 * eye_w))
         cv2.circle(image, centre, int(round(pupil * _SCALE)), dark, -1, cv2.LINE_AA, _SHIFT)
         brow_y = eye_y - eye_h - brow_lift
         inner = np.array([ex - side * eye_w * 1.1, brow_y - brow_tilt])
         outer = np.array([ex + side * eye_w * 1.2, brow_y + brow_tilt])
-        cv2.line(image, tuple(_fixed(inner)), tuple(_fixed(outer)), dark,
-                 identity.brow_thickness, cv2.LINE_AA, _SHIFT)
+        cv2.line(
+            image,
+            tuple(_fixed(inner)),
+            tuple(_fixed(outer)),
+            dark,
+            identity.brow_thickness,
+            cv2.LINE_AA,
+            _SHIFT,
+        )
 
     mouth_y = cy + 22.0 * s
     mouth_w = identity.mouth_half_width * s
