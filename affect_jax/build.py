@@ -1,0 +1,122 @@
+"""Builds a dataset's TFDS records from its raw files, without TensorFlow.
+
+`tfds build` needs TensorFlow and Apache Beam; this goes through the TFDS
+Python API instead and always writes ArrayRecord:
+
+    python -m affect_jax.build --dataset=affwild2/va \
+        --manual_dir=/data/affwild2 --data_dir=~/tensorflow_datasets
+
+A finished dataset is reused, not rebuilt. TFDS writes into an
+`incomplete.*` folder and renames it only when every split is written, so an
+interrupted build is never mistaken for a finished one: run the same command
+again and it builds from the start.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import tensorflow_datasets as tfds
+from absl import app, flags, logging
+
+# Dataset name -> module whose import registers its builder with TFDS.
+BUILDER_MODULES = {
+    "affwild2": "data_builders.affwild2",
+}
+BUILD_REPORT_FILENAME = "build_report.json"
+
+_DATASET = flags.DEFINE_string("dataset", None, "name/config, e.g. affwild2/va.", required=True)
+_MANUAL_DIR = flags.DEFINE_string(
+    "manual_dir", None, "Folder with the raw dataset (or a synthetic one).", required=True
+)
+_DATA_DIR = flags.DEFINE_string(
+    "data_dir", "~/tensorflow_datasets", "Where the TFDS records are written."
+)
+
+
+def _register(name: str) -> None:
+    dataset = name.split("/")[0].split(":")[0]
+    if dataset not in BUILDER_MODULES:
+        raise ValueError(f"Unknown dataset {dataset!r}; known: {sorted(BUILDER_MODULES)}.")
+    importlib.import_module(BUILDER_MODULES[dataset])
+
+
+def _warn_about_stale_incomplete_folders(builder: tfds.core.DatasetBuilder) -> None:
+    # A killed build leaves its incomplete.* folder behind. TFDS never reads
+    # it and the next build uses a fresh one; it only wastes disk, and it may
+    # belong to a build still running elsewhere, so it is reported, not deleted.
+    version_parent = Path(builder.data_path).parent
+    stale = sorted(version_parent.glob(f"incomplete.*_{builder.version}"))
+    if stale:
+        logging.warning(
+            "Left over by interrupted builds (safe to delete if no build is running): %s",
+            ", ".join(map(str, stale)),
+        )
+
+
+def build_dataset(
+    name: str, manual_dir: str | Path, data_dir: str | Path
+) -> tfds.core.DatasetBuilder:
+    """Builds `name` from the raw files in `manual_dir` unless already built.
+
+    Args:
+      name: "dataset/config" (optionally ":version"), e.g. "affwild2/va".
+      manual_dir: the raw release (or a synthetic one in the same layout).
+      data_dir: root of the TFDS data folders.
+
+    Returns:
+      The prepared builder; read with `builder.as_data_source(split)`.
+    """
+    _register(name)
+    data_dir = Path(data_dir).expanduser()
+    builder = tfds.builder(name, data_dir=str(data_dir), file_format="array_record")
+    if builder.is_prepared():
+        logging.info("%s is already built in %s; reusing it.", name, builder.data_dir)
+        return builder
+    if Path(builder.data_dir).exists():
+        # TFDS would "reuse" any existing version folder, even one without
+        # dataset_info.json that it could never read.
+        raise FileExistsError(
+            f"{builder.data_dir} exists but is not a finished dataset (no "
+            "dataset_info.json); delete it and build again."
+        )
+    _warn_about_stale_incomplete_folders(builder)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=str(Path(manual_dir).expanduser()))
+    )
+    return builder
+
+
+def read_build_report(builder: tfds.core.DatasetBuilder) -> dict | None:
+    """Per-split counts saved by the build, or None if the builder writes none."""
+    path = Path(builder.data_dir) / BUILD_REPORT_FILENAME
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def main(argv: Sequence[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    builder = build_dataset(_DATASET.value, _MANUAL_DIR.value, _DATA_DIR.value)
+    for split, info in builder.info.splits.items():
+        print(f"{split}: {info.num_examples} examples")
+    report = read_build_report(builder)
+    if report:
+        for split, counts in report.items():
+            print(f"{split}: left out {counts['dropped'] or 'nothing'}")
+    print(f"Built {_DATASET.value} in {builder.data_dir}")
+    print(
+        f"Load with tfds.builder({builder.info.full_name.rsplit('/', 1)[0]!r}, "
+        f"data_dir={str(Path(_DATA_DIR.value).expanduser())!r}).as_data_source('train')"
+    )
+
+
+def run() -> None:
+    """Console-script entry point (`affect-jax-build`)."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
