@@ -90,7 +90,7 @@ def make_train_step(config: ml_collections.ConfigDict, mesh: Mesh) -> Callable:
 
         (loss, updates), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
         new_state = state.apply_gradients(grads=grads, batch_stats=updates["batch_stats"])
-        metrics = {"loss": loss, "grad_norm": optax.global_norm(grads)}
+        metrics = {"loss": loss, "grad_norm": optax.tree.norm(grads)}
         return new_state, metrics
 
     return jax.jit(

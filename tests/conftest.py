@@ -7,3 +7,22 @@ from affect_jax import xla_cpu_flags
 # Before any test touches JAX: XLA reads XLA_FLAGS when the backend starts.
 xla_cpu_flags.apply_fast_cpu_flags()
 flags.FLAGS.mark_as_parsed()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_affwild2(tmp_path_factory):
+    """The `tiny` synthetic Aff-Wild2 raw layout, built with the real builder.
+
+    Returns the TFDS data_dir to put in config.dataset.data_dir.
+    """
+    from affect_jax import build
+    from affect_jax.synthetic import affwild2_layout
+
+    raw = tmp_path_factory.mktemp("raw_affwild2")
+    affwild2_layout.write_affwild2_layout(raw, seed=0, **affwild2_layout.PRESETS["tiny"])
+    data_dir = tmp_path_factory.mktemp("tfds")
+    build.build_dataset("affwild2/va", raw, data_dir)
+    return str(data_dir)

@@ -50,7 +50,7 @@ PRESETS: dict[str, dict] = {
     ),
     # For tests: builds in about a second.
     "tiny": dict(
-        num_train_videos=6, num_validation_videos=3, frames_per_video=(40, 60), label_noise=0.15
+        num_train_videos=20, num_validation_videos=4, frames_per_video=(20, 30), label_noise=0.15
     ),
 }
 
