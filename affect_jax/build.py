@@ -25,6 +25,7 @@ from absl import app, flags, logging
 # Dataset name -> module whose import registers its builder with TFDS.
 BUILDER_MODULES = {
     "affwild2": "data_builders.affwild2",
+    "ck_plus": "data_builders.ck_plus",
 }
 BUILD_REPORT_FILENAME = "build_report.json"
 

@@ -13,7 +13,7 @@ import ml_collections
 import numpy as np
 from jax.sharding import Mesh
 
-from affect_jax import losses, metrics, sharding
+from affect_jax import metrics, sharding, steps
 from affect_jax.data import pipeline
 
 
@@ -27,10 +27,10 @@ def make_eval_step(mesh: Mesh) -> Callable:
     def step(state, batch):
         outputs = state.apply_fn(
             {"params": state.params, "batch_stats": state.batch_stats},
-            batch["image"].astype(jnp.float32) / 255.0,
+            batch["inputs"],
             train=False,
         )
-        result = {key: value for key, value in batch.items() if key != "image"}
+        result = {key: value for key, value in batch.items() if key != "inputs"}
         result["outputs"] = outputs
         return result
 
@@ -45,13 +45,14 @@ def predict_split(
     state: Any,
     eval_step: Callable,
     source: Any,
+    transform: Any,
     config: ml_collections.ConfigDict,
     mesh: Mesh,
 ) -> dict[str, np.ndarray]:
     """Runs the model over every example of `source`; returns host arrays."""
     per_process = sharding.per_process_batch_size(config.eval_batch_size, "eval_batch_size")
     collected: dict[str, list[np.ndarray]] = {}
-    for local_batch in pipeline.evaluation_batches(source, config, per_process):
+    for local_batch in pipeline.evaluation_batches(source, transform, config, per_process):
         result = jax.device_get(eval_step(state, sharding.to_global_batch(local_batch, mesh)))
         keep = result.pop("mask") > 0
         for key, value in result.items():
@@ -63,13 +64,15 @@ def split_metrics(
     predictions: dict[str, np.ndarray], config: ml_collections.ConfigDict
 ) -> dict[str, float]:
     """Whole-set metrics plus `loss`, the training loss over the whole split."""
-    outputs = predictions["outputs"]
+    # Per-frame outputs of sequence models ([N, W, D]) count frame by frame.
+    outputs = predictions["outputs"].reshape(-1, predictions["outputs"].shape[-1])
     if config.loss == "cross_entropy":
-        result = metrics.classification_metrics(outputs, predictions["label"])
-        target = predictions["label"]
+        target = predictions["label"].reshape(-1)
+        result = metrics.classification_metrics(outputs, target)
     else:
-        result = metrics.regression_metrics(outputs, predictions["targets"], tuple(config.targets))
-        target = predictions["targets"]
-    loss_fn = losses.get_loss(config.loss)
-    result["loss"] = float(loss_fn(jnp.asarray(outputs, jnp.float32), jnp.asarray(target)))
+        target = predictions["targets"].reshape(outputs.shape)
+        result = metrics.regression_metrics(outputs, target, tuple(config.targets))
+    result["loss"] = float(
+        steps.flat_loss(config)(jnp.asarray(outputs, jnp.float32), jnp.asarray(target))
+    )
     return result

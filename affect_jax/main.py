@@ -27,7 +27,7 @@ _WORKDIR = flags.DEFINE_string(
 )
 flags.mark_flags_as_required(["config", "workdir"])
 
-STAGES = ("train_cnn",)
+STAGES = ("train_cnn", "extract", "train_rnn")
 
 
 class _QuietLibraries(python_logging.Filter):
@@ -56,7 +56,14 @@ def main(argv: list[str]) -> None:
         import jax
 
         jax.distributed.initialize()
-    from affect_jax import train  # After the XLA flags are in place.
+    # Imported after the XLA flags are in place.
+    if config.stage == "extract":
+        from affect_jax import features
+
+        stores = features.extract(config, _WORKDIR.value)
+        print(json.dumps(stores, indent=2))
+        return
+    from affect_jax import train
 
     result = train.train_and_evaluate(config, _WORKDIR.value)
     print(json.dumps(result, indent=2))

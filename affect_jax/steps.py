@@ -14,8 +14,6 @@ from jax.sharding import Mesh
 
 from affect_jax import losses, sharding
 
-IMAGE_SHAPE = (96, 96, 1)
-
 
 class TrainState(train_state.TrainState):
     """Parameters, optimizer state, BatchNorm statistics and the dropout key."""
@@ -46,15 +44,22 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
 
 
 def create_train_state(
-    model: nn.Module, config: ml_collections.ConfigDict, mesh: Mesh
+    model: nn.Module,
+    config: ml_collections.ConfigDict,
+    mesh: Mesh,
+    sample_inputs: jax.ShapeDtypeStruct,
 ) -> TrainState:
-    """Initializes a replicated train state from `config.seed`."""
+    """Initializes a replicated train state from `config.seed`.
+
+    `sample_inputs` gives the shape (any batch size) and dtype of the model's
+    inputs: uint8 frames for the CNN, feature windows for the RNN.
+    """
     init_key, dropout_key = jax.random.split(jax.random.PRNGKey(config.seed))
 
     @functools.partial(jax.jit, out_shardings=sharding.replicated(mesh))
     def init():
-        images = jnp.zeros((1, *IMAGE_SHAPE), jnp.float32)
-        variables = model.init({"params": init_key}, images, train=False)
+        inputs = jnp.zeros((1, *sample_inputs.shape[1:]), sample_inputs.dtype)
+        variables = model.init({"params": init_key}, inputs, train=False)
         return TrainState.create(
             apply_fn=model.apply,
             params=variables["params"],
@@ -66,27 +71,44 @@ def create_train_state(
     return init()
 
 
-def _targets(batch: dict[str, jax.Array], config: ml_collections.ConfigDict):
+def targets_of(batch: dict[str, jax.Array], config: ml_collections.ConfigDict) -> jax.Array:
     return batch["label"] if config.loss == "cross_entropy" else batch["targets"]
+
+
+def flat_loss(config: ml_collections.ConfigDict) -> Callable:
+    """The config's loss over all predictions, whatever the leading axes.
+
+    A sequence model that predicts every frame of a window gives [B, W, D]
+    outputs; CCC is over all B * W frames at once.
+    """
+    loss_fn = losses.get_loss(config.loss)
+
+    def loss(outputs: jax.Array, targets: jax.Array) -> jax.Array:
+        if config.loss == "cross_entropy":
+            return loss_fn(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1))
+        return loss_fn(
+            outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1, targets.shape[-1])
+        )
+
+    return loss
 
 
 def make_train_step(config: ml_collections.ConfigDict, mesh: Mesh) -> Callable:
     """Returns `step(state, batch) -> (state, metrics)`, jitted, state donated."""
-    loss_fn = losses.get_loss(config.loss)
+    loss_fn = flat_loss(config)
 
     def step(state: TrainState, batch: dict[str, jax.Array]):
         dropout_key = jax.random.fold_in(state.dropout_key, state.step)
-        images = batch["image"].astype(jnp.float32) / 255.0
 
         def objective(params):
             outputs, updates = state.apply_fn(
                 {"params": params, "batch_stats": state.batch_stats},
-                images,
+                batch["inputs"],
                 train=True,
                 rngs={"dropout": dropout_key},
                 mutable=["batch_stats"],
             )
-            return loss_fn(outputs, _targets(batch, config)), updates
+            return loss_fn(outputs, targets_of(batch, config)), updates
 
         (loss, updates), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
         new_state = state.apply_gradients(grads=grads, batch_stats=updates["batch_stats"])
@@ -102,16 +124,16 @@ def make_train_step(config: ml_collections.ConfigDict, mesh: Mesh) -> Callable:
 
 
 def make_predict_step(mesh: Mesh, return_features: bool = False) -> Callable:
-    """Returns `predict(state, images) -> outputs` (and features), replicated.
+    """Returns `predict(state, inputs) -> outputs` (and features), replicated.
 
     Outputs come back replicated so every process holds the whole batch's
-    predictions and can compute whole-set metrics.
+    predictions.
     """
 
-    def predict(state: TrainState, images: jax.Array):
+    def predict(state: TrainState, inputs: jax.Array):
         return state.apply_fn(
             {"params": state.params, "batch_stats": state.batch_stats},
-            images.astype(jnp.float32) / 255.0,
+            inputs,
             train=False,
             return_features=return_features,
         )

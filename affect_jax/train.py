@@ -14,8 +14,10 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from affect_jax import checkpoints, evaluate, plots, sharding, steps
-from affect_jax.data import pipeline, sources
+from affect_jax import checkpoints, evaluate, plots, sharding, steps, video_evaluation
+from affect_jax.data import pipeline, stage_inputs
+from affect_jax.data.stage_inputs import StageInputs
+from affect_jax.feature_store import FeatureStore
 from affect_jax.metric_writer import MetricWriter, read_metrics
 from affect_jax.models.registry import create_model
 from affect_jax.progress import RateMeter
@@ -36,9 +38,11 @@ def _check_finite(loss: float, step: int, batch: dict[str, np.ndarray], workdir:
 
 
 def run_validation(
-    state: Any, eval_step, source: Any, config: ml_collections.ConfigDict, mesh
+    state: Any, eval_step, inputs: StageInputs, config: ml_collections.ConfigDict, mesh
 ) -> tuple[dict, dict]:
-    predictions = evaluate.predict_split(state, eval_step, source, config, mesh)
+    predictions = evaluate.predict_split(
+        state, eval_step, inputs.evaluation, inputs.transform, config, mesh
+    )
     return evaluate.split_metrics(predictions, config), predictions
 
 
@@ -56,12 +60,36 @@ def _write_outputs(
     plots_dir.mkdir(exist_ok=True)
     plots.training_curves(read_metrics(str(workdir)), plots_dir / "training_curves.png")
     if config.loss != "cross_entropy":
+        width = predictions["outputs"].shape[-1]
         plots.prediction_scatter(
-            predictions["outputs"],
-            predictions["targets"],
+            predictions["outputs"].reshape(-1, width),
+            predictions["targets"].reshape(-1, width),
             tuple(config.targets),
             plots_dir / "validation_scatter.png",
         )
+
+
+def _per_video_evaluation(
+    config: ml_collections.ConfigDict, workdir: Path, predictions: dict
+) -> dict[str, float]:
+    """Every validation frame predicted (gaps interpolated), the CNN alone beside it,
+    and the challenge-format prediction files."""
+    store = FeatureStore(Path(config.rnn.features_dir) / config.dataset.eval_split)
+    outputs = predictions["outputs"]
+    if outputs.ndim == 3:  # `every` target: a window's last output is causal.
+        outputs = outputs[:, -1]
+    frames, interpolated = video_evaluation.frame_predictions(
+        store, predictions["row"].astype(np.int64), outputs
+    )
+    names = tuple(config.targets)
+    result = video_evaluation.compare_with_cnn(store, frames, names)
+    result["frames_interpolated"] = float(interpolated.mean())
+    if jax.process_index() == 0:
+        count = video_evaluation.write_challenge_files(
+            store, frames, names, workdir / "predictions"
+        )
+        logging.info("Wrote %d prediction files to %s/predictions", count, workdir)
+    return result
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
@@ -79,22 +107,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         jax.local_device_count(),
         jax.process_count(),
     )
-    train_source = sources.open_split(
-        config.dataset.name, config.dataset.data_dir, config.dataset.train_split
-    )
-    eval_source = sources.open_split(
-        config.dataset.name, config.dataset.data_dir, config.dataset.eval_split
-    )
+    inputs = stage_inputs.for_stage(config)
     logging.info(
         "Examples: %d train, %d %s",
-        len(train_source),
-        len(eval_source),
+        len(inputs.train),
+        len(inputs.evaluation),
         config.dataset.eval_split,
     )
-
-    state = steps.create_train_state(create_model(config), config, mesh)
+    sample = jax.ShapeDtypeStruct((1, *inputs.sample_inputs.shape), inputs.sample_inputs.dtype)
+    state = steps.create_train_state(create_model(config), config, mesh, sample)
     train_iter = pipeline.training_iterator(
-        train_source, config, sharding.per_process_batch_size(config.batch_size)
+        inputs.train, inputs.transform, config, sharding.per_process_batch_size(config.batch_size)
     )
     manager = checkpoints.make_manager(workdir, config.checkpoint.keep)
     start_step = manager.latest_step() or 0
@@ -139,7 +162,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             train_losses = []
         is_last = step == config.num_train_steps
         if step % config.eval_every_steps == 0 or is_last:
-            result, predictions = run_validation(state, eval_step, eval_source, config, mesh)
+            result, predictions = run_validation(state, eval_step, inputs, config, mesh)
             writer.write(step, result, "validation")
             logging.info(
                 "step %d validation: %s",
@@ -159,8 +182,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     manager.wait_until_finished()
 
     if result is None:  # Rerun of a finished run: evaluate what was restored.
-        result, predictions = run_validation(state, eval_step, eval_source, config, mesh)
+        result, predictions = run_validation(state, eval_step, inputs, config, mesh)
     result = {"step": int(state.step), "best_step": manager.best_step(), **result}
+    if config.stage == "train_rnn":
+        result.update(_per_video_evaluation(config, workdir_path, predictions))
     _write_outputs(workdir_path, config, result, predictions)
     writer.close()
     manager.close()

@@ -22,10 +22,11 @@ def main() -> None:
         feature_dim=config.model.feature_dim,
         dropout_rate=0.0,
     )
-    state = steps.create_train_state(model, config, mesh)
+    sample = jax.ShapeDtypeStruct((1, 96, 96, 1), np.uint8)
+    state = steps.create_train_state(model, config, mesh, sample)
     rng = np.random.default_rng(0)
     batch = {
-        "image": rng.integers(0, 256, (8, 96, 96, 1), dtype=np.uint8),
+        "inputs": rng.integers(0, 256, (8, 96, 96, 1), dtype=np.uint8),
         "targets": rng.uniform(-1, 1, (8, 2)).astype(np.float32),
     }
     train_step = steps.make_train_step(config, mesh)

@@ -1,8 +1,10 @@
 """Grain pipelines: per-process shard -> (sampling) -> shuffle -> batch.
 
-Training iterators are infinite, reshuffled every epoch, and checkpointable
-(their state goes into the Orbax checkpoint). Evaluation reads every example of
-its shard exactly once, in order, with no sampling and no augmentation.
+A source is anything with `len` and random access (a TFDS ArrayRecord split, a
+window view of the feature store). Training iterators are infinite, reshuffled
+every epoch, and checkpointable (their state goes into the Orbax checkpoint).
+Evaluation reads every example of its shard exactly once, in order, with no
+sampling and no augmentation.
 """
 
 import dataclasses
@@ -16,11 +18,11 @@ import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
-class ToModelInputs(grain.transforms.Map):
-    """Record -> model example: uint8 image, float32 targets, int label.
+class FrameToModelInputs(grain.transforms.Map):
+    """TFDS frame record -> model example: uint8 `inputs`, float32 targets, int label.
 
-    Pixels stay uint8 until they reach the device (4x less to copy); the step
-    divides by 255.
+    Pixels stay uint8 until they reach the device (4x less to copy); the model
+    scales them.
     """
 
     targets: Sequence[str] = ()
@@ -28,7 +30,7 @@ class ToModelInputs(grain.transforms.Map):
 
     def map(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
         example = {
-            "image": np.asarray(record["image"], np.uint8),
+            "inputs": np.asarray(record["image"], np.uint8),
             "frame": np.asarray(record.get("frame", -1), np.int32),
         }
         if self.targets:
@@ -38,10 +40,11 @@ class ToModelInputs(grain.transforms.Map):
         return example
 
 
-def to_model_inputs(config: ml_collections.ConfigDict) -> ToModelInputs:
+def frame_inputs(config: ml_collections.ConfigDict) -> FrameToModelInputs:
+    """The record transform for single-frame models of `config`."""
     if config.loss == "cross_entropy":
-        return ToModelInputs(label_key=config.label_key)
-    return ToModelInputs(targets=tuple(config.targets))
+        return FrameToModelInputs(label_key=config.label_key)
+    return FrameToModelInputs(targets=tuple(config.targets))
 
 
 def process_shard(dataset: grain.MapDataset) -> grain.MapDataset:
@@ -49,24 +52,29 @@ def process_shard(dataset: grain.MapDataset) -> grain.MapDataset:
     return dataset[jax.process_index() :: jax.process_count()]
 
 
+def _read_options(config: ml_collections.ConfigDict) -> grain.ReadOptions:
+    return grain.ReadOptions(
+        num_threads=config.input.read_threads, prefetch_buffer_size=config.input.prefetch
+    )
+
+
+def _mapped(dataset: grain.MapDataset, transform: grain.transforms.Map | None):
+    return dataset if transform is None else dataset.map(transform)
+
+
 def training_iterator(
-    source: Any, config: ml_collections.ConfigDict, per_process_batch: int
+    source: Any,
+    transform: grain.transforms.Map | None,
+    config: ml_collections.ConfigDict,
+    per_process_batch: int,
 ) -> grain.DatasetIterator:
     """Infinite, shuffled, batched training iterator over this process's shard."""
     dataset = process_shard(grain.MapDataset.source(source))
     # Seam for the loader issue: VA-bin / class-balanced sampling selects the
-    # record indices here, augmentation is a random_map after to_model_inputs.
-    dataset = (
-        dataset.shuffle(seed=config.seed)
-        .repeat(None)
-        .map(to_model_inputs(config))
-        .batch(per_process_batch, drop_remainder=True)
-    )
-    iter_dataset = dataset.to_iter_dataset(
-        grain.ReadOptions(
-            num_threads=config.input.read_threads,
-            prefetch_buffer_size=config.input.prefetch,
-        )
+    # record indices here, augmentation is a random_map after the transform.
+    dataset = _mapped(dataset.shuffle(seed=config.seed).repeat(None), transform)
+    iter_dataset = dataset.batch(per_process_batch, drop_remainder=True).to_iter_dataset(
+        _read_options(config)
     )
     if config.input.num_workers > 0:
         iter_dataset = iter_dataset.mp_prefetch(
@@ -76,7 +84,10 @@ def training_iterator(
 
 
 def evaluation_batches(
-    source: Any, config: ml_collections.ConfigDict, per_process_batch: int
+    source: Any,
+    transform: grain.transforms.Map | None,
+    config: ml_collections.ConfigDict,
+    per_process_batch: int,
 ) -> Iterator[dict[str, np.ndarray]]:
     """Every example of this process's shard once, in fixed-size padded batches.
 
@@ -86,32 +97,24 @@ def evaluation_batches(
     """
     if len(source) == 0:
         raise ValueError("The evaluation split is empty: nothing to evaluate.")
-    transform = to_model_inputs(config)
     dataset = process_shard(grain.MapDataset.source(source))
     largest_shard = -(-len(source) // jax.process_count())
     num_batches = -(-largest_shard // per_process_batch)
     batches = iter(
-        dataset.map(transform)
+        _mapped(dataset, transform)
         .batch(per_process_batch, drop_remainder=False)
-        .to_iter_dataset(
-            grain.ReadOptions(
-                num_threads=config.input.read_threads,
-                prefetch_buffer_size=config.input.prefetch,
-            )
-        )
+        .to_iter_dataset(_read_options(config))
     )
     # An exhausted shard still joins every step, with an all-padding batch.
-    empty = {
-        key: value[:0]
-        for key, value in grain.MapDataset.source(source).map(transform).batch(1)[0].items()
-    }
+    first = _mapped(grain.MapDataset.source(source), transform).batch(1)[0]
+    empty = {key: value[:0] for key, value in first.items()}
     for _ in range(num_batches):
         yield pad_batch(next(batches, empty), per_process_batch)
 
 
 def pad_batch(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
     """Pads `batch` to `size` rows with zeros and adds a 0/1 `mask`."""
-    rows = len(batch["image"])
+    rows = len(batch["inputs"])
     padded = {}
     for key, value in batch.items():
         pad = np.zeros((size - rows, *value.shape[1:]), value.dtype)

@@ -4,6 +4,7 @@ import flax.linen as nn
 import ml_collections
 
 from affect_jax.models.cnn import FrameCNN
+from affect_jax.models.rnn import SequenceRegressor
 
 
 def num_outputs(config: ml_collections.ConfigDict) -> int:
@@ -24,4 +25,13 @@ def create_model(config: ml_collections.ConfigDict) -> nn.Module:
             dropout_rate=model_config.dropout_rate,
             variant=model_config.variant,
         )
-    raise ValueError(f"Unknown model {model_config.name!r} (config key model.name); valid: cnn.")
+    if model_config.name == "rnn":
+        return SequenceRegressor(
+            cell=model_config.cell,
+            layer_sizes=tuple(model_config.layer_sizes),
+            num_outputs=num_outputs(config),
+            every_step=config.rnn.target == "every",
+        )
+    raise ValueError(
+        f"Unknown model {model_config.name!r} (config key model.name); valid: cnn, rnn."
+    )

@@ -1,0 +1,66 @@
+"""What a training stage reads: its train and evaluation sources and transform.
+
+`train_cnn` reads frames from the TFDS records; `train_rnn` reads windows
+over the feature store that the extract stage wrote.
+"""
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import grain
+import ml_collections
+import numpy as np
+
+from affect_jax.data import pipeline, sources, windows
+from affect_jax.feature_store import FeatureStore
+
+
+@dataclasses.dataclass
+class StageInputs:
+    train: Any
+    evaluation: Any
+    transform: grain.transforms.Map | None
+    sample_inputs: np.ndarray  # One example's model input, for initialization.
+
+
+def window_source(store: FeatureStore, config: ml_collections.ConfigDict) -> windows.WindowSource:
+    """Windows of `config.rnn` over a feature store, with their counts logged."""
+    labels = np.asarray(store.labels)
+    missing = [name for name in config.targets if name not in store.label_names]
+    if missing:
+        raise ValueError(
+            f"config.targets asks for {missing}, but the feature store in {store.directory} "
+            f"holds labels {store.label_names}."
+        )
+    columns = [store.label_names.index(name) for name in config.targets]
+    starts = windows.window_starts(
+        store.video_ids, store.frames, config.rnn.window, config.rnn.stride, config.rnn.target
+    )
+    return windows.WindowSource(
+        store.features, labels[:, columns], starts, config.rnn.window, config.rnn.target
+    )
+
+
+def for_stage(config: ml_collections.ConfigDict) -> StageInputs:
+    if config.stage == "train_cnn":
+        train = sources.open_split(
+            config.dataset.name, config.dataset.data_dir, config.dataset.train_split
+        )
+        evaluation = sources.open_split(
+            config.dataset.name, config.dataset.data_dir, config.dataset.eval_split
+        )
+        transform = pipeline.frame_inputs(config)
+        return StageInputs(train, evaluation, transform, transform.map(train[0])["inputs"])
+    if config.stage == "train_rnn":
+        root = Path(config.rnn.features_dir)
+        train = window_source(FeatureStore(root / config.dataset.train_split), config)
+        evaluation = window_source(FeatureStore(root / config.dataset.eval_split), config)
+        for name, source in (("train", train), ("evaluation", evaluation)):
+            if len(source) == 0:
+                raise ValueError(
+                    f"No {config.rnn.window}-frame windows in the {name} feature store under "
+                    f"{root}: every gap-free run is shorter. Lower config.rnn.window."
+                )
+        return StageInputs(train, evaluation, None, train[0]["inputs"])
+    raise ValueError(f"Stage {config.stage!r} does not train.")

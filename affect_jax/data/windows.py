@@ -1,0 +1,94 @@
+"""Windows of consecutive frames over the feature store, as index ranges.
+
+A window is never materialized ahead of time: it is a start row into the
+store's [frames, feature_dim] array (1.5M windows x 100 x 300 floats would be
+180 GB; the store itself is under 2 GB). Windows only cover runs of
+consecutive frames of one video: a frame with no face image or no label is
+absent from the store, and that gap breaks the run.
+
+Targets, by name:
+  next   rows [t - W, t - 1] predict row t (the reference code);
+  every  rows [t, t + W - 1] predict each of their own frames.
+"""
+
+from typing import Any
+
+import numpy as np
+
+TARGET_MODES = ("next", "every")
+
+
+def run_starts(video_ids: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Row indices where a run of consecutive frames begins, plus the end row.
+
+    Rows must be sorted by video, then frame (the builders keep that order).
+    """
+    video_ids = np.asarray(video_ids)
+    frames = np.asarray(frames)
+    breaks = (video_ids[1:] != video_ids[:-1]) | (frames[1:] != frames[:-1] + 1)
+    return np.concatenate([[0], np.flatnonzero(breaks) + 1, [len(frames)]]).astype(np.int64)
+
+
+def window_starts(
+    video_ids: np.ndarray, frames: np.ndarray, length: int, stride: int = 1, target: str = "next"
+) -> np.ndarray:
+    """First rows of every window of `length` rows inside a gap-free run.
+
+    With target `next`, the row after the window (its target) must be in the
+    same run too. Videos or runs shorter than that give no window.
+    """
+    if target not in TARGET_MODES:
+        raise ValueError(
+            f"Unknown window target {target!r} (config key rnn.target); valid: "
+            f"{', '.join(TARGET_MODES)}."
+        )
+    if length < 1 or stride < 1:
+        raise ValueError(f"Window length ({length}) and stride ({stride}) must be >= 1.")
+    span = length + 1 if target == "next" else length
+    bounds = run_starts(video_ids, frames)
+    starts = [
+        np.arange(begin, end - span + 1, stride)
+        for begin, end in zip(bounds[:-1], bounds[1:], strict=True)
+        if end - begin >= span
+    ]
+    return np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64)
+
+
+def predicted_rows(starts: np.ndarray, length: int, target: str) -> np.ndarray:
+    """The row whose frame each window's last output predicts (causal)."""
+    return starts + (length if target == "next" else length - 1)
+
+
+class WindowSource:
+    """Random access to (feature window, targets) pairs, for Grain.
+
+    Element i: `inputs` float32 [length, feature_dim]; `targets` float32 [D]
+    (next) or [length, D] (every); `row` the predicted row (of its last output).
+    """
+
+    def __init__(
+        self,
+        features: np.ndarray,
+        labels: np.ndarray,
+        starts: np.ndarray,
+        length: int,
+        target: str,
+    ):
+        self._features, self._labels = features, labels
+        self._starts, self._length, self._target = starts, length, target
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        start = int(self._starts[index])
+        stop = start + self._length
+        if self._target == "next":
+            targets, row = self._labels[stop], stop
+        else:
+            targets, row = self._labels[start:stop], stop - 1
+        return {
+            "inputs": np.asarray(self._features[start:stop], np.float32),
+            "targets": np.asarray(targets, np.float32),
+            "row": np.asarray(row, np.int64),
+        }

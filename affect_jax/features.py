@@ -1,0 +1,230 @@
+"""The extract stage: a trained CNN turned into a per-frame feature store.
+
+Restores a CNN checkpoint (the best by validation loss unless told otherwise)
+with the config saved inside it, runs it over every frame of every split in
+the dataset's order, and writes `<workdir>/features/<split>/` (see
+feature_store.py). Writes in chunks with progress; rerunning continues an
+interrupted extraction from its last recorded row.
+"""
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import grain
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+
+from affect_jax import checkpoints, sharding, steps
+from affect_jax.data import pipeline, sources
+from affect_jax.feature_store import (
+    COMPLETE_FILE,
+    PROGRESS_FILE,
+    FeatureStoreError,
+    NpyRowWriter,
+    write_json_atomically,
+)
+from affect_jax.models.registry import create_model
+from affect_jax.progress import RateMeter
+
+FEATURE_DTYPES = ("float16", "float32")
+_SYNC_EVERY_S = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractionRecord(grain.transforms.Map):
+    """Record -> uint8 image plus the index fields kept beside each feature."""
+
+    targets: tuple[str, ...]
+
+    def map(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
+        return {
+            "inputs": np.asarray(record["image"], np.uint8),
+            "frame": np.asarray(record["frame"], np.int32),
+            "labels": np.asarray([record[name] for name in self.targets], np.float32),
+            "video": np.asarray(record["video"], object),
+        }
+
+
+def restore_cnn(cnn_workdir: str, which: str, mesh) -> tuple[Any, ml_collections.ConfigDict, str]:
+    """The CNN train state and config from `cnn_workdir`'s checkpoints.
+
+    Args:
+      which: "best" (lowest validation loss), "latest", or a step number.
+    """
+    directory = Path(cnn_workdir) / "checkpoints"
+    if not directory.is_dir():
+        raise FileNotFoundError(
+            f"No CNN checkpoints in {directory}: set config.extract.cnn_workdir to the "
+            "--workdir of a finished train_cnn run."
+        )
+    manager = checkpoints.make_manager(cnn_workdir)
+    step = {"best": manager.best_step, "latest": manager.latest_step}.get(which)
+    step = step() if step else int(which)
+    if step is None or step not in manager.all_steps():
+        raise FileNotFoundError(f"No checkpoint {which!r} in {directory}.")
+    cnn_config = checkpoints.saved_config(manager, step)
+    if cnn_config.model.name != "cnn":
+        raise checkpoints.CheckpointMismatchError(
+            f"{directory}/{step} holds a {cnn_config.model.name!r} model, not a CNN."
+        )
+    sample = jax.ShapeDtypeStruct((1, 96, 96, 1), np.uint8)
+    state = steps.create_train_state(create_model(cnn_config), cnn_config, mesh, sample)
+    state = checkpoints.restore(manager, step, checkpoints.abstract(state), None, cnn_config)
+    manager.close()
+    return state, cnn_config, f"{directory}/{step}"
+
+
+def extract_split(
+    state: Any,
+    predict,
+    source: Any,
+    out_dir: Path,
+    *,
+    targets: tuple[str, ...],
+    feature_dtype: str,
+    batch_size: int,
+    config: ml_collections.ConfigDict,
+    mesh,
+    metadata: dict,
+) -> None:
+    """Writes (or finishes writing) the feature store of one split."""
+    if (out_dir / COMPLETE_FILE).exists():
+        logging.info("Feature store %s is complete; skipping.", out_dir)
+        return
+    total = len(source)
+    if total == 0:
+        raise FeatureStoreError(f"The split behind {out_dir} has no frames to extract.")
+    sample_features = predict(
+        state,
+        sharding.to_global_batch({"inputs": np.zeros((batch_size, 96, 96, 1), np.uint8)}, mesh),
+    )
+    feature_dim = sample_features[1].shape[-1]
+    num_outputs = sample_features[0].shape[-1]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress_path = out_dir / PROGRESS_FILE
+    progress = {"rows_done": 0, "video_names": []}
+    if progress_path.exists():
+        progress = json.loads(progress_path.read_text())
+        logging.info(
+            "Resuming extraction of %s at row %d/%d", out_dir, progress["rows_done"], total
+        )
+    writers = {
+        "features": NpyRowWriter(out_dir / "features.npy", (total, feature_dim), feature_dtype),
+        "cnn_outputs": NpyRowWriter(out_dir / "cnn_outputs.npy", (total, num_outputs), np.float32),
+        "video_ids": NpyRowWriter(out_dir / "video_ids.npy", (total,), np.int32),
+        "frames": NpyRowWriter(out_dir / "frames.npy", (total,), np.int32),
+        "labels": NpyRowWriter(out_dir / "labels.npy", (total, len(targets)), np.float32),
+    }
+    video_names: list[str] = progress["video_names"]
+    video_index = {name: i for i, name in enumerate(video_names)}
+    row = progress["rows_done"]
+    batches = (
+        grain.MapDataset.source(source)[row:]
+        .map(ExtractionRecord(targets))
+        .batch(batch_size, drop_remainder=False)
+        .to_iter_dataset(
+            grain.ReadOptions(
+                num_threads=config.input.read_threads, prefetch_buffer_size=config.input.prefetch
+            )
+        )
+    )
+    meter, last_sync = RateMeter(total, row), time.monotonic()
+    try:
+        for batch in batches:
+            count = len(batch["inputs"])
+            padded = pipeline.pad_batch({"inputs": batch["inputs"]}, batch_size)
+            outputs, features = jax.device_get(
+                predict(state, sharding.to_global_batch({"inputs": padded["inputs"]}, mesh))
+            )
+            names = [n.decode() if isinstance(n, bytes) else str(n) for n in batch["video"]]
+            for name in names:
+                if name not in video_index:
+                    video_index[name] = len(video_names)
+                    video_names.append(name)
+            ids = [video_index[name] for name in names]
+            writers["features"].write(row, features[:count])
+            writers["cnn_outputs"].write(row, outputs[:count])
+            writers["video_ids"].write(row, np.asarray(ids, np.int32))
+            writers["frames"].write(row, batch["frame"])
+            writers["labels"].write(row, batch["labels"])
+            row += count
+            meter.update(count)
+            if time.monotonic() - last_sync > _SYNC_EVERY_S or row == total:
+                for writer in writers.values():
+                    writer.sync()
+                write_json_atomically(progress_path, {"rows_done": row, "video_names": video_names})
+                rate, eta = meter.report()
+                logging.info(
+                    "extract %s: %d/%d frames, %.0f frames/s, ETA %s",
+                    out_dir.name,
+                    row,
+                    total,
+                    rate,
+                    eta,
+                )
+                last_sync = time.monotonic()
+    except OSError as error:
+        raise FeatureStoreError(
+            f"Writing the feature store in {out_dir} failed at row {row}: {error}. Free space "
+            "or fix permissions, then rerun: extraction resumes from the last synced row."
+        ) from error
+    finally:
+        for writer in writers.values():
+            writer.close()
+    write_json_atomically(
+        out_dir / COMPLETE_FILE,
+        {
+            **metadata,
+            "frames": total,
+            "feature_dim": int(feature_dim),
+            "feature_dtype": feature_dtype,
+            "label_names": list(targets),
+            "video_names": video_names,
+        },
+    )
+
+
+def extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
+    """Runs the extract stage; returns the feature store folder of each split."""
+    if jax.process_count() > 1:
+        raise RuntimeError("Run the extract stage on one host: it writes one local store.")
+    if config.extract.feature_dtype not in FEATURE_DTYPES:
+        raise ValueError(
+            f"Unknown config.extract.feature_dtype "
+            f"{config.extract.feature_dtype!r}; valid: {', '.join(FEATURE_DTYPES)}."
+        )
+    mesh = sharding.make_data_mesh()
+    state, cnn_config, checkpoint_path = restore_cnn(
+        config.extract.cnn_workdir, config.extract.checkpoint, mesh
+    )
+    data_dir = config.dataset.data_dir or cnn_config.dataset.data_dir
+    predict = steps.make_predict_step(mesh, return_features=True)
+    batch_size = sharding.per_process_batch_size(config.extract.batch_size, "extract.batch_size")
+    stores = {}
+    for split in config.extract.splits:
+        source = sources.open_split(cnn_config.dataset.name, data_dir, split)
+        out_dir = Path(workdir) / "features" / split
+        extract_split(
+            state,
+            predict,
+            source,
+            out_dir,
+            targets=tuple(cnn_config.targets),
+            feature_dtype=config.extract.feature_dtype,
+            batch_size=batch_size,
+            config=config,
+            mesh=mesh,
+            metadata={
+                "checkpoint": checkpoint_path,
+                "dataset": cnn_config.dataset.name,
+                "split": split,
+                "cnn_model": cnn_config.model.to_dict(),
+            },
+        )
+        stores[split] = str(out_dir)
+    return stores

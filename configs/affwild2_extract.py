@@ -1,0 +1,42 @@
+r"""The extract stage: a trained CNN's per-frame features for the temporal stage.
+
+  python -m affect_jax.main --config=configs/affwild2_extract.py \
+      --workdir=runs/features --config.extract.cnn_workdir=runs/affwild2_cnn
+
+Writes runs/features/features/{train,validation}/ (one 300-d float16 vector per
+frame plus video, frame and labels; ~1 GB for Aff-Wild2's 1.6M training
+frames). The dataset and its location come from the CNN checkpoint's own
+config; set --config.dataset.data_dir if the records moved. Rerunning resumes
+an interrupted extraction and skips finished splits.
+
+Arguments: `cnn_workdir=DIR`, `tiny` (small batches, for tests).
+"""
+
+import ml_collections
+
+from affect_jax.config_args import parse_arg
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+    args = parse_arg(arg, cnn_workdir="", tiny=False)
+    config = ml_collections.ConfigDict()
+    config.stage = "extract"
+    config.fast_cpu_convolutions = True
+    config.distributed = False
+
+    config.extract = ml_collections.ConfigDict()
+    config.extract.cnn_workdir = args.cnn_workdir  # --workdir of the train_cnn run.
+    config.extract.checkpoint = "best"  # "best" (validation loss), "latest" or a step.
+    config.extract.feature_dtype = "float16"  # Or "float32"; float16 halves the store.
+    config.extract.splits = ("train", "validation")
+    config.extract.batch_size = 256
+
+    config.dataset = ml_collections.ConfigDict()
+    config.dataset.data_dir = ""  # Empty: the one saved in the CNN checkpoint.
+
+    config.input = ml_collections.ConfigDict()
+    config.input.read_threads = 2
+    config.input.prefetch = 4
+    if args.tiny:
+        config.extract.batch_size = 32
+    return config

@@ -1,0 +1,96 @@
+r"""The temporal stage: an RNN over windows of per-frame CNN features.
+
+After train_cnn and extract:
+
+  python -m affect_jax.main --config=configs/affwild2_rnn.py:cell=gru,layers=3 \
+      --workdir=runs/gru3 --config.rnn.features_dir=runs/features/features
+
+Expected (paper, Table III, whole-set validation CCC V / A):
+  cell=simple_rnn,layers=1  0.21 / 0.22
+  cell=gru,layers=1         0.20 / 0.35
+  cell=gru,layers=3         0.23 / 0.39
+Results also give every validation frame's prediction (frames with no full
+window interpolated), the CNN alone on the same frames, and challenge-format
+files in <workdir>/predictions/.
+
+Arguments: `cell=gru|simple_rnn`, `layers=1|3` (100, or 100/100/50 units),
+`target=next|every`, `features_dir=DIR`, `quickstart`, `tiny`.
+"""
+
+import ml_collections
+
+from affect_jax.config_args import parse_arg
+
+LAYER_SIZES = {1: (100,), 3: (100, 100, 50)}
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+    args = parse_arg(
+        arg, cell="gru", layers=1, target="next", features_dir="", quickstart=False, tiny=False
+    )
+    if args.layers not in LAYER_SIZES:
+        raise ValueError(f"layers={args.layers}: valid are {sorted(LAYER_SIZES)}.")
+    config = ml_collections.ConfigDict()
+    config.stage = "train_rnn"
+    config.seed = 0
+    config.fast_cpu_convolutions = True
+    config.distributed = False
+
+    config.dataset = ml_collections.ConfigDict()
+    config.dataset.train_split = "train"  # Feature store folders under features_dir.
+    config.dataset.eval_split = "validation"
+    config.targets = ("valence", "arousal")
+    config.num_classes = 0
+    config.loss = "ccc"
+
+    config.rnn = ml_collections.ConfigDict()
+    config.rnn.features_dir = args.features_dir  # <extract workdir>/features
+    config.rnn.window = 100  # Frames per window (reference: 100).
+    config.rnn.stride = 1  # Windows overlap by window - stride frames.
+    # "next": frames t-W..t-1 predict frame t (the reference code);
+    # "every": a prediction for each frame of the window.
+    config.rnn.target = args.target
+
+    config.model = ml_collections.ConfigDict()
+    config.model.name = "rnn"
+    config.model.cell = args.cell  # "gru" (Keras reset_after=True) | "simple_rnn".
+    config.model.layer_sizes = LAYER_SIZES[args.layers]
+
+    config.optimizer = ml_collections.ConfigDict()
+    config.optimizer.learning_rate = 0.01
+    config.optimizer.momentum = 0.9
+    config.optimizer.decay_style = "inverse_time"
+    config.optimizer.decay = 1e-5
+
+    config.batch_size = 256  # Reference code (paper: 128).
+    config.eval_batch_size = 1024
+    config.num_train_steps = 30_000
+    config.log_every_steps = 100
+    config.eval_every_steps = 5_000
+    config.checkpoint_every_steps = 1_000
+    config.checkpoint = ml_collections.ConfigDict()
+    config.checkpoint.keep = 2
+
+    config.input = ml_collections.ConfigDict()
+    config.input.num_workers = 0
+    config.input.read_threads = 2
+    config.input.prefetch = 4
+
+    if args.quickstart:
+        config.rnn.window = 32
+        config.batch_size = 64
+        config.eval_batch_size = 256
+        config.num_train_steps = 600
+        config.log_every_steps = 50
+        config.eval_every_steps = 200
+        config.checkpoint_every_steps = 200
+    if args.tiny:
+        config.rnn.window = 6
+        config.model.layer_sizes = tuple(min(s, 16) for s in config.model.layer_sizes)
+        config.batch_size = 32
+        config.eval_batch_size = 64
+        config.num_train_steps = 20
+        config.log_every_steps = 5
+        config.eval_every_steps = 10
+        config.checkpoint_every_steps = 5
+    return config
