@@ -1,0 +1,140 @@
+r"""Training-loader throughput: PNG decode + augmentation + batches of 128, in frames/s.
+
+    python benchmarks/loader.py                      # builds a synthetic set first (~15 s)
+    python benchmarks/loader.py --tfds_dir=/tmp/tfds --workers=0,2,4 --batches=60
+
+Measures, on the `quickstart` synthetic Aff-Wild2 (or any built affwild2/va):
+  1. the stages alone, one thread: record read, PNG decode, augmentation;
+  2. the Grain chain the trainer uses (shuffle, repeat, augmentation, batch)
+     with 0 workers (reading threads in this process) and with N worker
+     processes (`mp_prefetch`);
+and from the per-worker rate, how many workers a GPU eating --gpu_frames_per_s
+needs. Worker processes are spawned and re-import this file, so everything
+they run lives in affect_jax modules; absl flags are parsed by app.run.
+"""
+
+import math
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import grain
+import numpy as np
+from absl import app, flags
+
+from affect_jax.data import augment, sources
+
+_TFDS_DIR = flags.DEFINE_string("tfds_dir", None, "A built affwild2/va; default: build one.")
+_WORKERS = flags.DEFINE_list("workers", ["0", "2"], "Grain worker counts to measure.")
+_BATCH = flags.DEFINE_integer("batch_size", 128, "Frames per batch.")
+_BATCHES = flags.DEFINE_integer("batches", 40, "Batches timed per setting (after warm-up).")
+_READ_THREADS = flags.DEFINE_integer("read_threads", 2, "grain.ReadOptions.num_threads.")
+_GPU_RATE = flags.DEFINE_float("gpu_frames_per_s", 20_000, "Rate the loader must feed.")
+
+
+_DATA_DIR_USED: list[str] = []  # Set once in main: the flag's, or the fresh build.
+
+
+def _data_dir() -> str:
+    return _DATA_DIR_USED[-1]
+
+
+def _build_synthetic(root: Path) -> str:
+    from affect_jax import build
+    from affect_jax.synthetic import affwild2_layout
+
+    affwild2_layout.write_affwild2_layout(
+        root / "raw", seed=0, **affwild2_layout.PRESETS["quickstart"]
+    )
+    build.build_dataset("affwild2/va", root / "raw", root / "tfds")
+    return str(root / "tfds")
+
+
+def _stage_rates(count: int = 2000) -> dict[str, float]:
+    """Frames/s of each stage alone, one thread, in shuffled order like training."""
+    import tensorflow_datasets as tfds
+
+    builder = sources.open_builder("affwild2/va", _data_dir())
+    undecoded = builder.as_data_source("train", decoders={"image": tfds.decode.SkipDecoding()})
+    order = np.random.default_rng(0).permutation(len(undecoded))[:count].tolist()
+    undecoded[order[0]]  # Opens the shard reader outside the timing.
+
+    def timed(function, items):
+        start = time.perf_counter()
+        results = [function(item) for item in items]
+        return results, time.perf_counter() - start
+
+    records, read_s = timed(undecoded.__getitem__, order)
+    image_feature = builder.info.features["image"]
+    images, decode_s = timed(image_feature.decode_example_np, [r["image"] for r in records])
+    transform = augment.RandomAugment(augment.AugmentConfig())
+    rng = np.random.default_rng(0)
+    _, augment_s = timed(lambda image: transform.random_map({"image": image}, rng), images)
+    return {
+        "read record (PNG kept)": count / read_s,
+        "decode PNG": count / decode_s,
+        "augment": count / augment_s,
+        "read + decode + augment": count / (read_s + decode_s + augment_s),
+    }
+
+
+def _loader_rate(source, workers: int, augmented: bool) -> float:
+    """Steady-state frames/s of the training chain over `_BATCHES` batches."""
+    # The trainer's chain without its record -> model-example step (an
+    # np.asarray per field, negligible here, and an API still moving).
+    dataset = grain.MapDataset.source(source).shuffle(seed=0).repeat(None)
+    if augmented:
+        dataset = dataset.random_map(augment.RandomAugment(augment.AugmentConfig()), seed=1)
+    iter_dataset = dataset.batch(_BATCH.value, drop_remainder=True).to_iter_dataset(
+        grain.ReadOptions(num_threads=_READ_THREADS.value, prefetch_buffer_size=4)
+    )
+    if workers:
+        iter_dataset = iter_dataset.mp_prefetch(grain.MultiprocessingOptions(num_workers=workers))
+    batches = iter(iter_dataset)
+    # Workers fill their buffers while they start; the batches waiting there
+    # when timing begins would inflate the rate, so drain them first.
+    for _ in range(4 + 6 * workers):
+        next(batches)
+    start = time.perf_counter()
+    for _ in range(_BATCHES.value):
+        batch = next(batches)
+    elapsed = time.perf_counter() - start
+    assert batch["image"].shape == (_BATCH.value, 96, 96, 1)
+    batches.close()  # Stops the workers (and frees their shared memory) now.
+    return _BATCHES.value * _BATCH.value / elapsed
+
+
+def main(argv: Sequence[str]) -> None:
+    del argv
+    with tempfile.TemporaryDirectory() as scratch:
+        _DATA_DIR_USED.append(_TFDS_DIR.value or _build_synthetic(Path(scratch)))
+        source = sources.open_split("affwild2/va", _data_dir(), "train")
+        print(f"train split: {len(source)} frames; batch {_BATCH.value}, {_BATCHES.value} timed")
+
+        stages = _stage_rates()
+        slowest = min(stages.values())
+        print("\nstages alone, 1 thread (share of the time per frame):")
+        for name, rate in stages.items():
+            print(f"  {name:26s} {rate:8,.0f} frames/s  ({slowest / rate:.2f})")
+
+        plain = _loader_rate(source, 0, augmented=False)
+        print(f"\nGrain chain, batches of {_BATCH.value}, {_READ_THREADS.value} read threads:")
+        print(f"  decode + batch,           0 workers {plain:8,.0f} frames/s  (1.00)")
+        rates = {}
+        for workers in sorted({int(w) for w in _WORKERS.value}):
+            rates[workers] = _loader_rate(source, workers, augmented=True)
+            print(f"  decode + augment + batch, {workers} workers {rates[workers]:8,.0f} frames/s"
+                  f"  ({rates[workers] / plain:.2f})")  # fmt: skip
+
+        print(f"\nworkers to feed {_GPU_RATE.value:,.0f} frames/s (needs a free core each):")
+        estimates = {"1 core, stages summed": stages["read + decode + augment"]}
+        estimates.update({f"{w} workers measured / {w}": r / w for w, r in rates.items() if w})
+        for name, per_worker in estimates.items():
+            needed = _GPU_RATE.value / per_worker
+            print(f"  {name:26s} {per_worker:8,.0f} frames/s per worker -> "
+                  f"{math.ceil(needed)} workers ({needed:.1f}x one worker)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    app.run(main)
