@@ -1,4 +1,4 @@
-"""Writes a synthetic Aff-Wild2 release.
+"""Writes a synthetic Aff-Wild2 (default), CK+ or JAFFE release.
 
     python -m affect_jax.synthetic --out=/tmp/affwild2_synthetic --preset=quickstart
 
@@ -6,6 +6,9 @@ Then build it like the real data:
 
     python -m affect_jax.build --dataset=affwild2/va \
         --manual_dir=/tmp/affwild2_synthetic --data_dir=/tmp/tfds
+
+`--dataset=ck_plus` or `--dataset=jaffe` writes those layouts instead (see
+`expression_layouts`).
 """
 
 from collections.abc import Sequence
@@ -13,7 +16,7 @@ from pathlib import Path
 
 from absl import app, flags
 
-from affect_jax.synthetic import affwild2_layout
+from affect_jax.synthetic import affwild2_layout, expression_layouts
 
 _OUT = flags.DEFINE_string(
     "out", None, "Output folder: empty, new, or a previous synthetic output.", required=True
@@ -21,12 +24,24 @@ _OUT = flags.DEFINE_string(
 _PRESET = flags.DEFINE_enum(
     "preset", "quickstart", sorted(affwild2_layout.PRESETS), "Size of the synthetic release."
 )
+_DATASET = flags.DEFINE_enum(
+    "dataset", "affwild2", ["affwild2", *expression_layouts.PRESETS], "Which raw layout to write."
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Everything written is determined by this seed.")
 
 
 def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if _DATASET.value != "affwild2":
+        try:
+            lines = expression_layouts.write(
+                _DATASET.value, Path(_OUT.value), _PRESET.value, _SEED.value
+            )
+        except FileExistsError as error:
+            raise SystemExit(f"error: {error}") from None
+        print("\n".join(lines))
+        return
     try:
         summary = affwild2_layout.write_affwild2_layout(
             Path(_OUT.value), seed=_SEED.value, **affwild2_layout.PRESETS[_PRESET.value]
