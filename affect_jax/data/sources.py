@@ -9,6 +9,7 @@ import tensorflow_datasets as tfds
 # Importing the module registers its builder with TFDS.
 BUILDER_MODULES = {
     "affwild2": "data_builders.affwild2",
+    "ck_plus": "data_builders.ck_plus",
 }
 
 

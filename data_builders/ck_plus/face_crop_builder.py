@@ -1,0 +1,162 @@
+"""What the still-photo builders (CK+, JAFFE) share: find the face, crop it, report.
+
+Each photograph goes through the Haar cascade (`affect_jax.faces`), the
+largest face is cropped to 96x96 gray and stored as PNG. A photograph where
+no face is found is handled by the config's `no_face_policy`: `skip` leaves
+it out, `center_crop` keeps its centred square. Either way it is listed in
+`build_report.json` (beside `dataset_info.json`) and in the build log, so
+that no image disappears silently.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import cv2
+import tensorflow_datasets as tfds
+from absl import logging
+
+from affect_jax import faces
+from data_builders.affwild2 import streaming_writer
+
+# Beside dataset_info.json; affect_jax.build reads it back.
+BUILD_REPORT_FILENAME = "build_report.json"
+_LOG_EVERY_S = 5.0
+# Why an image gives no example.
+NO_FACE = "no_face"
+UNREADABLE = "unreadable"
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class FaceCropConfig(tfds.core.BuilderConfig):
+    """Which subjects go where, and how faces are cut out.
+
+    Attributes:
+      fold: the subject fold whose subjects form `test` (the rest `train`);
+        None puts everything in one `test` split.
+      num_folds: subject folds in all.
+      no_face_policy: `skip` or `center_crop` (see `affect_jax.faces`).
+      face_margin: border added around the detected face, as a fraction of
+        its size (0 crops the cascade's box, as the reference does).
+    """
+
+    fold: int | None = None
+    num_folds: int = 10
+    no_face_policy: str = faces.SKIP
+    face_margin: float = 0.0
+
+
+@dataclasses.dataclass
+class CropReport:
+    """What happened to the images of one split."""
+
+    images: int = 0
+    examples: int = 0
+    subjects: list[str] = dataclasses.field(default_factory=list)
+    dropped: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    no_face_images: list[str] = dataclasses.field(default_factory=list)
+    center_cropped: list[str] = dataclasses.field(default_factory=list)
+    several_faces: list[str] = dataclasses.field(default_factory=list)
+    unreadable_images: list[str] = dataclasses.field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {**dataclasses.asdict(self), "dropped": dict(self.dropped)}
+
+
+def crop_image(
+    path: Path, detector: faces.FaceDetector, config: FaceCropConfig, report: CropReport
+) -> bytes | None:
+    """The PNG of the face in the photograph at `path`, or None if it gives none."""
+    report.images += 1
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # Colour or gray, 8 or 16 bit.
+    if image is None:
+        report.dropped[UNREADABLE] += 1
+        report.unreadable_images.append(str(path))
+        return None
+    crop = detector.crop(image, margin=config.face_margin, no_face_policy=config.no_face_policy)
+    if not crop.found:
+        report.no_face_images.append(str(path))
+        if crop.image is None:
+            report.dropped[NO_FACE] += 1
+            return None
+        report.center_cropped.append(str(path))
+    if crop.num_faces > 1:
+        report.several_faces.append(str(path))
+    ok, png = cv2.imencode(".png", crop.image)
+    assert ok, "OpenCV could not encode a PNG"
+    return png.tobytes()
+
+
+class FaceCropBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """A builder of face crops from photographs, written as ArrayRecord."""
+
+    def __init__(self, *, file_format: str | None = None, **kwargs):
+        # TFRecord, TFDS's default, cannot be written without TensorFlow;
+        # ArrayRecord also gives Grain the random access it needs.
+        super().__init__(file_format=file_format or "array_record", **kwargs)
+        self._reports: dict[str, CropReport] = {}
+
+    def _generate_examples(
+        self, split: str, items: Iterable[tuple[dict, Path]], subjects: list[str]
+    ) -> Iterator[tuple[int, dict]]:
+        """Yields (key, example) for each (features without the image, photo path).
+
+        Args:
+          split: the split's name, for the report and the log.
+          items: the photographs in record order.
+          subjects: the split's subjects, for the report.
+        """
+        config = self.builder_config
+        report = self._reports[split] = CropReport(subjects=sorted(subjects))
+        # One detector per split generator: OpenCV's cascade is not thread-safe.
+        detector = faces.FaceDetector()
+        name = f"{self.name}/{config.name} {split}"
+        start = last = time.monotonic()
+        for fields, path in items:
+            png = crop_image(path, detector, config, report)
+            if png is not None:
+                # Integer keys in yield order: with shuffling disabled TFDS
+                # writes records sorted by key.
+                yield report.examples, {"image": png, **fields}
+                report.examples += 1
+            if time.monotonic() - last >= _LOG_EVERY_S:
+                last = time.monotonic()
+                logging.info(
+                    "%s: %d images, %.0f/s", name, report.images, report.images / (last - start)
+                )
+        logging.info("%s: %s", name, json.dumps(report.to_json()))
+        if report.no_face_images:
+            logging.warning(
+                "%s: no face found in %d of %d images (%s): %s",
+                name,
+                len(report.no_face_images),
+                report.images,
+                "skipped" if config.no_face_policy == faces.SKIP else "centre-cropped",
+                ", ".join(report.no_face_images),
+            )
+        if report.unreadable_images:
+            logging.warning(
+                "%s: unreadable images skipped: %s", name, ", ".join(report.unreadable_images)
+            )
+
+    def _generate_splits(self, dl_manager, download_config):
+        if self.info.file_format == tfds.core.FileFormat.ARRAY_RECORD:
+            return streaming_writer.write_splits(
+                self,
+                self._split_generators(dl_manager),
+                max_examples_per_split=download_config.max_examples_per_split,
+            )
+        return super()._generate_splits(dl_manager, download_config)
+
+    def _download_and_prepare(self, dl_manager, download_config):
+        super()._download_and_prepare(dl_manager, download_config)
+        # self.data_dir is still the incomplete.* folder here, so the report
+        # appears atomically with the dataset, never beside a partial one.
+        reports = {split: report.to_json() for split, report in self._reports.items()}
+        path = Path(self.data_dir) / BUILD_REPORT_FILENAME
+        path.write_text(json.dumps(reports, indent=1))
