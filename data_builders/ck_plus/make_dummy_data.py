@@ -12,7 +12,8 @@ here once:
 
   S010/001  surprise, 6 frames: frames 2-3 are neither first nor last three
   S011/001  anger, stored as colour (3-channel) frames
-  S011/002  no label, empty Emotion folder                  -> no examples
+  S011/002  no label; its Emotion folder holds only a macOS .DS_Store (git
+            keeps no empty folders; the synthetic layouts have empty ones)
   S014/002  no label, no Emotion folder                     -> no examples
   S022/003  contempt; sequence numbers with gaps
   S026/001  fear; its last frame shows no face              -> skipped, reported
@@ -83,6 +84,8 @@ def main() -> None:
         emotion_dir = DUMMY_DATA / ck_plus_layout.EMOTION_FOLDER / subject / sequence
         if emotion_folder:
             emotion_dir.mkdir(parents=True, exist_ok=True)
+            if code is None:
+                (emotion_dir / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
         if code is not None:
             text = ck_plus_layout.format_emotion(code)
             if subject == "S037":
