@@ -26,6 +26,7 @@ from absl import app, flags, logging
 BUILDER_MODULES = {
     "affwild2": "data_builders.affwild2",
     "ck_plus": "data_builders.ck_plus",
+    "jaffe": "data_builders.jaffe",
 }
 BUILD_REPORT_FILENAME = "build_report.json"
 

@@ -100,6 +100,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     """
     workdir_path = Path(workdir)
     workdir_path.mkdir(parents=True, exist_ok=True)
+    if config.dataset.get("data_dir"):
+        # Absolute, so the config saved in checkpoints works from any folder.
+        config.dataset.data_dir = str(Path(config.dataset.data_dir).resolve())
     mesh = sharding.make_data_mesh()
     logging.info(
         "Devices: %d (%d per process), processes: %d",
@@ -107,7 +110,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         jax.local_device_count(),
         jax.process_count(),
     )
-    inputs = stage_inputs.for_stage(config)
+    inputs = stage_inputs.for_stage(config, workdir)
     logging.info(
         "Examples: %d train, %d %s",
         len(inputs.train),
@@ -117,7 +120,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     sample = jax.ShapeDtypeStruct((1, *inputs.sample_inputs.shape), inputs.sample_inputs.dtype)
     state = steps.create_train_state(create_model(config), config, mesh, sample)
     train_iter = pipeline.training_iterator(
-        inputs.train, inputs.transform, config, sharding.per_process_batch_size(config.batch_size)
+        inputs.train,
+        inputs.transform,
+        config,
+        sharding.per_process_batch_size(config.batch_size),
+        augment=inputs.augment,
     )
     manager = checkpoints.make_manager(workdir, config.checkpoint.keep)
     start_step = manager.latest_step() or 0

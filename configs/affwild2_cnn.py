@@ -16,15 +16,17 @@ Arguments after the colon (`configs/affwild2_cnn.py:quickstart`):
               validation CCC >= 0.6 in a few minutes on 2 CPU cores.
   tiny        a few steps of a very small CNN, for tests.
   data_dir=D  shorthand for --config.dataset.data_dir=D.
+  subset=N    train on the paper's VA-balanced subset N (1, 2 or 3).
 """
 
 import ml_collections
 
 from affect_jax.config_args import parse_arg
+from affect_jax.data import augment, balancing
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-    args = parse_arg(arg, quickstart=False, tiny=False, data_dir="")
+    args = parse_arg(arg, quickstart=False, tiny=False, data_dir="", subset=0)
     config = ml_collections.ConfigDict()
     config.stage = "train_cnn"
     config.seed = 0
@@ -45,6 +47,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.num_classes = 0  # Used by cross_entropy configs (CK+).
     config.label_key = "label"
     config.loss = "ccc"  # 1 - mean(CCC_v, CCC_a); or "mse".
+
+    # VA-bin balancing of the training split (the paper's subsets 1-3):
+    # k_max_mode "max" | "mean" | "max_mean" = subset 1 | 2 | 3; rule
+    # "reference" (p = 1 - k/k_max, the authors' code) | "flatten" | "none".
+    config.balancing = balancing.default_balancing_config()
+    # Per-example augmentation with the reference ranges; never at evaluation.
+    config.augment = augment.default_augment_config()
 
     config.model = ml_collections.ConfigDict()
     config.model.name = "cnn"
@@ -79,6 +88,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.input.read_threads = 2
     config.input.prefetch = 4
 
+    if args.subset:
+        config.balancing.enabled = True
+        config.balancing.k_max_mode = {1: "max", 2: "mean", 3: "max_mean"}[args.subset]
     if args.quickstart:
         config.model.conv_features = (16, 32, 64)
         config.batch_size = 64
@@ -87,6 +99,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.eval_every_steps = 200
         config.checkpoint_every_steps = 200
     if args.tiny:
+        config.augment.enabled = False  # Tests check augmentation on its own.
         config.model.conv_features = (8, 16, 16)
         config.model.feature_dim = 32
         config.batch_size = 32

@@ -67,12 +67,20 @@ def training_iterator(
     transform: grain.transforms.Map | None,
     config: ml_collections.ConfigDict,
     per_process_batch: int,
+    augment: grain.transforms.RandomMap | None = None,
 ) -> grain.DatasetIterator:
-    """Infinite, shuffled, batched training iterator over this process's shard."""
+    """Infinite, shuffled, batched training iterator over this process's shard.
+
+    `source` is already the sampled training set (e.g. a VA-balanced subset).
+    `augment` draws its transform from Grain's per-record random stream, which
+    depends on the position in the repeated stream: a new transform every
+    epoch, and the same ones again after a resume.
+    """
     dataset = process_shard(grain.MapDataset.source(source))
-    # Seam for the loader issue: VA-bin / class-balanced sampling selects the
-    # record indices here, augmentation is a random_map after the transform.
-    dataset = _mapped(dataset.shuffle(seed=config.seed).repeat(None), transform)
+    dataset = dataset.shuffle(seed=config.seed).repeat(None)
+    if augment is not None:
+        dataset = dataset.random_map(augment, seed=config.seed + 1)
+    dataset = _mapped(dataset, transform)
     iter_dataset = dataset.batch(per_process_batch, drop_remainder=True).to_iter_dataset(
         _read_options(config)
     )

@@ -10,6 +10,7 @@ import tensorflow_datasets as tfds
 BUILDER_MODULES = {
     "affwild2": "data_builders.affwild2",
     "ck_plus": "data_builders.ck_plus",
+    "jaffe": "data_builders.jaffe",
 }
 
 

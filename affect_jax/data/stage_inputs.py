@@ -12,7 +12,7 @@ import grain
 import ml_collections
 import numpy as np
 
-from affect_jax.data import pipeline, sources, windows
+from affect_jax.data import augment, balancing, pipeline, sources, windows
 from affect_jax.feature_store import FeatureStore
 
 
@@ -22,6 +22,7 @@ class StageInputs:
     evaluation: Any
     transform: grain.transforms.Map | None
     sample_inputs: np.ndarray  # One example's model input, for initialization.
+    augment: grain.transforms.RandomMap | None = None  # Training records only.
 
 
 def window_source(store: FeatureStore, config: ml_collections.ConfigDict) -> windows.WindowSource:
@@ -42,16 +43,24 @@ def window_source(store: FeatureStore, config: ml_collections.ConfigDict) -> win
     )
 
 
-def for_stage(config: ml_collections.ConfigDict) -> StageInputs:
+def for_stage(config: ml_collections.ConfigDict, workdir: str) -> StageInputs:
+    """Sources of `config.stage`; balancing reports go into `workdir`."""
     if config.stage == "train_cnn":
         train = sources.open_split(
             config.dataset.name, config.dataset.data_dir, config.dataset.train_split
         )
+        if config.balancing.enabled:
+            train, _ = balancing.balanced_training_source(train, config, report_dir=workdir)
+        augment_records = None
+        if config.augment.enabled:
+            augment_records = augment.RandomAugment.from_config(config.augment, image_key="image")
         evaluation = sources.open_split(
             config.dataset.name, config.dataset.data_dir, config.dataset.eval_split
         )
         transform = pipeline.frame_inputs(config)
-        return StageInputs(train, evaluation, transform, transform.map(train[0])["inputs"])
+        return StageInputs(
+            train, evaluation, transform, transform.map(train[0])["inputs"], augment_records
+        )
     if config.stage == "train_rnn":
         root = Path(config.rnn.features_dir)
         train = window_source(FeatureStore(root / config.dataset.train_split), config)

@@ -49,10 +49,12 @@ PRESETS: dict[str, dict] = {
     # For tests: half-size frames, builds in about a second. Ten subjects with a
     # label each, so every one of the ten folds has a test subject.
     "tiny": dict(
-        num_subjects=10, sequences_per_subject=(1, 3), frames_per_sequence=(4, 7),
+        num_subjects=10,
+        sequences_per_subject=(1, 3),
+        frames_per_sequence=(4, 7),
         image_size=(245, 320),
     ),
-}  # fmt: skip
+}
 
 
 def format_emotion(code: int) -> str:
@@ -219,9 +221,14 @@ def write_ck_plus_layout(
             num_frames = int(rng.integers(frames[0], frames[1] + 1))
             _write_sequence(root, subject, plan, identity, placement, num_frames, image_size, rng)
             sequences.append(
-                dict(subject=subject, sequence=plan["sequence"], label=plan["label"],
-                     frames=num_frames, colour=plan["colour"])
-            )  # fmt: skip
+                dict(
+                    subject=subject,
+                    sequence=plan["sequence"],
+                    label=plan["label"],
+                    frames=num_frames,
+                    colour=plan["colour"],
+                )
+            )
     labelled = [s for s in sequences if s["label"] is not None]
     summary = dict(
         root=str(root),

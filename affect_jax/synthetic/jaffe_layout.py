@@ -140,9 +140,15 @@ def write_jaffe_layout(
                 if rated:
                     rating_rows.append((f"{subject}-{code}{pose}", _ratings(code, intensity, rng)))
                 images.append(
-                    dict(file=name, subject=subject, code=code, pose=pose,
-                         channels=3 if three_channel else 1, rated=rated)
-                )  # fmt: skip
+                    dict(
+                        file=name,
+                        subject=subject,
+                        code=code,
+                        pose=pose,
+                        channels=3 if three_channel else 1,
+                        rated=rated,
+                    )
+                )
     if ratings:
         lines = ["#      " + "  ".join(f"{c:>4}" for c in RATING_COLUMNS) + "  PIC"]
         for k, (picture, values) in enumerate(rating_rows, start=1):
@@ -159,6 +165,7 @@ def write_jaffe_layout(
         seconds=round(time.monotonic() - start, 2),
     )
     marker.write_text(json.dumps(dict(complete=True, **summary), indent=1))
-    logging.info("Synthetic JAFFE written to %s in %.1f s: %d images",
-                 root, summary["seconds"], len(images))  # fmt: skip
+    logging.info(
+        "Synthetic JAFFE written to %s in %.1f s: %d images", root, summary["seconds"], len(images)
+    )
     return summary
