@@ -147,14 +147,18 @@ def expression(label: int | str, intensity: float = 1.0) -> Expression:
 def onset_ramp(num_frames: int, rng: np.random.Generator) -> np.ndarray:
     """Intensities of a posed CK+ sequence: 0 at the first frame, 1 at the last.
 
-    The expression builds up smoothly (a smoothstep with a random onset
-    delay), so the last few frames are all close to the peak, as in CK+.
+    The expression builds up smoothly (a smoothstep after a random onset
+    delay) and reaches its apex three frames before the end, so the last
+    three frames, which the reference labels with the sequence's emotion, are
+    all near the peak (0.92, 0.96, 1), as in CK+.
     """
     if num_frames == 1:
         return np.ones(1)
-    t = np.linspace(0.0, 1.0, num_frames)
-    delay = rng.uniform(0.0, 0.3)
+    onset = max(num_frames - 3, 1)
+    t = np.minimum(np.arange(num_frames) / onset, 1.0)
+    delay = rng.uniform(0.0, 0.3) if onset > 3 else 0.0
     u = np.clip((t - delay) / (1.0 - delay), 0.0, 1.0)
-    ramp = u * u * (3.0 - 2.0 * u)
-    ramp[0], ramp[-1] = 0.0, 1.0
+    ramp = 0.92 * u * u * (3.0 - 2.0 * u)  # 0.92 at index num_frames - 3.
+    ramp[-2:] = (0.96, 1.0)
+    ramp[0] = 0.0
     return ramp
