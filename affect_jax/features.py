@@ -101,7 +101,9 @@ def extract_split(
         raise FeatureStoreError(f"The split behind {out_dir} has no frames to extract.")
     sample_features = predict(
         state,
-        sharding.to_global_batch({"inputs": np.zeros((batch_size, 96, 96, 1), np.uint8)}, mesh)["inputs"],
+        sharding.to_global_batch({"inputs": np.zeros((batch_size, 96, 96, 1), np.uint8)}, mesh)[
+            "inputs"
+        ],
     )
     feature_dim = sample_features[1].shape[-1]
     num_outputs = sample_features[0].shape[-1]
@@ -139,7 +141,9 @@ def extract_split(
             count = len(batch["inputs"])
             padded = pipeline.pad_batch({"inputs": batch["inputs"]}, batch_size)
             outputs, features = jax.device_get(
-                predict(state, sharding.to_global_batch({"inputs": padded["inputs"]}, mesh)["inputs"])
+                predict(
+                    state, sharding.to_global_batch({"inputs": padded["inputs"]}, mesh)["inputs"]
+                )
             )
             names = [n.decode() if isinstance(n, bytes) else str(n) for n in batch["video"]]
             for name in names:

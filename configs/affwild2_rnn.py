@@ -85,7 +85,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.eval_every_steps = 200
         config.checkpoint_every_steps = 200
     if args.tiny:
-        config.rnn.window = 6
+        config.rnn.window = 3  # The tiny synthetic videos are 20-30 frames long.
         config.model.layer_sizes = tuple(min(s, 16) for s in config.model.layer_sizes)
         config.batch_size = 32
         config.eval_batch_size = 64

@@ -26,3 +26,26 @@ def tiny_affwild2(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("tfds")
     build.build_dataset("affwild2/va", raw, data_dir)
     return str(data_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_cnn_run(tiny_affwild2, tmp_path_factory):
+    """A tiny CNN trained for 150 steps on `tiny_affwild2`: (workdir, result)."""
+    from affect_jax import train
+    from tests import train_helpers
+
+    workdir = tmp_path_factory.mktemp("tiny_cnn")
+    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=150, eval_every_steps=75)
+    return str(workdir), train.train_and_evaluate(config, str(workdir))
+
+
+@pytest.fixture(scope="session")
+def tiny_features(tiny_cnn_run, tmp_path_factory):
+    """The extract stage run on `tiny_cnn_run`: the features/ folder."""
+    from affect_jax import features
+    from tests import train_helpers
+
+    workdir = tmp_path_factory.mktemp("tiny_extract")
+    config = train_helpers.load_config("affwild2_extract", f"tiny,cnn_workdir={tiny_cnn_run[0]}")
+    features.extract(config, str(workdir))
+    return workdir / "features"

@@ -14,17 +14,17 @@ from affect_jax.data import sources
 from tests import train_helpers
 
 
-def test_training_raises_validation_ccc_above_bar(tiny_affwild2, tmp_path):
-    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=150, eval_every_steps=150)
-    result = train.train_and_evaluate(config, str(tmp_path))
+def test_training_raises_validation_ccc_above_bar(tiny_cnn_run):
+    workdir, result = tiny_cnn_run
+    workdir = Path(workdir)
     # Held-out people; an untrained or broken model scores ~0.
     assert result["ccc_valence"] > 0.4, result
     assert result["ccc_arousal"] > 0.4, result
-    assert (tmp_path / "plots" / "training_curves.png").stat().st_size > 10_000
-    assert (tmp_path / "plots" / "validation_scatter.png").stat().st_size > 10_000
-    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").open()]
+    assert (workdir / "plots" / "training_curves.png").stat().st_size > 10_000
+    assert (workdir / "plots" / "validation_scatter.png").stat().st_size > 10_000
+    records = [json.loads(line) for line in (workdir / "metrics.jsonl").open()]
     assert {r["split"] for r in records} == {"train", "validation"}
-    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    assert list((workdir / "tensorboard").glob("events.out.tfevents.*"))
 
 
 def _wait_for_checkpoint(workdir: Path, process: subprocess.Popen, timeout: float) -> int:
