@@ -135,8 +135,11 @@ def _write_sequence(
             centre=(x + shift[0], y + shift[1]),
             radius=radius,
             rng=rng,
-            noise_sd=1.0,
+            # Pixel noise would triple the PNG sizes (~120 KB a frame); a
+            # studio's flicker in brightness and contrast costs nothing.
+            noise_sd=0.0,
         )
+        gray = cv2.convertScaleAbs(gray, alpha=rng.normal(1.0, 0.02), beta=rng.normal(0.0, 2.0))
         image = _to_colour(gray, rng) if plan["colour"] else gray
         ok, png = cv2.imencode(".png", image)
         assert ok, "OpenCV could not encode a PNG"
