@@ -11,7 +11,7 @@ import tensorflow_datasets as tfds
 
 from affect_jax import build, faces
 from affect_jax.synthetic import jaffe_layout
-from data_builders.jaffe import jaffe, make_dummy_data
+from data_builders.jaffe import jaffe, make_dummy_data, raw_layout
 
 DUMMY_DATA = make_dummy_data.DUMMY_DATA
 # JAFFE codes -> CK+ codes, written out here rather than imported from the builder.
@@ -30,9 +30,10 @@ def _raw_examples(folder: Path, skip=()) -> list[tuple[str, str, int]]:
 
 
 def _raw_ratings(path: Path) -> dict[str, list[float]]:
-    """{picture: [HAP SAD SUR ANG DIS FEA]} from a ratings file written in that order."""
-    lines = path.read_text().splitlines()[1:]
-    return {f[-1]: [float(v) for v in f[-7:-1]] for f in map(str.split, lines) if f}
+    """{picture: [HAP SAD SUR ANG DIS FEA]} from the README's table, written in that order."""
+    lines = path.read_text().splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if "HAP" in line) + 1 :]
+    return {f[-1]: [float(v) for v in f[-7:-1]] for f in map(str.split, table) if f}
 
 
 def _records(builder, split: str) -> list[dict]:
@@ -96,7 +97,7 @@ def test_three_channel_tiff_and_images_are_the_documented_crops(built):
 
 
 def test_ratings_are_joined_and_default_to_minus_one(built, tmp_path):
-    ratings = _raw_ratings(DUMMY_DATA / "semantic_ratings.txt")
+    ratings = _raw_ratings(DUMMY_DATA / "README_FIRST.txt")
     for record in _records(built["all"], "test"):
         name = record["filename"].decode()
         subject, code_pose = name.split(".")[:2]
@@ -106,7 +107,8 @@ def test_ratings_are_joined_and_default_to_minus_one(built, tmp_path):
         np.testing.assert_allclose(record["ratings"], expected, atol=1e-6)
         assert (name in make_dummy_data.UNRATED_FILES) == (not record["has_ratings"])
     manual_dir = _copy_dummy(tmp_path)
-    (manual_dir / "semantic_ratings.txt").unlink()
+    # A README without the ratings table is just text, and ignored.
+    (manual_dir / "README_FIRST.txt").write_text("Images of posed expressions.\n")
     unrated = build.build_dataset("jaffe/all", manual_dir, tmp_path / "tfds")
     records = _records(unrated, "test")
     assert not any(r["has_ratings"] for r in records)
@@ -157,7 +159,7 @@ def test_bad_file_name_stops_the_build_naming_the_file(tmp_path, bad_name, messa
 )
 def test_bad_ratings_line_names_file_and_line(tmp_path, line, message):
     manual_dir = _copy_dummy(tmp_path)
-    path = manual_dir / "semantic_ratings.txt"
+    path = manual_dir / "README_FIRST.txt"
     text = path.read_text()
     path.write_text(text + line + "\n")
     number = len(text.splitlines()) + 1
@@ -193,3 +195,21 @@ def test_generated_tiny_layout_builds_to_the_independent_count(tmp_path):
     assert len(no_face) <= 3  # The cascade finds the synthetic faces.
     assert _keys(_records(builder, "test")) == expected
     assert sum(i["channels"] == 3 for i in summary["images"]) >= 1
+
+
+def test_ratings_table_is_found_inside_a_readme(tmp_path):
+    readme = tmp_path / "A_README_FIRST.txt"
+    readme.write_text(
+        "The JAFFE images...\n\n#  HAP  SAD  SUR  ANG  DIS  FEA  PIC\n"
+        "1  2.87  2.52  2.10  1.97  1.97  2.06  KM-NE1\n"
+        "2  1.20  4.40  1.50  1.60  1.70  2.10  km-sa3\n\n"
+        "Ratings were averaged over viewers.\n3 4.0 4.0 4.0 4.0 4.0 4.0 KM-HA1\n"
+    )
+    (tmp_path / "notes.txt").write_text("HAP is happy.\n")
+    assert raw_layout.find_ratings_file(tmp_path) == readme
+    ratings = raw_layout.parse_ratings(readme)
+    assert sorted(ratings) == ["KM-NE1", "KM-SA3"]  # The table ends at the text after it.
+    np.testing.assert_allclose(ratings["KM-SA3"], [1.2, 4.4, 1.5, 1.6, 1.7, 2.1], rtol=1e-6)
+    (tmp_path / "copy.txt").write_text(readme.read_text())
+    with pytest.raises(ValueError, match="Several semantic ratings files"):
+        raw_layout.find_ratings_file(tmp_path)

@@ -128,9 +128,10 @@ def test_jaffe_layout_has_jaffe_counts_names_and_ratings(tmp_path):
     assert codes == jaffe_layout.JAFFE_COUNTS
     assert 1 <= channels[3] <= 6 and channels[1] == 213 - channels[3]
     lines = (root / jaffe_layout.RATINGS_FILENAME).read_text().splitlines()
-    assert lines[0].split()[1:] == ["HAP", "SAD", "SUR", "ANG", "DIS", "FEA", "PIC"]
+    header = next(i for i, line in enumerate(lines) if line.startswith("#"))
+    assert lines[header].split()[1:] == ["HAP", "SAD", "SUR", "ANG", "DIS", "FEA", "PIC"]
     rated = 0
-    for line in lines[1:]:
+    for line in lines[header + 1 :]:
         fields = line.split()
         values = np.array([float(v) for v in fields[1:7]])
         assert np.all((values >= 1) & (values <= 5))

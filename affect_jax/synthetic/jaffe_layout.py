@@ -4,15 +4,16 @@ The output looks like the JAFFE release on disk, so the real `jaffe` builder
 builds it unchanged:
 
     root/KA.AN1.39.tiff ...          256x256 gray; subject . code+pose . number
-    root/semantic_ratings.txt        optional: index, HAP SAD SUR ANG DIS FEA, picture
+    root/README_FIRST.txt            text, then optionally the semantic ratings table:
+                                     index, HAP SAD SUR ANG DIS FEA, picture
 
 Ten people (other people than the synthetic CK+ subjects, for a cross-dataset
 test) each pose every expression code (NE AN DI FE HA SA SU) a few times; by
 default as many images per code as JAFFE has (213 in all). As in JAFFE, a few
 images are stored with three identical channels, and posed expressions vary
-in strength. The ratings file scores each picture (subject, code and pose
-index, e.g. `KA-AN1`) for the six emotions on 1-5; a few pictures have no
-rating. A README text file sits beside the images, as in the release.
+in strength. The ratings table, in the README as in the release, scores each
+picture (subject, code and pose index, e.g. `KA-AN1`) for the six emotions on
+1-5; a few pictures have no rating.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from absl import logging
 from affect_jax.synthetic import expressions, output_folder, portrait_renderer
 
 MARKER_FILENAME = "SYNTHETIC_JAFFE.json"
-RATINGS_FILENAME = "semantic_ratings.txt"
+RATINGS_FILENAME = "README_FIRST.txt"
 # Expression codes in file names and the CK+ emotion each one is.
 CODES = {"NE": "neutral", "AN": "anger", "DI": "disgust", "FE": "fear",
          "HA": "happy", "SA": "sadness", "SU": "surprise"}  # fmt: skip
@@ -149,14 +150,16 @@ def write_jaffe_layout(
                         rated=rated,
                     )
                 )
+    lines = [
+        "Synthetic stand-in for JAFFE, written by affect_jax.synthetic; no real person.",
+        "",
+    ]
     if ratings:
-        lines = ["#      " + "  ".join(f"{c:>4}" for c in RATING_COLUMNS) + "  PIC"]
+        lines.append("Semantic ratings (1-5), averaged over raters:")
+        lines.append("#      " + "  ".join(f"{c:>4}" for c in RATING_COLUMNS) + "  PIC")
         for k, (picture, values) in enumerate(rating_rows, start=1):
             lines.append(f"{k:<6} " + "  ".join(f"{v:4.2f}" for v in values) + f"  {picture}")
-        (root / RATINGS_FILENAME).write_text("\n".join(lines) + "\n")
-    (root / "README_FIRST.txt").write_text(
-        "Synthetic stand-in for JAFFE, written by affect_jax.synthetic; no real person.\n"
-    )
+    (root / RATINGS_FILENAME).write_text("\n".join(lines) + "\n")
     summary = dict(
         root=str(root),
         arguments=arguments,

@@ -18,7 +18,8 @@ sadness 6, surprise 7; JAFFE has no contempt), so a model trained on CK+ is
 tested on JAFFE as is. Config `all` puts every image in one `test` split: the
 cross-dataset test set. Configs `foldK` split the ten subjects for those who
 train on JAFFE (with ten folds, leave one subject out). When the release's
-semantic ratings file is present, `ratings` holds each picture's mean ratings
+semantic ratings table (in its README text file) is present, `ratings` holds
+each picture's mean ratings
 (HAP SAD SUR ANG DIS FEA, 1-5) and `has_ratings` is True; otherwise the
 ratings are -1.
 """
@@ -68,9 +69,10 @@ class Jaffe(FaceCropBuilder):
     authors (Michael J. Lyons, Miyuki Kamachi, Jiro Gyoba) after you accept its
     conditions of use in the request form at {_HOMEPAGE}. Extract the archive
     and point --manual_dir at the folder holding the .tiff images (e.g.
-    jaffedbase/; a manual dir with exactly one such subfolder also works). The
-    semantic ratings text file, if you have it, may sit in the same folder or
-    in the manual dir. For a synthetic stand-in in the same layout, run
+    jaffedbase/; a manual dir with exactly one such subfolder also works).
+    Keep the release's README_FIRST.txt (or A_README_FIRST.txt) beside the
+    images or in the manual dir: its table of semantic ratings becomes the
+    `ratings` feature. For a synthetic stand-in in the same layout, run
     `python -m affect_jax.synthetic --dataset=jaffe --out=DIR`.
     """
 

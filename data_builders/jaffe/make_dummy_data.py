@@ -12,8 +12,8 @@ every quirk the builder must handle once:
   AH.HA1.2.tiff     stored with three (identical) channels
   HN.SU1.6.tiff     shows no face                         -> skipped, reported
   KO.AN1.10.tiff    has no line in the ratings file       -> ratings -1
-  semantic_ratings.txt   a rating for a picture not in the folder (ignored)
-  README_FIRST.txt  a text file that is not a ratings file (ignored)
+  README_FIRST.txt  text, then the ratings table, as in the release; one
+                    rating is for a picture not in the folder (ignored)
 """
 
 from pathlib import Path
@@ -36,7 +36,8 @@ def main() -> None:
     DUMMY_DATA.mkdir(parents=True, exist_ok=True)
     for old in DUMMY_DATA.iterdir():
         old.unlink()
-    ratings = ["#  HAP  SAD  SUR  ANG  DIS  FEA  PIC"]
+    header = "#  HAP  SAD  SUR  ANG  DIS  FEA  PIC"
+    ratings = [header]
     number = 0
     for index, subject in enumerate(jaffe_layout.SUBJECTS):
         rng = np.random.default_rng(100 + index)
@@ -67,8 +68,8 @@ def main() -> None:
                 row = "  ".join(f"{v:.2f}" for v in values)
                 ratings.append(f"{len(ratings)}  {row}  {subject}-{code}1")
     ratings.append(f"{len(ratings)}  1.00  1.00  1.00  1.00  1.00  5.00  YH-FE3")
-    (DUMMY_DATA / "semantic_ratings.txt").write_text("\n".join(ratings) + "\n")
-    (DUMMY_DATA / "README_FIRST.txt").write_text("Synthetic JAFFE fixture: no real person.\n")
+    text = ["Synthetic JAFFE fixture: no real person.", "", "Semantic ratings:", *ratings]
+    (DUMMY_DATA / "README_FIRST.txt").write_text("\n".join(text) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,14 @@
 Pure Python (no TFDS), so it can be tested and reused on its own. The layout:
 
     KA.AN1.39.tiff      subject . expression code + pose index . image number
-    <ratings>.txt       optional: index, HAP SAD SUR ANG DIS FEA (1-5), picture (KA-AN1)
+    README_FIRST.txt    optional ratings table: index, HAP SAD SUR ANG DIS FEA (1-5),
+                        picture (KA-AN1)
 
 The folder may be the manual dir itself or its one subfolder holding TIFFs
-(the archive extracts to `jaffedbase/`). The ratings file is recognised by
-its header, whatever its name; other text files (READMEs) are ignored.
+(the archive extracts to `jaffedbase/`). The semantic ratings come as a table
+inside the release's README text file ((A_)README_FIRST.txt); the table is
+found by its header line in any .txt file, and text files without one are
+ignored.
 """
 
 from __future__ import annotations
@@ -100,16 +103,16 @@ def list_images(folder: Path) -> list[Image]:
     return sorted(images, key=lambda i: (i.subject, i.number, i.path.name))
 
 
-def _header(path: Path) -> list[str] | None:
-    """The column names if `path` looks like a ratings file, else None."""
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as lines:
-            for line in lines:
-                if line.strip():
-                    names = line.strip().lstrip("#").upper().split()
-                    return names if {*RATING_COLUMNS, "PIC"} <= set(names) else None
-    except OSError:
-        return None
+def _read_lines(path: Path) -> list[str]:
+    return Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines()
+
+
+def _find_header(lines: list[str]) -> tuple[int, list[str]] | None:
+    """(index, column names) of the ratings table's header line, or None."""
+    for index, line in enumerate(lines):
+        names = line.strip().lstrip("#").upper().split()
+        if {*RATING_COLUMNS, "PIC"} <= set(names):
+            return index, names
     return None
 
 
@@ -119,9 +122,8 @@ def find_ratings_file(*folders: Path) -> Path | None:
     Raises:
       ValueError: if more than one file has a ratings header.
     """
-    found = sorted(
-        {p for folder in folders for p in Path(folder).glob("*.txt") if _header(p) is not None}
-    )
+    candidates = {p for folder in folders for p in Path(folder).glob("*.txt")}
+    found = sorted(p for p in candidates if _find_header(_read_lines(p)) is not None)
     if len(found) > 1:
         raise ValueError(
             f"Several semantic ratings files: {', '.join(map(str, found))}. "
@@ -157,24 +159,28 @@ def _parse_rating_line(path: Path, number: int, line: str, order: list[str]) -> 
 
 
 def parse_ratings(path: Path) -> dict[str, np.ndarray]:
-    """Reads a ratings file: {picture (KA-AN1): float32 ratings in RATING_COLUMNS order}.
+    """Reads the ratings table: {picture (KA-AN1): float32 ratings in RATING_COLUMNS order}.
 
-    Each data line holds an optional index, the six mean ratings (1-5) in the
-    header's order and the picture name; blank and `#` lines are skipped.
+    The table starts at a header line naming HAP SAD SUR ANG DIS FEA PIC (text
+    before it, as in the release's README, is ignored) and ends at the first
+    line that does not end in a picture name. Each row holds an optional
+    index, the six mean ratings (1-5) in the header's order and the picture.
 
     Raises:
       ValueError: naming the file, the line, and how to fix it.
     """
-    header = _header(path)
-    if header is None:
-        raise ValueError(f"{path}, line 1: no HAP SAD SUR ANG DIS FEA PIC header.")
+    lines = _read_lines(path)
+    found = _find_header(lines)
+    if found is None:
+        raise ValueError(f"{path}: no HAP SAD SUR ANG DIS FEA PIC header line.")
+    header_index, header = found
     order = [c for c in header if c in RATING_COLUMNS]  # The file's column order.
     ratings: dict[str, np.ndarray] = {}
-    lines = Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines()
-    header_line = next(n for n, line in enumerate(lines) if line.strip())
-    for number, line in enumerate(lines[header_line + 1 :], start=header_line + 2):
+    for number, line in enumerate(lines[header_index + 1 :], start=header_index + 2):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
+        if not _PICTURE.match(line.split()[-1]):
+            break  # Text after the table.
         name, values = _parse_rating_line(path, number, line, order)
         if name in ratings:
             raise ValueError(
