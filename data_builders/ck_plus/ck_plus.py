@@ -36,7 +36,7 @@ from affect_jax import faces
 from data_builders.ck_plus import folds, raw_layout
 from data_builders.ck_plus.face_crop_builder import FaceCropBuilder, FaceCropConfig
 
-_HOMEPAGE = "https://www.jeffcohn.net/Resources/"
+_HOMEPAGE = "http://www.pitt.edu/~emotion/ck-spread.htm"
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
@@ -61,10 +61,11 @@ class CkPlus(FaceCropBuilder):
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
     CK+ (the Extended Cohn-Kanade dataset) is distributed for non-commercial
-    research by its authors after you agree to its terms: see {_HOMEPAGE}
-    (Jeffrey Cohn's resources page links the current distributor and the
-    agreement). Extract extended-cohn-kanade-images.zip and Emotion_labels.zip
-    (FACS_labels and Landmarks are not needed) so that the manual dir contains:
+    research by its authors (Jeffrey Cohn's group) after you agree to its
+    terms: see {_HOMEPAGE}, which says how to request it. Extract the images
+    archive (cohn-kanade-images.zip; extended-cohn-kanade-images.zip in some
+    copies) and Emotion_labels.zip (FACS_labels and Landmarks are not needed)
+    so that the manual dir contains:
       cohn-kanade-images/S005/001/S005_001_00000001.png ...
       Emotion/S005/001/S005_001_00000011_emotion.txt ...
     and point --manual_dir at the folder holding both. For a synthetic stand-in
