@@ -1,0 +1,144 @@
+r"""Temporal-stage speed: GRU training and feature extraction, as ratios.
+
+    python benchmarks/temporal.py [--steps=10] [--skip_cnn]
+
+1. GRU training step (3 layers 100/100/50, batch 256, W=100, 300 features,
+   CCC loss, SGD): the project's scanned model (`nn.RNN` -> `nn.scan`) against
+   the same cells called in an unrolled Python loop under jit (same numbers,
+   checked), in sequences/s.
+2. Feature extraction (reference CNN, inference, batch 256) against the
+   reference CNN's train step (batch 128), in frames/s.
+Both go through the project's own model, loss and step code. Warm-up excluded,
+median of --steps timed steps, random inputs.
+"""
+
+import os
+import time
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+
+from affect_jax import sharding, steps, xla_cpu_flags
+from affect_jax.models.cnn import FrameCNN
+from affect_jax.models.rnn import SequenceRegressor
+from tests.test_config_args import load_config
+
+_STEPS = flags.DEFINE_integer("steps", 10, "Timed steps per measurement (median).")
+_SKIP_CNN = flags.DEFINE_bool("skip_cnn", False, "Only the GRU measurement.")
+
+
+class UnrolledGRU(nn.Module):
+    """The baseline: the same stacked GRU cells, one Python call per time step."""
+
+    layer_sizes: tuple[int, ...] = (100, 100, 50)
+    num_outputs: int = 2
+
+    @nn.compact
+    def __call__(self, inputs, *, train: bool = False):
+        del train
+        x = inputs
+        for i, size in enumerate(self.layer_sizes):
+            # Same parameter names as SequenceRegressor: rnn{i}/cell.
+            cell = nn.GRUCell(features=size, name=f"rnn{i + 1}_cell")
+            carry = cell.initialize_carry(jax.random.PRNGKey(0), x[:, 0].shape)
+            outputs = []
+            for t in range(x.shape[1]):
+                carry, y = cell(carry, x[:, t])
+                outputs.append(y)
+            x = jnp.stack(outputs, axis=1)
+        return nn.Dense(self.num_outputs, name="head")(x[:, -1])
+
+
+def _median_seconds(run, count: int) -> float:
+    run()  # Warm-up and compilation.
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def _train_rate(model, config, inputs, targets, count: int) -> tuple[float, float]:
+    """(examples/s, compile+first step seconds) of the project's train step."""
+    mesh = sharding.make_data_mesh()
+    sample = jax.ShapeDtypeStruct(inputs.shape, inputs.dtype)
+    state = steps.create_train_state(model, config, mesh, sample)
+    step = steps.make_train_step(config, mesh)
+    batch = sharding.to_global_batch({"inputs": inputs, "targets": targets}, mesh)
+    holder = {"state": state}
+
+    def run():
+        holder["state"], metrics = step(holder["state"], batch)
+        metrics["loss"].block_until_ready()
+
+    start = time.perf_counter()
+    run()
+    first = time.perf_counter() - start
+    return len(inputs) / _median_seconds(run, count), first
+
+
+def gru_benchmark(count: int) -> None:
+    config = load_config("affwild2_rnn", "layers=3")
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(config.batch_size, config.rnn.window, 300)).astype(np.float32)
+    targets = rng.uniform(-1, 1, (config.batch_size, 2)).astype(np.float32)
+    scanned = SequenceRegressor(cell="gru", layer_sizes=(100, 100, 50))
+    unrolled = UnrolledGRU()
+    params = scanned.init(jax.random.PRNGKey(0), inputs[:2])
+    renamed = {
+        "params": {
+            (k + "_cell" if k.startswith("rnn") else k): (v["cell"] if k.startswith("rnn") else v)
+            for k, v in params["params"].items()
+        }
+    }
+    difference = np.abs(
+        scanned.apply(params, inputs[:4]) - unrolled.apply(renamed, inputs[:4])
+    ).max()
+    scan_rate, scan_first = _train_rate(scanned, config, inputs, targets, count)
+    loop_rate, loop_first = _train_rate(unrolled, config, inputs, targets, count)
+    print(f"GRU 3 layers 100/100/50, batch {config.batch_size}, W={config.rnn.window}:")
+    print(f"  outputs scanned vs unrolled: max |difference| {difference:.2e}")
+    print(f"  scanned (project)      {scan_rate:8.1f} sequences/s  (first step {scan_first:.1f} s)")
+    print(f"  unrolled Python loop   {loop_rate:8.1f} sequences/s  (first step {loop_first:.1f} s)")
+    print(f"  ratio scanned / unrolled: {scan_rate / loop_rate:.2f}x")
+
+
+def extraction_benchmark(count: int) -> None:
+    config = load_config("affwild2_cnn")
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (config.batch_size, 96, 96, 1), dtype=np.uint8)
+    targets = rng.uniform(-1, 1, (config.batch_size, 2)).astype(np.float32)
+    model = FrameCNN()
+    train_rate, _ = _train_rate(model, config, images, targets, count)
+    mesh = sharding.make_data_mesh()
+    sample = jax.ShapeDtypeStruct(images.shape, images.dtype)
+    state = steps.create_train_state(model, config, mesh, sample)
+    predict = steps.make_predict_step(mesh, return_features=True)
+    batch = jax.device_put(rng.integers(0, 256, (256, 96, 96, 1), dtype=np.uint8))
+    seconds = _median_seconds(lambda: jax.block_until_ready(predict(state, batch)), count)
+    extract_rate = 256 / seconds
+    print("Reference CNN (1,333,706 parameters):")
+    print(f"  train step, batch {config.batch_size}      {train_rate:8.1f} frames/s")
+    print(f"  feature extraction, batch 256 {extract_rate:8.1f} frames/s")
+    print(f"  ratio extraction / training: {extract_rate / train_rate:.2f}x (goal >= 3x)")
+
+
+def main(argv) -> None:
+    del argv
+    flag_on = xla_cpu_flags.FAST_CONVOLUTION_FLAG in os.environ.get("XLA_FLAGS", "")
+    print(
+        f"jax {jax.__version__}, backend {jax.default_backend()}, "
+        f"devices {jax.device_count()}, fast CPU convolution flag: {flag_on}"
+    )
+    gru_benchmark(_STEPS.value)
+    if not _SKIP_CNN.value:
+        extraction_benchmark(_STEPS.value)
+
+
+if __name__ == "__main__":
+    xla_cpu_flags.apply_fast_cpu_flags()
+    app.run(main)
