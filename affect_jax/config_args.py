@@ -6,6 +6,8 @@ it parses as one and kept as a string otherwise.
 """
 
 import ast
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import ml_collections
@@ -39,3 +41,22 @@ def parse_arg(arg: str | None, **defaults: Any) -> ml_collections.ConfigDict:
                 value = text
         parsed[key] = value
     return parsed
+
+
+CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+def load_config(name_or_path: str, arg: str | None = None) -> ml_collections.ConfigDict:
+    """`get_config(arg)` of `configs/<name>.py` (or of a config file path).
+
+    For notebooks, benchmarks and tests; the command line uses --config.
+    """
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = CONFIGS_DIR / f"{name_or_path}.py"
+    if not path.exists():
+        raise FileNotFoundError(f"No config file {path}.")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)

@@ -22,9 +22,9 @@ import numpy as np
 from absl import app, flags
 
 from affect_jax import sharding, steps, xla_cpu_flags
+from affect_jax.config_args import load_config
 from affect_jax.models.cnn import FrameCNN
 from affect_jax.models.rnn import SequenceRegressor
-from tests.test_config_args import load_config
 
 _STEPS = flags.DEFINE_integer("steps", 10, "Timed steps per measurement (median).")
 _SKIP_CNN = flags.DEFINE_bool("skip_cnn", False, "Only the GRU measurement.")
@@ -41,8 +41,8 @@ class UnrolledGRU(nn.Module):
         del train
         x = inputs
         for i, size in enumerate(self.layer_sizes):
-            # Same parameter names as SequenceRegressor: rnn{i}/cell.
-            cell = nn.GRUCell(features=size, name=f"rnn{i + 1}_cell")
+            # Same parameter names as SequenceRegressor, so one set serves both.
+            cell = nn.GRUCell(features=size, name=f"layer{i + 1}")
             carry = cell.initialize_carry(jax.random.PRNGKey(0), x[:, 0].shape)
             outputs = []
             for t in range(x.shape[1]):
@@ -89,14 +89,8 @@ def gru_benchmark(count: int) -> None:
     scanned = SequenceRegressor(cell="gru", layer_sizes=(100, 100, 50))
     unrolled = UnrolledGRU()
     params = scanned.init(jax.random.PRNGKey(0), inputs[:2])
-    renamed = {
-        "params": {
-            (k + "_cell" if k.startswith("rnn") else k): (v["cell"] if k.startswith("rnn") else v)
-            for k, v in params["params"].items()
-        }
-    }
     difference = np.abs(
-        scanned.apply(params, inputs[:4]) - unrolled.apply(renamed, inputs[:4])
+        scanned.apply(params, inputs[:4]) - unrolled.apply(params, inputs[:4])
     ).max()
     scan_rate, scan_first = _train_rate(scanned, config, inputs, targets, count)
     loop_rate, loop_first = _train_rate(unrolled, config, inputs, targets, count)

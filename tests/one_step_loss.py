@@ -7,8 +7,8 @@ import jax
 import numpy as np
 
 from affect_jax import sharding, steps
+from affect_jax.config_args import load_config
 from affect_jax.models.cnn import FrameCNN
-from tests.test_config_args import load_config
 
 
 def main() -> None:

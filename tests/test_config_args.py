@@ -1,20 +1,8 @@
 """Config-file arguments and config validation."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-from affect_jax.config_args import parse_arg
-
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-
-
-def load_config(name: str, arg: str | None = None):
-    spec = importlib.util.spec_from_file_location(name, CONFIGS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
+from affect_jax.config_args import load_config, parse_arg
 
 
 def test_parse_arg_flags_and_literals():

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_config_args import load_config  # noqa: F401 (re-exported)
+from affect_jax.config_args import load_config  # noqa: F401 (re-exported)
 
 REPO = Path(__file__).resolve().parents[1]
 

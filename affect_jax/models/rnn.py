@@ -40,7 +40,9 @@ class SequenceRegressor(nn.Module):
             )
         x = inputs.astype(jnp.float32)
         for i, size in enumerate(self.layer_sizes):
-            x = nn.RNN(CELLS[self.cell](features=size), name=f"rnn{i + 1}")(x)
+            # The cell owns the parameters: layer1/{ir,iz,in,hr,hz,hn}, ...
+            cell = CELLS[self.cell](features=size, name=f"layer{i + 1}")
+            x = nn.RNN(cell)(x)
         if not self.every_step:
             x = x[:, -1]
         return nn.Dense(self.num_outputs, name="head")(x)
