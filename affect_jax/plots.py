@@ -61,3 +61,38 @@ def prediction_scatter(
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def confusion_matrices(
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    num_classes: int,
+    path: Path,
+    title: str = "",
+    class_names: tuple[str, ...] = (),
+) -> Path:
+    """Counts and row-normalized confusion matrices side by side (paper Figs. 6-7)."""
+    from affect_jax.metrics import confusion_matrix
+
+    counts = confusion_matrix(labels, predicted, num_classes)
+    rows = counts.sum(1, keepdims=True)
+    normalized = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
+    names = class_names or tuple(str(i) for i in range(num_classes))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
+    for ax, matrix, fmt, label in (
+        (axes[0], counts, "d", "counts"),
+        (axes[1], normalized, ".2f", "row-normalized"),
+    ):
+        ax.imshow(matrix, cmap="Blues")
+        for (i, j), value in np.ndenumerate(matrix):
+            ax.text(j, i, format(value, fmt), ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(num_classes), names, rotation=45, ha="right")
+        ax.set_yticks(range(num_classes), names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{title} ({label})")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -13,6 +13,7 @@ from flax.training import train_state
 from jax.sharding import Mesh
 
 from affect_jax import losses, sharding
+from affect_jax.data import class_balancing
 
 
 class TrainState(train_state.TrainState):
@@ -75,13 +76,19 @@ def targets_of(batch: dict[str, jax.Array], config: ml_collections.ConfigDict) -
     return batch["label"] if config.loss == "cross_entropy" else batch["targets"]
 
 
-def flat_loss(config: ml_collections.ConfigDict) -> Callable:
+def flat_loss(config: ml_collections.ConfigDict, class_weights: Any = None) -> Callable:
     """The config's loss over all predictions, whatever the leading axes.
 
     A sequence model that predicts every frame of a window gives [B, W, D]
-    outputs; CCC is over all B * W frames at once.
+    outputs; CCC is over all B * W frames at once. `class_weights` ([C])
+    turns cross-entropy into its class-weighted form.
     """
     loss_fn = losses.get_loss(config.loss)
+    if class_weights is not None:
+        weights = jnp.asarray(class_weights, jnp.float32)
+        loss_fn = lambda logits, labels: class_balancing.weighted_cross_entropy(
+            logits, labels, weights
+        )
 
     def loss(outputs: jax.Array, targets: jax.Array) -> jax.Array:
         if config.loss == "cross_entropy":
@@ -93,9 +100,11 @@ def flat_loss(config: ml_collections.ConfigDict) -> Callable:
     return loss
 
 
-def make_train_step(config: ml_collections.ConfigDict, mesh: Mesh) -> Callable:
+def make_train_step(
+    config: ml_collections.ConfigDict, mesh: Mesh, class_weights: Any = None
+) -> Callable:
     """Returns `step(state, batch) -> (state, metrics)`, jitted, state donated."""
-    loss_fn = flat_loss(config)
+    loss_fn = flat_loss(config, class_weights)
 
     def step(state: TrainState, batch: dict[str, jax.Array]):
         dropout_key = jax.random.fold_in(state.dropout_key, state.step)

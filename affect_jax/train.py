@@ -15,7 +15,7 @@ import numpy as np
 from absl import logging
 
 from affect_jax import checkpoints, evaluate, plots, sharding, steps, video_evaluation
-from affect_jax.data import pipeline, stage_inputs
+from affect_jax.data import pipeline, sources, stage_inputs
 from affect_jax.data.stage_inputs import StageInputs
 from affect_jax.feature_store import FeatureStore
 from affect_jax.metric_writer import MetricWriter, read_metrics
@@ -55,11 +55,21 @@ def _write_outputs(
     """Results JSON and PNGs, by process 0 only."""
     if jax.process_index() != 0:
         return
-    (workdir / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+    # NaN (e.g. recall of a class absent from the split) is not JSON: null.
+    finite = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in result.items()}
+    (workdir / "results.json").write_text(json.dumps(finite, indent=2) + "\n")
     plots_dir = workdir / "plots"
     plots_dir.mkdir(exist_ok=True)
     plots.training_curves(read_metrics(str(workdir)), plots_dir / "training_curves.png")
-    if config.loss != "cross_entropy":
+    if config.loss == "cross_entropy":
+        plots.confusion_matrices(
+            predictions["label"],
+            predictions["outputs"].argmax(-1),
+            config.num_classes,
+            plots_dir / "confusion_validation.png",
+            title=config.dataset.eval_split,
+        )
+    else:
         width = predictions["outputs"].shape[-1]
         plots.prediction_scatter(
             predictions["outputs"].reshape(-1, width),
@@ -90,6 +100,31 @@ def _per_video_evaluation(
         )
         logging.info("Wrote %d prediction files to %s/predictions", count, workdir)
     return result
+
+
+def _cross_dataset_evaluation(
+    state: Any,
+    eval_step,
+    inputs: StageInputs,
+    config: ml_collections.ConfigDict,
+    mesh,
+    workdir: Path,
+) -> dict[str, float]:
+    """The final model on another dataset's split (CK+ -> JAFFE), `<name>_` keys."""
+    other = config.cross_dataset
+    source = sources.open_split(other.name, other.data_dir or config.dataset.data_dir, other.split)
+    predictions = evaluate.predict_split(state, eval_step, source, inputs.transform, config, mesh)
+    prefix = other.name.split("/")[0]
+    result = evaluate.split_metrics(predictions, config)
+    if jax.process_index() == 0:
+        plots.confusion_matrices(
+            predictions["label"],
+            predictions["outputs"].argmax(-1),
+            config.num_classes,
+            workdir / "plots" / f"confusion_{prefix}.png",
+            title=f"{other.name} {other.split}",
+        )
+    return {f"{prefix}_{key}": value for key, value in result.items()}
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
@@ -134,7 +169,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             manager, start_step, checkpoints.abstract(state), train_iter, config
         )
 
-    train_step = steps.make_train_step(config, mesh)
+    train_step = steps.make_train_step(config, mesh, inputs.class_weights)
     eval_step = evaluate.make_eval_step(mesh)
     writer = MetricWriter(workdir)
     meter = RateMeter(config.num_train_steps, start_step)
@@ -193,6 +228,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     result = {"step": int(state.step), "best_step": manager.best_step(), **result}
     if config.stage == "train_rnn":
         result.update(_per_video_evaluation(config, workdir_path, predictions))
+    if config.get("cross_dataset") and config.cross_dataset.name:
+        result.update(
+            _cross_dataset_evaluation(state, eval_step, inputs, config, mesh, workdir_path)
+        )
     _write_outputs(workdir_path, config, result, predictions)
     writer.close()
     manager.close()

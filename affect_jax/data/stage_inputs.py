@@ -12,7 +12,7 @@ import grain
 import ml_collections
 import numpy as np
 
-from affect_jax.data import augment, balancing, pipeline, sources, windows
+from affect_jax.data import augment, balancing, class_balancing, pipeline, sources, windows
 from affect_jax.feature_store import FeatureStore
 
 
@@ -23,6 +23,7 @@ class StageInputs:
     transform: grain.transforms.Map | None
     sample_inputs: np.ndarray  # One example's model input, for initialization.
     augment: grain.transforms.RandomMap | None = None  # Training records only.
+    class_weights: np.ndarray | None = None  # For a class-weighted loss.
 
 
 def window_source(store: FeatureStore, config: ml_collections.ConfigDict) -> windows.WindowSource:
@@ -43,6 +44,31 @@ def window_source(store: FeatureStore, config: ml_collections.ConfigDict) -> win
     )
 
 
+CLASS_BALANCE_MODES = ("none", "loss_weights", "sampling")
+
+
+def _balance_classes(train: Any, config: ml_collections.ConfigDict) -> tuple[Any, Any]:
+    """`config.class_balance`: weights for the loss, or a class-balanced epoch.
+
+    CK+ is dominated by neutral and a few expressions; the paper shows that
+    this skews the cross-dataset predictions on JAFFE.
+    """
+    mode = config.class_balance
+    if mode not in CLASS_BALANCE_MODES:
+        raise ValueError(
+            f"Unknown config.class_balance {mode!r}; valid: {', '.join(CLASS_BALANCE_MODES)}."
+        )
+    if mode == "none":
+        return train, None
+    labels = balancing.read_labels(train, names=(config.label_key,))[config.label_key]
+    if mode == "loss_weights":
+        return train, class_balancing.class_weights(labels, config.num_classes)
+    indices = class_balancing.balanced_sample_indices(
+        labels, seed=config.seed, epoch_size=len(labels), num_classes=config.num_classes
+    )
+    return balancing.SubsetSource(train, indices), None
+
+
 def for_stage(config: ml_collections.ConfigDict, workdir: str) -> StageInputs:
     """Sources of `config.stage`; balancing reports go into `workdir`."""
     if config.stage == "train_cnn":
@@ -51,6 +77,9 @@ def for_stage(config: ml_collections.ConfigDict, workdir: str) -> StageInputs:
         )
         if config.balancing.enabled:
             train, _ = balancing.balanced_training_source(train, config, report_dir=workdir)
+        weights = None
+        if config.loss == "cross_entropy":
+            train, weights = _balance_classes(train, config)
         augment_records = None
         if config.augment.enabled:
             augment_records = augment.RandomAugment.from_config(config.augment, image_key="image")
@@ -59,7 +88,12 @@ def for_stage(config: ml_collections.ConfigDict, workdir: str) -> StageInputs:
         )
         transform = pipeline.frame_inputs(config)
         return StageInputs(
-            train, evaluation, transform, transform.map(train[0])["inputs"], augment_records
+            train,
+            evaluation,
+            transform,
+            transform.map(train[0])["inputs"],
+            augment_records,
+            weights,
         )
     if config.stage == "train_rnn":
         root = Path(config.rnn.features_dir)
