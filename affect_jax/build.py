@@ -14,7 +14,6 @@ again and it builds from the start.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,13 +21,8 @@ from pathlib import Path
 import tensorflow_datasets as tfds
 from absl import app, flags, logging
 
-# Dataset name -> module whose import registers its builder with TFDS.
-BUILDER_MODULES = {
-    "affwild2": "data_builders.affwild2",
-    "ck_plus": "data_builders.ck_plus",
-    "jaffe": "data_builders.jaffe",
-}
-BUILD_REPORT_FILENAME = "build_report.json"
+from affect_jax.data import sources
+from data_builders.affwild2.streaming_writer import BUILD_REPORT_FILENAME
 
 _DATASET = flags.DEFINE_string("dataset", None, "name/config, e.g. affwild2/va.", required=True)
 _MANUAL_DIR = flags.DEFINE_string(
@@ -37,13 +31,6 @@ _MANUAL_DIR = flags.DEFINE_string(
 _DATA_DIR = flags.DEFINE_string(
     "data_dir", "~/tensorflow_datasets", "Where the TFDS records are written."
 )
-
-
-def _register(name: str) -> None:
-    dataset = name.split("/")[0].split(":")[0]
-    if dataset not in BUILDER_MODULES:
-        raise ValueError(f"Unknown dataset {dataset!r}; known: {sorted(BUILDER_MODULES)}.")
-    importlib.import_module(BUILDER_MODULES[dataset])
 
 
 def _warn_about_stale_incomplete_folders(builder: tfds.core.DatasetBuilder) -> None:
@@ -72,7 +59,7 @@ def build_dataset(
     Returns:
       The prepared builder; read with `builder.as_data_source(split)`.
     """
-    _register(name)
+    sources.register_builder(name)
     data_dir = Path(data_dir).expanduser()
     builder = tfds.builder(name, data_dir=str(data_dir), file_format="array_record")
     if builder.is_prepared():

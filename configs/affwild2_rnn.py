@@ -19,6 +19,7 @@ Arguments: `cell=gru|simple_rnn`, `layers=1|3` (100, or 100/100/50 units),
 
 import ml_collections
 
+from affect_jax import config_sections as sections
 from affect_jax.config_args import parse_arg
 
 LAYER_SIZES = {1: (100,), 3: (100, 100, 50)}
@@ -56,41 +57,23 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model.cell = args.cell  # "gru" (Keras reset_after=True) | "simple_rnn".
     config.model.layer_sizes = LAYER_SIZES[args.layers]
 
-    config.optimizer = ml_collections.ConfigDict()
-    config.optimizer.learning_rate = 0.01
-    config.optimizer.momentum = 0.9
-    config.optimizer.decay_style = "inverse_time"
-    config.optimizer.decay = 1e-5
+    config.optimizer = sections.sgd_optimizer()
 
     config.batch_size = 256  # Reference code (paper: 128).
     config.eval_batch_size = 1024
-    config.num_train_steps = 30_000
-    config.log_every_steps = 100
-    config.eval_every_steps = 5_000
-    config.checkpoint_every_steps = 1_000
-    config.checkpoint = ml_collections.ConfigDict()
-    config.checkpoint.keep = 2
-
-    config.input = ml_collections.ConfigDict()
-    config.input.num_workers = 0
-    config.input.read_threads = 2
-    config.input.prefetch = 4
+    sections.set_schedule(config, 30_000, log_every=100, eval_every=5_000, checkpoint_every=1_000)
+    config.checkpoint = sections.checkpoint_options()
+    config.input = sections.input_options()
 
     if args.quickstart:
         config.rnn.window = 32
         config.batch_size = 64
         config.eval_batch_size = 256
-        config.num_train_steps = 600
-        config.log_every_steps = 50
-        config.eval_every_steps = 200
-        config.checkpoint_every_steps = 200
+        sections.set_schedule(config, 600, log_every=50, eval_every=200, checkpoint_every=200)
     if args.tiny:
         config.rnn.window = 3  # The tiny synthetic videos are 20-30 frames long.
         config.model.layer_sizes = tuple(min(s, 16) for s in config.model.layer_sizes)
         config.batch_size = 32
         config.eval_batch_size = 64
-        config.num_train_steps = 20
-        config.log_every_steps = 5
-        config.eval_every_steps = 10
-        config.checkpoint_every_steps = 5
+        sections.set_schedule(config, 20, log_every=5, eval_every=10, checkpoint_every=5)
     return config

@@ -19,10 +19,10 @@ sampling` (CK+'s class imbalance skews JAFFE predictions), `quickstart`,
 
 import ml_collections
 
+from affect_jax import config_sections as sections
 from affect_jax.config_args import parse_arg
 from affect_jax.data import augment, balancing
-
-EMOTIONS = ("neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
+from affect_jax.emotions import CK_PLUS_EMOTIONS
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -49,52 +49,30 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.targets = ()
     config.num_classes = 8
     config.label_key = "label"
-    config.class_names = EMOTIONS
+    config.class_names = CK_PLUS_EMOTIONS
     # "none" | "loss_weights" (inverse frequency) | "sampling" (balanced epochs).
     config.class_balance = args.balance
     config.balancing = balancing.default_balancing_config()  # VA bins: unused here.
     config.augment = augment.default_augment_config()
 
-    config.model = ml_collections.ConfigDict()
-    config.model.name = "cnn"
-    config.model.variant = "reference"
-    config.model.conv_features = (64, 128, 256)
-    config.model.feature_dim = 300
-    config.model.dropout_rate = 0.5
-
-    config.optimizer = ml_collections.ConfigDict()
-    config.optimizer.learning_rate = 0.01
-    config.optimizer.momentum = 0.9
-    config.optimizer.decay_style = "inverse_time"
-    config.optimizer.decay = 1e-5
+    config.model = sections.reference_cnn()
+    config.optimizer = sections.sgd_optimizer()
 
     config.batch_size = 64  # Reference code on CK+.
     config.eval_batch_size = 128
-    config.num_train_steps = 3_000  # ~160 epochs of the ~1,180 training images.
-    config.log_every_steps = 50
-    config.eval_every_steps = 500
-    config.checkpoint_every_steps = 500
-    config.checkpoint = ml_collections.ConfigDict()
-    config.checkpoint.keep = 2
-
-    config.input = ml_collections.ConfigDict()
-    config.input.num_workers = 0
-    config.input.read_threads = 2
-    config.input.prefetch = 4
+    # 3,000 steps: ~160 epochs of the ~1,180 training images of a fold.
+    sections.set_schedule(config, 3_000, log_every=50, eval_every=500, checkpoint_every=500)
+    config.checkpoint = sections.checkpoint_options()
+    config.input = sections.input_options()
 
     if args.quickstart:
         config.model.conv_features = (16, 32, 64)
-        config.num_train_steps = 600
-        config.eval_every_steps = 200
-        config.checkpoint_every_steps = 200
+        sections.set_schedule(config, 600, log_every=50, eval_every=200, checkpoint_every=200)
     if args.tiny:
         config.augment.enabled = False
         config.model.conv_features = (8, 16, 16)
         config.model.feature_dim = 32
         config.batch_size = 16
         config.eval_batch_size = 32
-        config.num_train_steps = 10
-        config.log_every_steps = 5
-        config.eval_every_steps = 10
-        config.checkpoint_every_steps = 5
+        sections.set_schedule(config, 10, log_every=5, eval_every=10, checkpoint_every=5)
     return config

@@ -18,12 +18,13 @@ class DatasetNotBuiltError(FileNotFoundError):
     """The dataset was never built, or its build did not finish."""
 
 
-def _register(dataset_name: str) -> None:
+def register_builder(dataset_name: str) -> None:
+    """Imports the module that registers `dataset_name`'s builder with TFDS."""
     base = dataset_name.split("/")[0].split(":")[0]
     if base not in BUILDER_MODULES:
         raise ValueError(
-            f"Unknown dataset {dataset_name!r} (config key "
-            f"dataset.name); valid: {', '.join(BUILDER_MODULES)}."
+            f"Unknown dataset {dataset_name!r} (config key dataset.name, or --dataset); "
+            f"valid: {', '.join(BUILDER_MODULES)}."
         )
     importlib.import_module(BUILDER_MODULES[base])
 
@@ -39,7 +40,7 @@ def open_builder(dataset_name: str, data_dir: str) -> tfds.core.DatasetBuilder:
             "config.dataset.data_dir is empty: point it at the folder you built "
             "the dataset into (python -m affect_jax.build --data_dir=...)."
         )
-    _register(dataset_name)
+    register_builder(dataset_name)
     builder = tfds.builder(dataset_name, data_dir=data_dir, file_format="array_record")
     if not builder.is_prepared():
         raise DatasetNotBuiltError(

@@ -17,17 +17,10 @@ import dataclasses
 
 import numpy as np
 
+from affect_jax.emotions import CK_PLUS_EMOTIONS
+
 # CK+ emotion codes, in code order (code = index).
-CK_PLUS_CLASSES = (
-    "neutral",
-    "anger",
-    "contempt",
-    "disgust",
-    "fear",
-    "happy",
-    "sadness",
-    "surprise",
-)
+CK_PLUS_CLASSES = CK_PLUS_EMOTIONS
 
 
 @dataclasses.dataclass(frozen=True)

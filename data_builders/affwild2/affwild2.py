@@ -36,7 +36,7 @@ from absl import logging
 from data_builders.affwild2 import frames, raw_layout, streaming_writer
 
 # Beside dataset_info.json; affect_jax.build reads it back.
-BUILD_REPORT_FILENAME = "build_report.json"
+BUILD_REPORT_FILENAME = streaming_writer.BUILD_REPORT_FILENAME
 # Threads decoding and re-encoding frames; OpenCV releases the GIL meanwhile.
 DECODE_WORKERS = 4
 _LOG_EVERY_S = 5.0
@@ -84,7 +84,7 @@ class _Progress:
             )
 
 
-class Affwild2(tfds.core.GeneratorBasedBuilder):
+class Affwild2(streaming_writer.StreamingBuilderMixin, tfds.core.GeneratorBasedBuilder):
     """Aff-Wild2 face frames with their per-frame labels."""
 
     VERSION = tfds.core.Version("1.0.0")
@@ -225,24 +225,5 @@ class Affwild2(tfds.core.GeneratorBasedBuilder):
                 report["corrupt_images"][:5],
             )
 
-    def _generate_splits(self, dl_manager, download_config):
-        if self.info.file_format == tfds.core.FileFormat.ARRAY_RECORD:
-            # TFDS's own writer holds up to 1 GB in memory and then needs
-            # TensorFlow to spill to disk; ours streams straight to shards.
-            return streaming_writer.write_splits(
-                self,
-                self._split_generators(dl_manager),
-                max_examples_per_split=download_config.max_examples_per_split,
-            )
-        return super()._generate_splits(dl_manager, download_config)
-
-    def _download_and_prepare(self, dl_manager, download_config):
-        super()._download_and_prepare(dl_manager, download_config)
-        # self.data_dir is still the incomplete.* folder here, so the report
-        # appears atomically with the dataset, never beside a partial one.
-        reports = {
-            split: {**report, "dropped": dict(report["dropped"])}
-            for split, report in self._reports.items()
-        }
-        path = Path(self.data_dir) / BUILD_REPORT_FILENAME
-        path.write_text(json.dumps(reports, indent=1))
+    def _report_json(self, report: dict) -> dict:
+        return {**report, "dropped": dict(report["dropped"])}

@@ -15,6 +15,7 @@ renames only after all splits succeed.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,39 @@ def write_splits(
             examples = itertools.islice(examples, max_examples_per_split)
         infos.append(_write_split(builder, split, examples, shard_bytes or SHARD_BYTES))
     return infos
+
+
+BUILD_REPORT_FILENAME = "build_report.json"
+
+
+class StreamingBuilderMixin:
+    """For a GeneratorBasedBuilder: streamed ArrayRecord splits and a build report.
+
+    The builder keeps `self._reports` (split -> JSON-able report) while its
+    generators run; the report file is written inside TFDS's `incomplete.*`
+    folder, so it appears atomically with the finished dataset, never beside a
+    partial one.
+    """
+
+    _reports: dict[str, Any]
+
+    def _generate_splits(self, dl_manager, download_config):
+        if self.info.file_format == tfds.core.FileFormat.ARRAY_RECORD:
+            # TFDS's own writer holds up to 1 GB in memory and then needs
+            # TensorFlow to spill to disk; ours streams straight to shards.
+            return write_splits(
+                self,
+                self._split_generators(dl_manager),
+                max_examples_per_split=download_config.max_examples_per_split,
+            )
+        return super()._generate_splits(dl_manager, download_config)
+
+    def _download_and_prepare(self, dl_manager, download_config):
+        super()._download_and_prepare(dl_manager, download_config)
+        reports = {split: self._report_json(report) for split, report in self._reports.items()}
+        path = Path(self.data_dir) / BUILD_REPORT_FILENAME
+        path.write_text(json.dumps(reports, indent=1))
+
+    def _report_json(self, report: Any) -> Any:
+        """One split's report as JSON-able data; override for report objects."""
+        return report

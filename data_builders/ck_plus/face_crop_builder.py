@@ -25,7 +25,7 @@ from affect_jax import faces
 from data_builders.affwild2 import streaming_writer
 
 # Beside dataset_info.json; affect_jax.build reads it back.
-BUILD_REPORT_FILENAME = "build_report.json"
+BUILD_REPORT_FILENAME = streaming_writer.BUILD_REPORT_FILENAME
 _LOG_EVERY_S = 5.0
 # Why an image gives no example.
 NO_FACE = "no_face"
@@ -92,7 +92,11 @@ def crop_image(
     return png.tobytes()
 
 
-class FaceCropBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+class FaceCropBuilder(
+    streaming_writer.StreamingBuilderMixin,
+    tfds.core.GeneratorBasedBuilder,
+    skip_registration=True,
+):
     """A builder of face crops from photographs, written as ArrayRecord."""
 
     def __init__(self, *, file_format: str | None = None, **kwargs):
@@ -144,19 +148,5 @@ class FaceCropBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                 "%s: unreadable images skipped: %s", name, ", ".join(report.unreadable_images)
             )
 
-    def _generate_splits(self, dl_manager, download_config):
-        if self.info.file_format == tfds.core.FileFormat.ARRAY_RECORD:
-            return streaming_writer.write_splits(
-                self,
-                self._split_generators(dl_manager),
-                max_examples_per_split=download_config.max_examples_per_split,
-            )
-        return super()._generate_splits(dl_manager, download_config)
-
-    def _download_and_prepare(self, dl_manager, download_config):
-        super()._download_and_prepare(dl_manager, download_config)
-        # self.data_dir is still the incomplete.* folder here, so the report
-        # appears atomically with the dataset, never beside a partial one.
-        reports = {split: report.to_json() for split, report in self._reports.items()}
-        path = Path(self.data_dir) / BUILD_REPORT_FILENAME
-        path.write_text(json.dumps(reports, indent=1))
+    def _report_json(self, report: CropReport) -> dict:
+        return report.to_json()

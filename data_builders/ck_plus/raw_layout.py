@@ -18,18 +18,11 @@ import math
 import re
 from pathlib import Path
 
+from affect_jax.emotions import CK_PLUS_EMOTIONS
+
 IMAGES_FOLDER = "cohn-kanade-images"
 EMOTION_FOLDER = "Emotion"
-EMOTION_NAMES = (
-    "neutral",
-    "anger",
-    "contempt",
-    "disgust",
-    "fear",
-    "happy",
-    "sadness",
-    "surprise",
-)
+EMOTION_NAMES = CK_PLUS_EMOTIONS
 NEUTRAL = 0
 PEAK_FRAMES = 3
 # Frame files end in their number: S005_001_00000001.png.
