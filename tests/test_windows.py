@@ -77,3 +77,13 @@ def test_interpolation_is_exactly_linear_with_end_fill():
     expected_a = [1.0, 1.0, 0.5, 0.0, -0.5, -0.75, 0.0, 0.0]
     np.testing.assert_allclose(filled[:, 0], expected_v, atol=1e-12)
     np.testing.assert_allclose(filled[:, 1], expected_a, atol=1e-12)
+
+
+def test_videos_shorter_than_the_window_are_counted():
+    video_ids, frames = _fixture()
+    starts = windows.window_starts(video_ids, frames, 4, target="every")
+    assert windows.count_windows(video_ids, starts) == {
+        "windows": 2 + 4,  # Video 0: runs of 5 and 7 frames; video 1 (3 frames): none.
+        "videos": 2,
+        "videos_without_windows": 1,
+    }

@@ -11,6 +11,7 @@ from typing import Any
 import grain
 import ml_collections
 import numpy as np
+from absl import logging
 
 from affect_jax.data import augment, balancing, class_balancing, pipeline, sources, windows
 from affect_jax.feature_store import FeatureStore
@@ -38,6 +39,16 @@ def window_source(store: FeatureStore, config: ml_collections.ConfigDict) -> win
     columns = [store.label_names.index(name) for name in config.targets]
     starts = windows.window_starts(
         store.video_ids, store.frames, config.rnn.window, config.rnn.stride, config.rnn.target
+    )
+    counts = windows.count_windows(store.video_ids, starts)
+    logging.info(
+        "%s: %d windows of %d frames from %d videos; %d videos give none (every gap-free run "
+        "is shorter than the window)",
+        store.directory.name,
+        counts["windows"],
+        config.rnn.window,
+        counts["videos"],
+        counts["videos_without_windows"],
     )
     return windows.WindowSource(
         store.features, labels[:, columns], starts, config.rnn.window, config.rnn.target

@@ -54,6 +54,17 @@ def window_starts(
     return np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64)
 
 
+def count_windows(video_ids: np.ndarray, starts: np.ndarray) -> dict[str, int]:
+    """Windows, videos, and videos too short (or too gappy) to give any window."""
+    videos = np.unique(np.asarray(video_ids))
+    with_windows = np.unique(np.asarray(video_ids)[starts]) if len(starts) else []
+    return {
+        "windows": int(len(starts)),
+        "videos": int(len(videos)),
+        "videos_without_windows": int(len(videos) - len(with_windows)),
+    }
+
+
 def predicted_rows(starts: np.ndarray, length: int, target: str) -> np.ndarray:
     """The row whose frame each window's last output predicts (causal)."""
     return starts + (length if target == "next" else length - 1)
