@@ -30,8 +30,9 @@ class NonFiniteLossError(FloatingPointError):
 def _check_finite(loss: float, step: int, batch: dict[str, np.ndarray], workdir: str) -> None:
     if np.isfinite(loss):
         return
+    ids_name = "frame" if "frame" in batch else "row"  # Frames, or feature-store rows.
     raise NonFiniteLossError(
-        f"Loss is {loss} at step {step} (batch frames {batch['frame'][:8]}...). "
+        f"Loss is {loss} at step {step} (batch {ids_name} {batch[ids_name][:8]}...). "
         f"The last good checkpoint in {workdir}/checkpoints is kept. Lower "
         "config.optimizer.learning_rate, or check the data for NaN labels."
     )
@@ -68,6 +69,7 @@ def _write_outputs(
             config.num_classes,
             plots_dir / "confusion_validation.png",
             title=config.dataset.eval_split,
+            class_names=tuple(config.get("class_names", ())),
         )
     else:
         width = predictions["outputs"].shape[-1]
@@ -123,6 +125,7 @@ def _cross_dataset_evaluation(
             config.num_classes,
             workdir / "plots" / f"confusion_{prefix}.png",
             title=f"{other.name} {other.split}",
+            class_names=tuple(config.get("class_names", ())),
         )
     return {f"{prefix}_{key}": value for key, value in result.items()}
 
