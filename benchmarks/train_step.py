@@ -1,0 +1,180 @@
+r"""Train-step speed of the project's CNN and GRU, against the matmul ceiling and peers.
+
+    python benchmarks/train_step.py [--steps=10] [--cnn_batch=128] [--gru_batch=256]
+
+Measures, in one process (warm-up excluded, median of --steps, random inputs):
+  * the float32 matmul ceiling: jit dot of 2048x2048 matrices, GFLOP/s;
+  * the reference CNN train step (96x96x1, fwd + bwd + SGD), through the project's
+    own model, loss and step code: frames/s, GFLOP/s, share of the ceiling;
+  * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s;
+  * when PyTorch is importable, the same two models in PyTorch (eager,
+    channels_last), timed in the same run, and the ratios.
+Peers are not dependencies; install them in a separate environment, e.g.
+  python -m venv /tmp/peers && /tmp/peers/bin/pip install -e . torch==2.13.0
+  /tmp/peers/bin/python benchmarks/train_step.py
+"""
+
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+
+from affect_jax import sharding, steps, xla_cpu_flags
+from affect_jax.config_args import load_config
+from affect_jax.models.cnn import FrameCNN
+from affect_jax.models.rnn import SequenceRegressor
+
+_STEPS = flags.DEFINE_integer("steps", 10, "Timed steps per measurement (median).")
+_CNN_BATCH = flags.DEFINE_integer("cnn_batch", 128, "CNN frames per step.")
+_GRU_BATCH = flags.DEFINE_integer("gru_batch", 256, "GRU sequences per step.")
+
+# Multiply-adds x 2 of the reference CNN forward pass for one 96x96 frame; the
+# backward pass costs about twice the forward (input and weight gradients).
+_CNN_FORWARD_FLOP = 2 * (
+    96 * 96 * 25 * 64 + 44 * 44 * 25 * 64 * 128 + 18 * 18 * 25 * 128 * 256 + 1024 * 300 + 300 * 2
+)
+CNN_TRAIN_FLOP_PER_FRAME = 3 * _CNN_FORWARD_FLOP
+
+
+def median_seconds(run, count: int) -> float:
+    run()
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def matmul_ceiling(count: int) -> float:
+    a = jnp.asarray(np.random.default_rng(0).normal(size=(2048, 2048)), jnp.float32)
+    dot = jax.jit(lambda x: x @ x)
+    return 2 * 2048**3 / median_seconds(lambda: dot(a).block_until_ready(), count) / 1e9
+
+
+def project_rate(model, config, inputs, targets, count: int) -> float:
+    """Examples/s of the project's jitted train step on `inputs`."""
+    mesh = sharding.make_data_mesh()
+    sample = jax.ShapeDtypeStruct(inputs.shape, inputs.dtype)
+    holder = {"state": steps.create_train_state(model, config, mesh, sample)}
+    step = steps.make_train_step(config, mesh)
+    batch = sharding.to_global_batch({"inputs": inputs, "targets": targets}, mesh)
+
+    def run():
+        holder["state"], metrics = step(holder["state"], batch)
+        metrics["loss"].block_until_ready()
+
+    return len(inputs) / median_seconds(run, count)
+
+
+def torch_rates(cnn_batch: int, gru_batch: int, count: int) -> tuple[float, float] | None:
+    """(CNN frames/s, GRU sequences/s) of the same models in PyTorch, or None."""
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    cnn = nn.Sequential(
+        nn.BatchNorm2d(1, momentum=0.01, eps=1e-3),
+        nn.Conv2d(1, 64, 5, padding=2, bias=False),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 5, bias=False),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(128, 256, 5, bias=False),
+        nn.ReLU(),
+        nn.AvgPool2d(9),
+        nn.Flatten(),
+        nn.Linear(1024, 300),
+        nn.Dropout(0.5),
+        nn.Linear(300, 2),
+    ).to(memory_format=torch.channels_last)
+    images = torch.rand(cnn_batch, 1, 96, 96).to(memory_format=torch.channels_last)
+    labels = torch.rand(cnn_batch, 2)
+
+    class Gru(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList(
+                [
+                    nn.GRU(300, 100, batch_first=True),
+                    nn.GRU(100, 100, batch_first=True),
+                    nn.GRU(100, 50, batch_first=True),
+                ]
+            )
+            self.head = nn.Linear(50, 2)
+
+        def forward(self, x):
+            for layer in self.layers:
+                x, _ = layer(x)
+            return self.head(x[:, -1])
+
+    gru = Gru()
+    sequences = torch.randn(gru_batch, 100, 300)
+    gru_labels = torch.rand(gru_batch, 2)
+
+    def timed(model, x, y):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def run():
+            optimizer.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+
+        return len(x) / median_seconds(run, count)
+
+    return timed(cnn, images, labels), timed(gru, sequences, gru_labels)
+
+
+def main(argv) -> None:
+    del argv
+    count = _STEPS.value
+    flag_on = xla_cpu_flags.FAST_CONVOLUTION_FLAG in os.environ.get("XLA_FLAGS", "")
+    print(
+        f"jax {jax.__version__} on {jax.default_backend()} x{jax.device_count()}, "
+        f"fast CPU convolution flag: {flag_on}"
+    )
+    ceiling = matmul_ceiling(count)
+    print(f"matmul ceiling (jit dot 2048^3): {ceiling:.1f} GFLOP/s")
+
+    rng = np.random.default_rng(0)
+    cnn_config = load_config("affwild2_cnn")
+    images = rng.integers(0, 256, (_CNN_BATCH.value, 96, 96, 1), dtype=np.uint8)
+    targets = rng.uniform(-1, 1, (_CNN_BATCH.value, 2)).astype(np.float32)
+    cnn_rate = project_rate(FrameCNN(), cnn_config, images, targets, count)
+    gflops = cnn_rate * CNN_TRAIN_FLOP_PER_FRAME / 1e9
+    print(
+        f"CNN train step, batch {_CNN_BATCH.value}: {cnn_rate:.1f} frames/s, "
+        f"{gflops:.1f} GFLOP/s = {gflops / ceiling:.0%} of the ceiling "
+        f"({CNN_TRAIN_FLOP_PER_FRAME / 1e9:.2f} GFLOP per frame)"
+    )
+
+    gru_config = load_config("affwild2_rnn", "layers=3")
+    sequences = rng.normal(size=(_GRU_BATCH.value, 100, 300)).astype(np.float32)
+    gru_targets = rng.uniform(-1, 1, (_GRU_BATCH.value, 2)).astype(np.float32)
+    gru_rate = project_rate(
+        SequenceRegressor(layer_sizes=(100, 100, 50)), gru_config, sequences, gru_targets, count
+    )
+    print(f"GRU 100/100/50 train step, batch {_GRU_BATCH.value}, W=100: {gru_rate:.1f} sequences/s")
+
+    peers = torch_rates(_CNN_BATCH.value, _GRU_BATCH.value, count)
+    if peers is None:
+        print("PyTorch not importable: no peer measured (see the module docstring).")
+    else:
+        torch_cnn, torch_gru = peers
+        print(
+            f"PyTorch eager: CNN {torch_cnn:.1f} frames/s (ours / theirs "
+            f"{cnn_rate / torch_cnn:.2f}x), GRU {torch_gru:.1f} sequences/s "
+            f"({gru_rate / torch_gru:.2f}x)"
+        )
+
+
+if __name__ == "__main__":
+    xla_cpu_flags.apply_fast_cpu_flags()
+    app.run(main)
