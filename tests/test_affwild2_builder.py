@@ -259,3 +259,40 @@ def test_command_lines_end_to_end(tmp_path):
     refused = run("affect_jax.synthetic", f"--out={tmp_path / 'foreign'}", "--preset=tiny")
     assert refused.returncode != 0 and "refusing" in refused.stderr
     assert (tmp_path / "foreign" / "notes.txt").read_text() == "keep me"
+
+
+def _files(root: Path, *folders: str) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for folder in folders
+        for p in sorted((root / folder).rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_synthetic_expression_and_au_files_leave_the_va_release_unchanged(tmp_path):
+    kwargs = dict(num_train_videos=3, num_validation_videos=2, frames_per_video=(10, 14), seed=6)
+    only_va = affwild2_layout.write_affwild2_layout(tmp_path / "va", **kwargs)
+    every = affwild2_layout.write_affwild2_layout(
+        tmp_path / "all", tasks=("va", "expr", "au"), **kwargs
+    )
+    kept = ("cropped_aligned", "annotations/VA_Set")
+    assert _files(tmp_path / "va", *kept) == _files(tmp_path / "all", *kept)
+    assert not (tmp_path / "va" / "annotations" / "EXPR_Set").exists()
+    for split in _SPLIT_DIRS:
+        assert every["splits"][split]["usable_frames"] == only_va["splits"][split]["usable_frames"]
+    # The rule: expression and AU12 follow the written valence-arousal line.
+    for path in (tmp_path / "all" / "annotations" / "EXPR_Set").rglob("*.txt"):
+        va = (path.parents[2] / "VA_Set" / path.parent.name / path.name).read_text()
+        au = path.parents[2] / "AU_Set" / path.parent.name / path.name
+        expression = path.read_text().splitlines()
+        assert expression[0] == "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise"
+        au_lines = au.read_text().splitlines() if au.exists() else []
+        for row, line in enumerate(va.splitlines()[1:], start=1):
+            v, a = (float(x) for x in line.split(","))
+            if v >= 0.2 and a < 0.6 and expression[row] != "-1":
+                assert expression[row] == "4"  # Happiness.
+            if au_lines and au_lines[row] != ",".join(["-1"] * 8) and v != -5:
+                assert au_lines[row].split(",")[4] == str(int(v > 0.25))  # AU12.
+    with pytest.raises(ValueError, match="must include 'va'"):
+        affwild2_layout.write_affwild2_layout(tmp_path / "bad", tasks=("expr",), **kwargs)

@@ -1,4 +1,4 @@
-"""Writes synthetic face videos in the exact raw Aff-Wild2 layout (VA set).
+"""Writes synthetic face videos in the exact raw Aff-Wild2 layout (VA, EXPR, AU sets).
 
 The output is what the ABAW 2020 release looks like on disk, so the real
 `affwild2` builder builds it unchanged:
@@ -16,6 +16,13 @@ The quirks of the real release are reproduced on purpose, because the builder
 must handle them: stretches of `-5,-5` (unannotated) rows, frames with no image
 (no face detected), annotation files one line longer than the video, and
 names such as `118-30-640x480`, `video12` and `video10_left`/`video10_right`.
+
+On request (`tasks`), expression and AU files in the ABAW 2020 folders
+(`EXPR_Set`, `AU_Set`) follow the same trajectory by a fixed rule
+(`_expression_classes`, `_action_units`), with their own stretches of `-1`
+rows, and some videos have no file of a task, as in the real sets. They are
+drawn from a random stream of their own: the VA output is the same with or
+without them.
 """
 
 from __future__ import annotations
@@ -37,11 +44,16 @@ from affect_jax.synthetic import face_renderer
 MARKER_FILENAME = "SYNTHETIC_AFFWILD2.json"
 HEADER = "valence,arousal"
 UNANNOTATED = "-5,-5"
+EXPR_HEADER = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise"
+AU_HEADER = "AU1,AU2,AU4,AU6,AU12,AU15,AU20,AU25"
+# Task -> ABAW 2020 annotation folder; "va" is always written.
+TASK_FOLDERS = {"va": "VA_Set", "expr": "EXPR_Set", "au": "AU_Set"}
 _SPLIT_FOLDERS = {"train": "Training_Set", "validation": "Validation_Set"}
 _LOG_EVERY_S = 5.0
 # Per-video counts that the summary also totals per split.
 _COUNTS = ("frames", "images", "annotation_lines", "unannotated_rows", "missing_images",
            "neutral_rows", "usable_frames")  # fmt: skip
+_TASK_COUNTS = ("annotation_lines", "unannotated_rows", "usable_frames")
 
 PRESETS: dict[str, dict] = {
     # A few minutes of CPU training reaches a useful CCC on this.
@@ -63,6 +75,7 @@ class _VideoPlan:
     split: str
     seed: np.random.SeedSequence
     num_frames: int
+    index_in_split: int = 0
     one_line_longer: bool = False
     unannotated: list[range] = dataclasses.field(default_factory=list)
     missing: list[range] = dataclasses.field(default_factory=list)
@@ -115,7 +128,9 @@ def _plan_videos(
         n = int(plan_rng.integers(lo, hi + 1))
         if name.endswith("_right"):
             n = plans[-1].num_frames  # Both people of one video share its length.
-        plan = _VideoPlan(name=name, split=split, seed=video_seed, num_frames=n)
+        plan = _VideoPlan(
+            name=name, split=split, seed=video_seed, num_frames=n, index_in_split=index_in_split
+        )
         # Quirks assigned by position so that even the tiny preset has each of
         # them in both splits; their place in the video is random.
         if index_in_split % 3 == 0:
@@ -147,7 +162,86 @@ def _format(value: float) -> str:
     return f"{round(float(value), 3) + 0.0:.3f}"
 
 
-def _write_video(plan: _VideoPlan, root: Path, label_noise: float, identity_id: int) -> dict:
+def _expression_classes(labels: np.ndarray) -> np.ndarray:
+    """Basic expression (EXPR_HEADER index) of each (valence, arousal) row.
+
+    Near the centre: Neutral. Positive valence: Happiness, or Surprise when
+    also aroused. Negative valence, from high to low arousal: Fear, Anger,
+    Disgust, Sadness. The weakly valenced rest: Surprise or Sadness.
+    """
+    v, a = labels[:, 0], labels[:, 1]
+    conditions = [
+        np.maximum(np.abs(v), np.abs(a)) < 0.2,
+        (v >= 0.2) & (a >= 0.6),
+        v >= 0.2,
+        (v <= -0.2) & (a >= 0.5),
+        (v <= -0.2) & (a >= 0.1),
+        (v <= -0.2) & (a >= -0.3),
+        v <= -0.2,
+        a > 0,
+    ]
+    return np.select(conditions, [0, 6, 4, 3, 1, 2, 5, 6], default=5)
+
+
+def _action_units(labels: np.ndarray) -> np.ndarray:
+    """0/1 per AU of AU_HEADER for each (valence, arousal) row."""
+    v, a = labels[:, 0], labels[:, 1]
+    active = [
+        a > 0.4,  # AU1 inner brow raiser
+        a > 0.6,  # AU2 outer brow raiser
+        v < -0.3,  # AU4 brow lowerer
+        v > 0.5,  # AU6 cheek raiser
+        v > 0.25,  # AU12 lip corner puller
+        (v < -0.3) & (a < 0),  # AU15 lip corner depressor
+        (v < -0.3) & (a > 0.4),  # AU20 lip stretcher
+        a > 0.2,  # AU25 lips part
+    ]
+    return np.stack(active, axis=1).astype(np.int64)
+
+
+def _write_other_tasks(
+    plan: _VideoPlan, root: Path, labels: np.ndarray, num_lines: int, usable: set[int], tasks
+) -> dict:
+    """Writes the video's EXPR and AU files; returns their counts per task."""
+    # A stream of its own (a grandchild of the video's seed) leaves the VA
+    # output unchanged, and each task's rows do not depend on `tasks`.
+    rng = np.random.default_rng(
+        np.random.SeedSequence(plan.seed.entropy, spawn_key=(*plan.seed.spawn_key, 1))
+    )
+    written = np.round(labels[:num_lines], 3)  # The rule sees what the VA file says.
+    rows = {
+        "expr": [str(c) for c in _expression_classes(written).tolist()],
+        "au": [",".join(map(str, r)) for r in _action_units(written).tolist()],
+    }
+    sentinels = {"expr": "-1", "au": ",".join(["-1"] * len(AU_HEADER.split(",")))}
+    headers = {"expr": EXPR_HEADER, "au": AU_HEADER}
+    counts = {}
+    for offset, task in enumerate(("expr", "au")):
+        unannotated = _random_run(rng, num_lines, 3, max(4, num_lines // 10))
+        # Other quirks than VA's (index % 3 == 0); one video in four has no file.
+        has_gap = plan.index_in_split % 3 != 0
+        if task not in tasks or plan.index_in_split % 4 == 2 + offset:
+            continue
+        lines = [
+            sentinels[task] if has_gap and i in unannotated else row
+            for i, row in enumerate(rows[task])
+        ]
+        folder = root / "annotations" / TASK_FOLDERS[task] / _SPLIT_FOLDERS[plan.split]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{plan.name}.txt").write_text("\n".join([headers[task], *lines]) + "\n")
+        labelled = {i for i, line in enumerate(lines) if line != sentinels[task]}
+        counts[task] = dict(
+            annotation_lines=num_lines,
+            unannotated_rows=num_lines - len(labelled),
+            usable_frames=len(labelled & usable),
+            labelled=labelled,
+        )
+    return counts
+
+
+def _write_video(
+    plan: _VideoPlan, root: Path, label_noise: float, identity_id: int, tasks=("va",)
+) -> dict:
     """Renders one video and writes its frames and annotation file."""
     rng = np.random.default_rng(plan.seed)
     identity = face_renderer.random_identity(rng)
@@ -188,6 +282,14 @@ def _write_video(plan: _VideoPlan, root: Path, label_noise: float, identity_id: 
     usable = [i for i in range(num_lines) if i < n and i not in missing and i not in unannotated]
     identity_fields = dataclasses.asdict(identity)
     del identity_fields["background"]
+    task_counts = {}
+    if len(tasks) > 1:
+        with_image = {i for i in range(n) if i not in missing}
+        others = _write_other_tasks(plan, root, labels, num_lines, with_image, tasks)
+        labelled = set(usable).union(*(c.pop("labelled") for c in others.values()))
+        for task, counts in others.items():
+            task_counts.update({f"{task}_{key}": value for key, value in counts.items()})
+        task_counts["multitask_usable_frames"] = len(labelled & with_image)
     return dict(
         split=plan.split,
         identity_id=identity_id,
@@ -199,6 +301,7 @@ def _write_video(plan: _VideoPlan, root: Path, label_noise: float, identity_id: 
         missing_images=len(missing),
         neutral_rows=sum(len(r) for r in plan.neutral),
         usable_frames=len(usable),
+        **task_counts,
     )
 
 
@@ -225,6 +328,7 @@ def write_affwild2_layout(
     frames_per_video: int | tuple[int, int],
     label_noise: float = 0.15,
     seed: int = 0,
+    tasks: tuple[str, ...] = ("va",),
 ) -> dict:
     """Writes a synthetic Aff-Wild2 VA release under `root`.
 
@@ -238,16 +342,26 @@ def write_affwild2_layout(
       label_noise: standard deviation of the per-frame noise added to the
         label before rendering (the written label stays smooth).
       seed: everything written is a deterministic function of the arguments.
+      tasks: the annotation sets to write, among `TASK_FOLDERS`; "va" is
+        always one of them. Adding "expr" or "au" leaves the VA files as
+        they were.
 
     Returns:
       A summary: per split the videos, frames, images, annotation lines,
       unannotated (-5) rows, missing images and usable frames (annotated and
       with an image: what the builder should yield); and per video the same
       plus its identity. The summary is also written to `MARKER_FILENAME`.
+      With more tasks, also `<task>_annotation_lines`, `<task>_unannotated_rows`
+      and `<task>_usable_frames` per task, and `multitask_usable_frames`
+      (frames with an image and any label).
 
     Raises:
       FileExistsError: if `root` holds something other than our output.
+      ValueError: for unknown tasks or tasks without "va".
     """
+    tasks = tuple(tasks)
+    if "va" not in tasks or not set(tasks) <= set(TASK_FOLDERS):
+        raise ValueError(f"tasks must include 'va' and be among {list(TASK_FOLDERS)}: {tasks}")
     root = Path(root)
     _prepare_root(root)
     arguments = dict(
@@ -257,6 +371,8 @@ def write_affwild2_layout(
         label_noise=label_noise,
         seed=seed,
     )
+    if tasks != ("va",):  # Only then: default outputs stay byte for byte as before.
+        arguments["tasks"] = list(tasks)
     marker = root / MARKER_FILENAME
     marker.write_text(json.dumps(dict(complete=False, arguments=arguments)))
 
@@ -264,7 +380,7 @@ def write_affwild2_layout(
     total = sum(p.num_frames for p in plans)
     videos, done, start, last_log = {}, 0, time.monotonic(), time.monotonic()
     for identity_id, plan in enumerate(plans):
-        videos[plan.name] = _write_video(plan, root, label_noise, identity_id)
+        videos[plan.name] = _write_video(plan, root, label_noise, identity_id, tasks)
         done += plan.num_frames
         now = time.monotonic()
         if now - last_log > _LOG_EVERY_S:
@@ -278,10 +394,14 @@ def write_affwild2_layout(
             )
             last_log = now
 
+    keys = list(_COUNTS)
+    if len(tasks) > 1:
+        keys += [f"{t}_{key}" for t in tasks if t != "va" for key in _TASK_COUNTS]
+        keys.append("multitask_usable_frames")
     splits = {}
     for split in _SPLIT_FOLDERS:
         rows = [v for v in videos.values() if v["split"] == split]
-        splits[split] = {key: sum(v[key] for v in rows) for key in _COUNTS}
+        splits[split] = {key: sum(v.get(key, 0) for v in rows) for key in keys}
         splits[split]["videos"] = len(rows)
     elapsed = time.monotonic() - start
     summary = dict(
