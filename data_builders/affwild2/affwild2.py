@@ -1,15 +1,29 @@
 """Aff-Wild2 (ABAW) as TFDS records: one example per annotated face frame.
 
+Configs (features besides `image`, `video`, `frame`):
+  va         valence, arousal: float32 in [-1, 1]
+  expr       expression: ClassLabel of 8 (Neutral ... Surprise, Other; ABAW
+             2020 files never use 7, "Other")
+  au         aus: int8 (13,), one slot per AU of `tasks.AU_NAMES` (the union
+             of the 2020 and later AU sets); au_mask: bool (13,), the slots
+             the record's release annotates (see `tasks`)
+  multitask  all of the above, plus has_va, has_expression, has_au: bool.
+             One record per frame with an image and any label; labels a
+             frame lacks hold -5 (valence, arousal) or -1 (expression, aus).
+             Splits as in `task_join`.
+
 Get the data: Aff-Wild2 is licensed; see `MANUAL_DOWNLOAD_INSTRUCTIONS`. Or
-write the synthetic stand-in with `python -m affect_jax.synthetic --out=DIR`.
+write the synthetic stand-in with `python -m affect_jax.synthetic --out=DIR`
+(VA only), or with expression and AU files too from Python:
+`affwild2_layout.write_affwild2_layout(DIR, tasks=("va", "expr", "au"), ...)`.
 
 Build (no TensorFlow needed; `tfds build` does need it, so use ours):
 
-    python -m affect_jax.build --dataset=affwild2/va --manual_dir=DIR --data_dir=~/tfds
+    python -m affect_jax.build --dataset=affwild2/multitask --manual_dir=DIR --data_dir=~/tfds
 
 Load:
 
-    builder = tfds.builder("affwild2/va", data_dir="~/tfds")
+    builder = tfds.builder("affwild2/multitask", data_dir="~/tfds")
     source = builder.as_data_source("train")   # random access, numpy dicts
     source[0]["image"].shape                    # (96, 96, 1) uint8
 
@@ -33,7 +47,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from data_builders.affwild2 import frames, raw_layout, streaming_writer
+from data_builders.affwild2 import frames, raw_layout, streaming_writer, task_join, tasks
 
 # Beside dataset_info.json; affect_jax.build reads it back.
 BUILD_REPORT_FILENAME = streaming_writer.BUILD_REPORT_FILENAME
@@ -46,15 +60,25 @@ _HOMEPAGE = "https://ibug.doc.ic.ac.uk/resources/aff-wild2/"
 
 @dataclasses.dataclass(eq=False, kw_only=True)
 class Affwild2Config(tfds.core.BuilderConfig):
-    """A task of Aff-Wild2: which annotations become which features.
+    """Which Aff-Wild2 annotation sets become features.
 
     Attributes:
-      annotation_format: how the task's annotation files look and where they are.
-      label_names: one float32 feature per annotation field, in file order.
+      tasks: names in `tasks.TASKS`. One task: a record per frame with its
+        label. Several: records joined per frame, with `has_<task>` masks;
+        a task whose folders are missing is then skipped with a warning.
     """
 
-    annotation_format: raw_layout.AnnotationFormat = raw_layout.VA
-    label_names: tuple[str, ...] = ("valence", "arousal")
+    tasks: tuple[str, ...] = ("va",)
+
+    @property
+    def task_list(self) -> list[tasks.Task]:
+        """The `tasks.Task`s of this config, in order."""
+        return [tasks.TASKS[name] for name in self.tasks]
+
+    @property
+    def joined(self) -> bool:
+        """Whether records carry several tasks and their presence masks."""
+        return len(self.tasks) > 1
 
 
 class _Progress:
@@ -88,13 +112,25 @@ class Affwild2(streaming_writer.StreamingBuilderMixin, tfds.core.GeneratorBasedB
     """Aff-Wild2 face frames with their per-frame labels."""
 
     VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "VA set: 96x96 grayscale PNG faces, valence and arousal."}
+    RELEASE_NOTES = {
+        "1.0.0": "96x96 grayscale PNG faces; configs va, expr, au and multitask.",
+    }
     BUILDER_CONFIGS = [
+        Affwild2Config(name="va", description="Valence-arousal estimation set.", tasks=("va",)),
         Affwild2Config(
-            name="va",
-            description="Valence-arousal estimation set.",
-            annotation_format=raw_layout.VA,
-            label_names=("valence", "arousal"),
+            name="expr",
+            description="Expression recognition set: 7 basic expressions (+ Other after 2020).",
+            tasks=("expression",),
+        ),
+        Affwild2Config(
+            name="au",
+            description="Action unit detection set: 8 AUs (2020) or 12 (later), in 13 slots.",
+            tasks=("au",),
+        ),
+        Affwild2Config(
+            name="multitask",
+            description="Every frame with any VA, expression or AU label, with presence masks.",
+            tasks=("va", "expression", "au"),
         ),
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
@@ -104,8 +140,11 @@ class Affwild2(streaming_writer.StreamingBuilderMixin, tfds.core.GeneratorBasedB
     release so that the manual dir contains:
       cropped_aligned/<video>/00001.jpg ...
       annotations/VA_Set/{{Training_Set,Validation_Set}}/<video>.txt
-    (later releases: annotations/VA_Estimation_Challenge/{{Train_Set,Validation_Set}},
-    also accepted). For a synthetic stand-in in the same layout, run
+      annotations/EXPR_Set/... and annotations/AU_Set/... (same split folders)
+    (later releases: annotations/VA_Estimation_Challenge, EXPR_Recognition_Challenge,
+    AU_Detection_Challenge, each with {{Train_Set,Validation_Set}}, also accepted).
+    A config needs its task's folders; multitask uses the tasks it finds.
+    For a synthetic stand-in in the same layout, run
     `python -m affect_jax.synthetic --out=DIR` and use DIR as the manual dir.
     """
 
@@ -117,9 +156,14 @@ class Affwild2(streaming_writer.StreamingBuilderMixin, tfds.core.GeneratorBasedB
 
     def _info(self) -> tfds.core.DatasetInfo:
         size = frames.MODEL_IMAGE_SIZE
-        labels = {
-            name: tfds.features.Scalar(np.float32) for name in self.builder_config.label_names
-        }
+        config = self.builder_config
+        labels = {}
+        for task in config.task_list:
+            labels.update(task.features())
+            if config.joined:
+                labels[task.presence_feature] = tfds.features.Scalar(
+                    np.bool_, doc=f"Whether the {task.name} features are labels, not fill."
+                )
         return self.dataset_info_from_configs(
             description="Aff-Wild2 in-the-wild videos, per-frame face crops and labels.",
             features=tfds.features.FeaturesDict(
@@ -137,65 +181,78 @@ class Affwild2(streaming_writer.StreamingBuilderMixin, tfds.core.GeneratorBasedB
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         manual_dir = Path(dl_manager.manual_dir)  # Raises with the instructions if missing.
-        fmt = self.builder_config.annotation_format
+        config = self.builder_config
         if not (manual_dir / raw_layout.IMAGES_FOLDER).is_dir():
             raise FileNotFoundError(
                 f"No {raw_layout.IMAGES_FOLDER}/ folder in {manual_dir}.\n"
                 f"{self.MANUAL_DOWNLOAD_INSTRUCTIONS}"
             )
         try:
-            split_dirs = raw_layout.find_annotation_dirs(manual_dir, fmt)
+            layout = task_join.find_and_parse(
+                manual_dir, config.task_list, require_all=not config.joined
+            )
         except FileNotFoundError as error:
             raise FileNotFoundError(f"{error}\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}") from None
-        # Parse every file before decoding any image: a bad file fails the
-        # build in seconds, and the line total makes the ETA possible.
-        annotations = {
-            split: [
-                (video, raw_layout.parse_annotation_file(path, fmt))
-                for video, path in raw_layout.list_videos(directory)
-            ]
-            for split, directory in split_dirs.items()
-        }
-        total = sum(len(a.annotated) for videos in annotations.values() for _, a in videos)
-        progress = _Progress(f"{self.name}/{self.builder_config.name}", total)
+        overlap = task_join.videos_in_several_splits(layout)
+        if any(overlap.values()):
+            logging.warning("Videos with annotation files in several splits: %s", overlap)
+        total = sum(v.num_rows for videos in layout.splits.values() for v in videos)
+        progress = _Progress(f"{self.name}/{config.name}", total)
         return {
-            split: self._generate_examples(split, manual_dir, videos, progress)
-            for split, videos in annotations.items()
+            split: self._generate_examples(
+                split, manual_dir, videos, progress, layout, overlap[split]
+            )
+            for split, videos in layout.splits.items()
         }
 
     def _generate_examples(
         self,
         split: str,
         manual_dir: Path,
-        videos: list[tuple[str, raw_layout.Annotation]],
+        videos: list[task_join.VideoAnnotations],
         progress: _Progress,
+        layout: task_join.Layout,
+        in_several_splits: list[str],
     ) -> Iterator[tuple[int, dict]]:
+        config = self.builder_config
+        task_list = config.task_list
+        tally = tasks.LabelTally()
         report = self._reports[split] = dict(
             examples=0,
             videos=len(videos),
             annotation_lines=0,
             dropped=collections.Counter(),
+            labels={},
             videos_without_image_folder=[],
             corrupt_images=[],
+            videos_in_several_splits=in_several_splits,
+            annotation_folders={
+                name: str(found[split]) if found and split in found else None
+                for name, found in layout.folders.items()
+            },
         )
 
         def planned_frames():
             # Lazily, video by video: memory does not grow with the dataset.
-            for video, annotation in videos:
-                plan = raw_layout.pair_frames(manual_dir, video, annotation)
-                report["annotation_lines"] += len(annotation.annotated)
-                report["dropped"].update(plan.dropped)
-                if raw_layout.NO_IMAGE_FOLDER in plan.dropped:
-                    report["videos_without_image_folder"].append(video)
-                progress.update(lines=len(annotation.annotated) - len(plan.frames))
-                for frame, label in zip(plan.frames, plan.labels, strict=True):
-                    yield video, frame, label
+            for video_files in videos:
+                joined = task_join.join_video(
+                    manual_dir, video_files, task_list, presence=config.joined
+                )
+                report["annotation_lines"] += joined.num_rows
+                report["dropped"].update(joined.dropped)
+                if raw_layout.NO_IMAGE_FOLDER in joined.dropped:
+                    report["videos_without_image_folder"].append(joined.video)
+                progress.update(lines=joined.num_rows - len(joined.frames))
+                for i, frame in enumerate(joined.frames):
+                    labels = {name: values[i] for name, values in joined.features.items()}
+                    labelled = [t for t in task_list if joined.labelled[t.name][i]]
+                    yield joined.video, frame, labels, labelled
 
         def encode(item):
-            video, frame, _ = item
+            video, frame, _, _ = item
             return frames.encode_frame(raw_layout.frame_path(manual_dir, video, frame))
 
-        for (video, frame, label), png in frames.ordered_parallel_map(
+        for (video, frame, labels, labelled), png in frames.ordered_parallel_map(
             encode, planned_frames(), num_workers=DECODE_WORKERS
         ):
             progress.update(lines=1, frames=png is not None)
@@ -205,18 +262,19 @@ class Affwild2(streaming_writer.StreamingBuilderMixin, tfds.core.GeneratorBasedB
                     str(raw_layout.frame_path(manual_dir, video, frame))
                 )
                 continue
-            example = {"image": png, "video": video, "frame": frame}
-            example.update(zip(self.builder_config.label_names, label.tolist(), strict=True))
+            tally.add(labels, labelled)
+            example = {"image": png, **labels, "video": video, "frame": frame}
             # Integer keys in yield order: with shuffling disabled TFDS writes
             # records sorted by key.
             yield report["examples"], example
             report["examples"] += 1
+        report["labels"] = tally.as_json(task_list)
         logging.info(
             "%s/%s %s: %s",
             self.name,
-            self.builder_config.name,
+            config.name,
             split,
-            json.dumps(self._reports[split]),
+            json.dumps(self._report_json(report)),
         )
         if report["corrupt_images"]:
             logging.warning(

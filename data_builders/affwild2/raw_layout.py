@@ -4,21 +4,21 @@ Pure Python (no TFDS), so it can be tested and reused on its own. The layout:
 
     cropped_aligned/<video>/00001.jpg           5-digit, 1-based; no file = no face
     annotations/<task folder>/<split folder>/<video>.txt
-        line 1: a fixed header; line 1 + i: the labels of frame i
+        line 1: a header fixed per task and release; line 1 + i: the labels of frame i
 
 Annotation files may have one line more than the video has frames, and mark
-unannotated frames with a sentinel value (-5 for valence-arousal). The formats
-of the other tasks (expression, action units) differ only in header, field
-count, value range and sentinel, so each task is one `AnnotationFormat`.
+unannotated frames with a sentinel value (-5 for valence-arousal, -1 for
+expression and action units). The tasks differ only in headers, field count,
+value range, sentinel and folder names, so each task is one `AnnotationFormat`.
 """
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import math
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -33,33 +33,81 @@ class AnnotationFormat:
     """How one task's annotation files look.
 
     Attributes:
-      header: the exact first line of every file.
-      num_fields: comma-separated values per data line.
+      headers: the accepted first lines, oldest release first. A header's
+        comma-separated names are the file's columns, or with `class_index`
+        the class names.
       low: smallest valid value.
-      high: largest valid value.
+      high: largest valid value; ignored with `class_index`, where the
+        header's name count sets it.
       unannotated: the sentinel; a line with it in any field is unannotated.
       folders: the accepted (task folder, {split: split folder}) layouts,
         newest release last.
+      class_index: each line holds one class index into the header's names
+        (expression) instead of one value per name (valence-arousal, AUs).
+      integer: values must be whole numbers.
+      example: a valid value, for error messages.
     """
 
-    header: str
-    num_fields: int
+    headers: tuple[str, ...]
     low: float
     high: float
     unannotated: float
     folders: tuple[tuple[str, dict[str, str]], ...]
+    class_index: bool = False
+    integer: bool = False
+    example: str = "0.25"
+
+    def num_fields(self, header: str) -> int:
+        """Values per data line under `header`."""
+        return 1 if self.class_index else len(header.split(","))
+
+    def value_range(self, header: str) -> tuple[float, float]:
+        """The valid (low, high) of a value under `header`."""
+        if self.class_index:
+            return self.low, len(header.split(",")) - 1
+        return self.low, self.high
+
+
+def _folders(abaw2020: str, later: str) -> tuple[tuple[str, dict[str, str]], ...]:
+    return (
+        (abaw2020, {"train": "Training_Set", "validation": "Validation_Set"}),
+        (later, {"train": "Train_Set", "validation": "Validation_Set"}),
+    )
 
 
 VA = AnnotationFormat(
-    header="valence,arousal",
-    num_fields=2,
+    headers=("valence,arousal",),
     low=-1.0,
     high=1.0,
     unannotated=-5.0,
-    folders=(
-        ("VA_Set", {"train": "Training_Set", "validation": "Validation_Set"}),  # ABAW 2020.
-        ("VA_Estimation_Challenge", {"train": "Train_Set", "validation": "Validation_Set"}),
+    folders=_folders("VA_Set", "VA_Estimation_Challenge"),
+)
+# Later releases add class 7, "Other"; class indices 0-6 mean the same in both.
+EXPR = AnnotationFormat(
+    headers=(
+        "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise",
+        "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other",
     ),
+    low=0,
+    high=7,
+    unannotated=-1,
+    folders=_folders("EXPR_Set", "EXPR_Recognition_Challenge"),
+    class_index=True,
+    integer=True,
+    example="4",
+)
+# Not nested: AU20 is only in ABAW 2020, AU7/10/23/24/26 only later.
+AU = AnnotationFormat(
+    headers=(
+        "AU1,AU2,AU4,AU6,AU12,AU15,AU20,AU25",
+        "AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,AU24,AU25,AU26",
+    ),
+    low=0,
+    high=1,
+    unannotated=-1,
+    folders=_folders("AU_Set", "AU_Detection_Challenge"),
+    integer=True,
+    example="1",
 )
 
 
@@ -70,10 +118,13 @@ class Annotation:
     Attributes:
       values: float32 (num_lines, num_fields); row i is frame i + 1.
       annotated: bool (num_lines,); False where the sentinel appears.
+      columns: the names in the file's header (class names with
+        `class_index`).
     """
 
     values: np.ndarray
     annotated: np.ndarray
+    columns: tuple[str, ...] = ()
 
 
 def find_annotation_dirs(manual_dir: Path, fmt: AnnotationFormat) -> dict[str, Path]:
@@ -134,22 +185,29 @@ def parse_annotation_file(path: Path, fmt: AnnotationFormat) -> Annotation:
     def fail(line_number: int, problem: str, fix: str) -> ValueError:
         return ValueError(f"{path}, line {line_number}: {problem}. Fix: {fix}.")
 
-    if not lines or lines[0].rstrip() != fmt.header:
+    header = lines[0].rstrip() if lines else None
+    if header not in fmt.headers:
         found = repr(lines[0]) if lines else "an empty file"
+        valid = " or ".join(map(repr, fmt.headers))
+        one_of = "" if len(fmt.headers) == 1 else "one of "
         raise fail(
             1,
-            f"the header must be exactly {fmt.header!r}, found {found}",
-            f"make the first line {fmt.header!r}",
+            f"the header must be exactly {one_of}{valid}, found {found}",
+            f"make the first line {valid}",
         )
-    values = np.empty((len(lines) - 1, fmt.num_fields), np.float32)
+    num_fields = fmt.num_fields(header)
+    low, high = fmt.value_range(header)
+    sentinel = f"{fmt.unannotated:g}"
+    values = np.empty((len(lines) - 1, num_fields), np.float32)
     for row, line in enumerate(lines[1:]):
         number = row + 2
         fields = line.strip().split(",")
-        if len(fields) != fmt.num_fields:
+        if len(fields) != num_fields:
+            shape = "one class index" if fmt.class_index else repr(header)
             raise fail(
                 number,
-                f"expected {fmt.num_fields} comma-separated values, found {line!r}",
-                f"write one line per frame as {fmt.header!r}",
+                f"expected {num_fields} comma-separated values, found {line!r}",
+                f"write one line per frame as {shape}",
             )
         try:
             parsed = [float(f) for f in fields]
@@ -157,25 +215,29 @@ def parse_annotation_file(path: Path, fmt: AnnotationFormat) -> Annotation:
             raise fail(
                 number,
                 f"not a number: {line!r}",
-                "write decimal numbers such as 0.25 (or the sentinel "
-                f"{fmt.unannotated:g} for an unannotated frame)",
+                f"write {'whole' if fmt.integer else 'decimal'} numbers such as "
+                f"{fmt.example} (or the sentinel {sentinel} for an unannotated frame)",
             ) from None
         for value in parsed:
             if math.isnan(value):
+                raise fail(number, f"NaN in {line!r}", f"write {sentinel} for an unannotated frame")
+            if value == fmt.unannotated:
+                continue
+            if not low <= value <= high:
                 raise fail(
                     number,
-                    f"NaN in {line!r}",
-                    f"write {fmt.unannotated:g} for an unannotated frame",
+                    f"{value:g} is outside [{low:g}, {high:g}] in {line!r}",
+                    f"use values in range or {sentinel} for an unannotated frame",
                 )
-            if value != fmt.unannotated and not fmt.low <= value <= fmt.high:
+            if fmt.integer and value != int(value):
                 raise fail(
                     number,
-                    f"{value:g} is outside [{fmt.low:g}, {fmt.high:g}] in {line!r}",
-                    f"use values in range or {fmt.unannotated:g} for an unannotated frame",
+                    f"{value:g} is not a whole number in {line!r}",
+                    f"write whole numbers such as {fmt.example}",
                 )
         values[row] = parsed
     annotated = ~np.any(values == fmt.unannotated, axis=1)
-    return Annotation(values=values, annotated=annotated)
+    return Annotation(values=values, annotated=annotated, columns=tuple(header.split(",")))
 
 
 def list_frames(frame_dir: Path) -> set[int] | None:
@@ -193,48 +255,33 @@ def frame_path(manual_dir: Path, video: str, frame: int) -> Path:
     return Path(manual_dir) / IMAGES_FOLDER / video / f"{frame:05d}.jpg"
 
 
-@dataclasses.dataclass
-class VideoPlan:
-    """The frames of one video to build, and the ones left out by reason.
-
-    Attributes:
-      video: the video name.
-      frames: 1-based frame numbers with an image and an annotation, in order.
-      labels: float32 (len(frames), num_fields), the labels of `frames`.
-      dropped: {reason: count} of annotation lines left out.
-    """
-
-    video: str
-    frames: list[int]
-    labels: np.ndarray
-    dropped: collections.Counter
-
-
 # Why an annotation line gives no example.
 UNANNOTATED = "unannotated"
 NO_IMAGE = "no_image"
 NO_IMAGE_FOLDER = "no_image_folder"
 
 
-def pair_frames(manual_dir: Path, video: str, annotation: Annotation) -> VideoPlan:
-    """Pairs data line i of the annotation with frame i's image.
+def select_rows(images: set[int] | None, annotated: np.ndarray) -> tuple[list[int], Counter]:
+    """The 0-based annotation rows that give an example, and why the others do not.
 
-    Lines are checked for the sentinel first, then for an image; each line
-    left out is counted under one reason. A video with no image folder has
-    all its lines counted under `NO_IMAGE_FOLDER`.
+    Rows are checked for a label first, then for an image; each row left out
+    is counted under one reason. With no image folder (`images` None) every
+    row counts under `NO_IMAGE_FOLDER`.
+
+    Args:
+      images: the 1-based frame numbers with an image (`list_frames`).
+      annotated: bool (num_rows,): whether row i (frame i + 1) has a label.
     """
-    dropped = collections.Counter()
-    images = list_frames(Path(manual_dir) / IMAGES_FOLDER / video)
-    num_lines = len(annotation.annotated)
+    dropped: Counter = Counter()
     if images is None:
-        dropped[NO_IMAGE_FOLDER] = num_lines
-        return VideoPlan(video, [], annotation.values[:0], dropped)
+        dropped[NO_IMAGE_FOLDER] = len(annotated)
+        return [], dropped
     keep = []
-    for row in range(num_lines):
-        if not annotation.annotated[row]:
+    for row, has_label in enumerate(annotated.tolist()):
+        if not has_label:
             dropped[UNANNOTATED] += 1
         elif row + 1 not in images:
             dropped[NO_IMAGE] += 1
         else:
             keep.append(row)
-    return VideoPlan(video, [row + 1 for row in keep], annotation.values[keep], dropped)
+    return keep, dropped
