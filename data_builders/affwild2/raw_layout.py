@@ -116,7 +116,8 @@ class Annotation:
     """One parsed annotation file.
 
     Attributes:
-      values: float32 (num_lines, num_fields); row i is frame i + 1.
+      values: (num_lines, num_fields), float32 (int8 for integer formats);
+        row i is frame i + 1.
       annotated: bool (num_lines,); False where the sentinel appears.
       columns: the names in the file's header (class names with
         `class_index`).
@@ -198,7 +199,9 @@ def parse_annotation_file(path: Path, fmt: AnnotationFormat) -> Annotation:
     num_fields = fmt.num_fields(header)
     low, high = fmt.value_range(header)
     sentinel = f"{fmt.unannotated:g}"
-    values = np.empty((len(lines) - 1, num_fields), np.float32)
+    # int8 for class indices and AUs: the whole release's labels stay small in memory.
+    dtype = np.int8 if fmt.integer else np.float32
+    values = np.empty((len(lines) - 1, num_fields), dtype)
     for row, line in enumerate(lines[1:]):
         number = row + 2
         fields = line.strip().split(",")
