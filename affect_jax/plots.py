@@ -96,3 +96,31 @@ def confusion_matrices(
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def video_timelines(
+    frames: list[np.ndarray],
+    labels: list[np.ndarray],
+    predictions: list[np.ndarray],
+    titles: list[str],
+    names: tuple[str, ...],
+    path: Path,
+) -> Path:
+    """Prediction against label over the frames of a few videos, one row each."""
+    fig, axes = plt.subplots(
+        len(titles), len(names), figsize=(6 * len(names), 2.4 * len(titles)), squeeze=False
+    )
+    for row, title in enumerate(titles):
+        for column, name in enumerate(names):
+            ax = axes[row, column]
+            ax.plot(frames[row], labels[row][:, column], "k-", linewidth=1, label="label")
+            ax.plot(frames[row], predictions[row][:, column], "-", linewidth=1, label="prediction")
+            ax.set_ylim(-1.05, 1.05)
+            ax.set_title(f"{title}: {name}", fontsize=9)
+            if row == len(titles) - 1:
+                ax.set_xlabel("frame")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -100,6 +100,7 @@ def _per_video_evaluation(
         count = video_evaluation.write_challenge_files(
             store, frames, names, workdir / "predictions"
         )
+        video_evaluation.plot_timelines(store, frames, names, workdir / "plots" / "timelines.png")
         logging.info("Wrote %d prediction files to %s/predictions", count, workdir)
     return result
 

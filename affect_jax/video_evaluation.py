@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affect_jax import metrics
+from affect_jax import metrics, plots
 from affect_jax.feature_store import FeatureStore
 
 
@@ -92,3 +92,26 @@ def write_challenge_files(
         lines = [",".join(names)] + [",".join(f"{v:.4f}" for v in row) for row in values]
         (out_dir / f"{store.video_names[video]}.txt").write_text("\n".join(lines) + "\n")
     return len(np.unique(video_ids))
+
+
+def plot_timelines(
+    store: FeatureStore,
+    predictions: np.ndarray,
+    names: tuple[str, ...],
+    path: Path,
+    max_videos: int = 4,
+) -> Path:
+    """Prediction vs label over time for the first `max_videos` videos of the store."""
+    columns = [store.label_names.index(name) for name in names]
+    video_ids = np.asarray(store.video_ids)
+    chosen = np.unique(video_ids)[:max_videos]
+    members = [np.flatnonzero(video_ids == video) for video in chosen]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return plots.video_timelines(
+        [np.asarray(store.frames)[rows] for rows in members],
+        [np.asarray(store.labels)[rows][:, columns] for rows in members],
+        [predictions[rows] for rows in members],
+        [store.video_names[video] for video in chosen],
+        names,
+        path,
+    )

@@ -1,0 +1,68 @@
+"""Builds TFDS datasets from their raw files through the Python API (no TensorFlow).
+
+The library side of `python -m affect_jax.build`: notebooks, tests and the
+paper reproduction call `build_dataset` directly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import tensorflow_datasets as tfds
+from absl import logging
+
+from affect_jax.data import sources
+from data_builders.affwild2.streaming_writer import BUILD_REPORT_FILENAME
+
+
+def _warn_about_stale_incomplete_folders(builder: tfds.core.DatasetBuilder) -> None:
+    # A killed build leaves its incomplete.* folder behind. TFDS never reads
+    # it and the next build uses a fresh one; it only wastes disk, and it may
+    # belong to a build still running elsewhere, so it is reported, not deleted.
+    version_parent = Path(builder.data_path).parent
+    stale = sorted(version_parent.glob(f"incomplete.*_{builder.version}"))
+    if stale:
+        logging.warning(
+            "Left over by interrupted builds (safe to delete if no build is running): %s",
+            ", ".join(map(str, stale)),
+        )
+
+
+def build_dataset(
+    name: str, manual_dir: str | Path, data_dir: str | Path
+) -> tfds.core.DatasetBuilder:
+    """Builds `name` from the raw files in `manual_dir` unless already built.
+
+    Args:
+      name: "dataset/config" (optionally ":version"), e.g. "affwild2/va".
+      manual_dir: the raw release (or a synthetic one in the same layout).
+      data_dir: root of the TFDS data folders.
+
+    Returns:
+      The prepared builder; read with `builder.as_data_source(split)`.
+    """
+    sources.register_builder(name)
+    data_dir = Path(data_dir).expanduser()
+    builder = tfds.builder(name, data_dir=str(data_dir), file_format="array_record")
+    if builder.is_prepared():
+        logging.info("%s is already built in %s; reusing it.", name, builder.data_dir)
+        return builder
+    if Path(builder.data_dir).exists():
+        # TFDS would "reuse" any existing version folder, even one without
+        # dataset_info.json that it could never read.
+        raise FileExistsError(
+            f"{builder.data_dir} exists but is not a finished dataset (no "
+            "dataset_info.json); delete it and build again."
+        )
+    _warn_about_stale_incomplete_folders(builder)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=str(Path(manual_dir).expanduser()))
+    )
+    return builder
+
+
+def read_build_report(builder: tfds.core.DatasetBuilder) -> dict | None:
+    """Per-split counts saved by the build, or None if the builder writes none."""
+    path = Path(builder.data_dir) / BUILD_REPORT_FILENAME
+    return json.loads(path.read_text()) if path.exists() else None
