@@ -27,7 +27,8 @@ INSTALL_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     "cuda12": ["jax[cuda12]>=0.10,<0.11"],
-    "test": ["pytest>=8", "pytest-timeout>=2.3"],
+    # The notebook test executes notebooks/ headless.
+    "test": ["pytest>=8", "pytest-timeout>=2.3", "nbclient>=0.10", "ipykernel>=6", "nbformat>=5"],
     "notebook": ["nbclient>=0.10", "ipykernel>=6", "nbformat>=5"],
 }
 
@@ -45,6 +46,7 @@ setuptools.setup(
         "console_scripts": [
             "affect-jax-train=affect_jax.main:run",
             "affect-jax-build=affect_jax.build:run",
+            "affect-jax-predict=affect_jax.predict:run",
         ],
     },
 )

@@ -49,3 +49,16 @@ def tiny_features(tiny_cnn_run, tmp_path_factory):
     config = train_helpers.load_config("affwild2_extract", f"tiny,cnn_workdir={tiny_cnn_run[0]}")
     features.extract(config, str(workdir))
     return workdir / "features"
+
+
+@pytest.fixture(scope="session")
+def tiny_rnn_run(tiny_features, tmp_path_factory):
+    """A tiny GRU (window 3, target next) over `tiny_features`: its workdir."""
+    from affect_jax import train
+    from tests import train_helpers
+
+    workdir = tmp_path_factory.mktemp("tiny_rnn")
+    config = train_helpers.load_config("affwild2_rnn", f"tiny,features_dir={tiny_features}")
+    config.num_train_steps = 10
+    train.train_and_evaluate(config, str(workdir))
+    return workdir

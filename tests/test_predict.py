@@ -16,21 +16,11 @@ import numpy as np
 import pytest
 from absl.testing import flagsaver
 
-from affect_jax import faces, predict, train, video_io, video_model
+from affect_jax import faces, predict, video_io, video_model
 from affect_jax.face_tracking import FaceTracker
 from affect_jax.synthetic import expressions, portrait_renderer, portrait_video
 from affect_jax.video_model import NotACheckpointError
 from tests import train_helpers
-
-
-@pytest.fixture(scope="module")
-def tiny_rnn_run(tiny_features, tmp_path_factory):
-    """A tiny GRU (window 3, target next) over `tiny_features`: its workdir."""
-    workdir = tmp_path_factory.mktemp("tiny_rnn")
-    config = train_helpers.load_config("affwild2_rnn", f"tiny,features_dir={tiny_features}")
-    config.num_train_steps = 10
-    train.train_and_evaluate(config, str(workdir))
-    return workdir
 
 
 def _read_csv(path):
