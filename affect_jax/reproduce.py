@@ -51,9 +51,9 @@ def experiments() -> list[Experiment]:
         Experiment("cnn_subset1", "affwild2_cnn", "subset=1"),
         Experiment("cnn_subset2", "affwild2_cnn", "subset=2"),
         Experiment("cnn_subset3", "affwild2_cnn", "subset=3"),
-        Experiment("cnn_valence_only", "affwild2_cnn"),
-        Experiment("cnn_arousal_only", "affwild2_cnn"),
-        Experiment("cnn_mse", "affwild2_cnn"),
+        Experiment("cnn_valence_only", "affwild2_cnn", "target=valence"),
+        Experiment("cnn_arousal_only", "affwild2_cnn", "target=arousal"),
+        Experiment("cnn_mse", "affwild2_cnn", "loss=mse"),
         Experiment("features", "affwild2_extract", after="cnn_whole"),
         Experiment("simple_rnn_1", "affwild2_rnn", "cell=simple_rnn,layers=1", "features"),
         Experiment("gru_1", "affwild2_rnn", "cell=gru,layers=1", "features"),
@@ -84,12 +84,6 @@ def make_config(
             config.optimizer.learning_rate = 0.05
         return config
     config.dataset.data_dir = data_dir
-    if experiment.name == "cnn_valence_only":
-        config.targets = ("valence",)
-    elif experiment.name == "cnn_arousal_only":
-        config.targets = ("arousal",)
-    elif experiment.name == "cnn_mse":
-        config.loss = "mse"
     if preset == "synthetic" and experiment.config in ("affwild2_cnn", "ck_plus_cnn"):
         # Nine CNN runs must fit the 20-minute budget on 2 cores; the
         # quickstart CNN is near its best validation CCC by step 400.

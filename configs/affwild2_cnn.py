@@ -17,6 +17,8 @@ Arguments after the colon (`configs/affwild2_cnn.py:quickstart`):
   tiny        a few steps of a very small CNN, for tests.
   data_dir=D  shorthand for --config.dataset.data_dir=D.
   subset=N    train on the paper's VA-balanced subset N (1, 2 or 3).
+  target=T    "both" (default), "valence" or "arousal": one dimension at a time.
+  loss=L      "ccc" (default) or "mse".
 """
 
 import ml_collections
@@ -26,8 +28,13 @@ from affect_jax.config_args import parse_arg
 from affect_jax.data import augment, balancing
 
 
+TARGETS = {"both": ("valence", "arousal"), "valence": ("valence",), "arousal": ("arousal",)}
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-    args = parse_arg(arg, quickstart=False, tiny=False, data_dir="", subset=0)
+    args = parse_arg(
+        arg, quickstart=False, tiny=False, data_dir="", subset=0, target="both", loss="ccc"
+    )
     config = ml_collections.ConfigDict()
     config.stage = "train_cnn"
     config.seed = 0
@@ -44,10 +51,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
     # Regressed record fields, in head-output order. ("valence",) or
     # ("arousal",) trains one dimension at a time, as in the paper's ablation.
-    config.targets = ("valence", "arousal")
+    if args.target not in TARGETS:
+        raise ValueError(f"Unknown target={args.target!r}; valid: {', '.join(TARGETS)}.")
+    config.targets = TARGETS[args.target]
     config.num_classes = 0  # Used by cross_entropy configs (CK+).
     config.label_key = "label"
-    config.loss = "ccc"  # 1 - mean(CCC_v, CCC_a); or "mse".
+    config.loss = args.loss  # "ccc": 1 - mean(CCC_v, CCC_a); or "mse".
 
     # VA-bin balancing of the training split (the paper's subsets 1-3):
     # k_max_mode "max" | "mean" | "max_mean" = subset 1 | 2 | 3; rule
