@@ -27,7 +27,6 @@ from affect_jax import config_sections as sections
 from affect_jax.config_args import parse_arg
 from affect_jax.data import augment, balancing
 
-
 TARGETS = {"both": ("valence", "arousal"), "valence": ("valence",), "arousal": ("arousal",)}
 
 
