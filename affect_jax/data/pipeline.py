@@ -69,18 +69,23 @@ def training_iterator(
     per_process_batch: int,
     augment: grain.transforms.RandomMap | None = None,
 ) -> grain.DatasetIterator:
-    """Infinite, shuffled, batched training iterator over this process's shard.
+    """Infinite, shuffled, batched training iterator over this process's rows.
+
+    One global order for every process count: the whole set is shuffled (a new
+    order every epoch) and augmented by global position, then process p takes
+    positions p, p + P, p + 2P, ... Each global batch of B rows is therefore the
+    same B examples on 1 host or on P hosts (each of which reads and decodes
+    only its B / P), so a multi-host run trains on exactly what a single-host
+    run with the same global batch would.
 
     `source` is already the sampled training set (e.g. a VA-balanced subset).
-    `augment` draws its transform from Grain's per-record random stream, which
-    depends on the position in the repeated stream: a new transform every
+    `augment` draws from Grain's per-record random stream: a new transform every
     epoch, and the same ones again after a resume.
     """
-    dataset = process_shard(grain.MapDataset.source(source))
-    dataset = dataset.shuffle(seed=config.seed).repeat(None)
+    dataset = grain.MapDataset.source(source).shuffle(seed=config.seed).repeat(None)
     if augment is not None:
         dataset = dataset.random_map(augment, seed=config.seed + 1)
-    dataset = _mapped(dataset, transform)
+    dataset = _mapped(process_shard(dataset), transform)
     iter_dataset = dataset.batch(per_process_batch, drop_remainder=True).to_iter_dataset(
         _read_options(config)
     )
