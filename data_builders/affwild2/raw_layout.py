@@ -196,6 +196,14 @@ def parse_annotation_file(path: Path, fmt: AnnotationFormat) -> Annotation:
             f"the header must be exactly {one_of}{valid}, found {found}",
             f"make the first line {valid}",
         )
+    if len(lines) == 1:
+        # A truncated download or an interrupted export: silently building the
+        # video with no frames would hide it.
+        raise fail(
+            1,
+            "the file has a header but no label lines",
+            "write one line per frame under the header, or delete the file to leave the video out",
+        )
     num_fields = fmt.num_fields(header)
     low, high = fmt.value_range(header)
     sentinel = f"{fmt.unannotated:g}"
