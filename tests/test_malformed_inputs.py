@@ -6,18 +6,28 @@ or prediction summary. Every case also checks that what was already written
 (a built dataset, a checkpoint, earlier prediction outputs) is undamaged.
 """
 
+import hashlib
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from affect_jax import build
+from affect_jax import build, checkpoints, predict, sharding, train
+from affect_jax.config_args import load_config
+from affect_jax.models.registry import create_model
+from affect_jax.synthetic import portrait_video
+from affect_jax.video_model import NotACheckpointError
 from data_builders.affwild2 import make_dummy_data as affwild2_dummy
 from data_builders.ck_plus import make_dummy_data as ck_plus_dummy
 from data_builders.jaffe import make_dummy_data as jaffe_dummy
+from tests import train_helpers
 
 # Built once from the intact dummy data; every failing build below writes into
 # the same data_dir, next to them, and must leave them readable and complete.
@@ -290,3 +300,232 @@ def test_four_channel_tiff_builds_like_the_three_channel_one(prebuilt, tmp_path)
     report = build.read_build_report(builder)["test"]
     assert report["dropped"] == {"no_face": 1} and report["unreadable_images"] == []
     _assert_prebuilt_intact(prebuilt)
+
+
+# --- Configs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "config_flag, extra_flag, messages",
+    [
+        pytest.param(
+            "configs/affwild2_cnn.py:tiny",
+            "--config.batch_sise=8",
+            ['Did you mean "batch_size" instead of "batch_sise"?'],
+            id="cli_key_typo",
+        ),
+        pytest.param(
+            "configs/affwild2_cnn.py:tiny",
+            "--config.batch_size=abc",
+            ["flag --config.batch_size=abc: invalid literal for int()"],
+            id="cli_value_of_wrong_type",
+        ),
+        pytest.param(
+            "configs/affwild2_cnn.py:tiny,stpes=5",
+            "--config.seed=1",
+            ["Unknown config argument 'stpes'", "valid arguments: data_dir, loss, quickstart"],
+            id="cli_unknown_argument_after_colon",
+        ),
+    ],
+)
+def test_bad_command_line_config_is_named_before_anything_is_written(
+    tmp_path, config_flag, extra_flag, messages
+):
+    command = [sys.executable, "-m", "affect_jax.main", f"--config={config_flag}"]
+    command += [f"--workdir={tmp_path / 'work'}", extra_flag]
+    result = subprocess.run(command, cwd=train_helpers.REPO, capture_output=True, text=True)
+    assert result.returncode == 1
+    for part in messages:
+        assert part in result.stderr
+    assert not (tmp_path / "work").exists()
+
+
+def _no_checkpoint_written(workdir: Path) -> bool:
+    folder = workdir / "checkpoints"
+    return not folder.exists() or not any(p.name.isdigit() for p in folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    "key, value, error, messages",
+    [
+        pytest.param(
+            "loss",
+            "mae",
+            ValueError,
+            ["Unknown loss 'mae' (config key `loss`)", "valid: "],
+            id="unknown_loss",
+        ),
+        pytest.param(
+            "model.name",
+            "resnet",
+            ValueError,
+            ["Unknown model 'resnet' (config key model.name); valid: cnn, rnn."],
+            id="unknown_model",
+        ),
+        pytest.param(
+            "optimizer.decay_style",
+            "cosine",
+            ValueError,
+            ["Unknown optimizer.decay_style 'cosine'", "valid: inverse_time, weight_decay, none."],
+            id="unknown_decay_style",
+        ),
+        pytest.param(
+            "model.variant",
+            "vgg",
+            ValueError,
+            ["Unknown CNN variant 'vgg'", "valid: "],
+            id="unknown_cnn_variant",
+        ),
+    ],
+)
+def test_unknown_name_in_config_stops_training_before_a_checkpoint(
+    tiny_affwild2, tmp_path, key, value, error, messages
+):
+    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=2)
+    section, _, name = key.rpartition(".")
+    (config[section] if section else config)[name] = value
+    with pytest.raises(error) as raised:
+        train.train_and_evaluate(config, str(tmp_path))
+    for part in messages:
+        assert part in str(raised.value)
+    assert _no_checkpoint_written(tmp_path)
+
+
+def test_unknown_rnn_cell_names_the_key_and_the_valid_cells():
+    config = load_config("affwild2_rnn", "tiny")
+    config.model.cell = "lstm"
+    model = create_model(config)
+    with pytest.raises(ValueError) as raised:
+        model.init(jax.random.key(0), jnp.zeros((1, 3, 32)))
+    assert "Unknown RNN cell 'lstm' (config key model.cell); valid: " in str(raised.value)
+    assert "gru" in str(raised.value).split("valid: ")[1]
+
+
+def test_batch_size_not_divisible_by_the_device_count_says_what_to_use(monkeypatch):
+    monkeypatch.setattr(sharding.jax, "device_count", lambda: 4)
+    with pytest.raises(ValueError) as raised:
+        sharding.per_process_batch_size(30)
+    assert str(raised.value) == (
+        "config.batch_size=30 does not split evenly over 4 devices; use a multiple of 4."
+    )
+
+
+# --- Checkpoints -------------------------------------------------------------
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_checkpoint_of_another_model_is_refused_and_left_intact(
+    tiny_affwild2, tiny_cnn_run, tmp_path
+):
+    workdir = tmp_path / "run"
+    shutil.copytree(Path(tiny_cnn_run[0]) / "checkpoints", workdir / "checkpoints")
+    before = _tree_digest(workdir / "checkpoints")
+    wider = train_helpers.tiny_config(tiny_affwild2, num_train_steps=200)
+    wider.model.conv_features = (8, 16, 32)
+    with pytest.raises(checkpoints.CheckpointMismatchError) as raised:
+        train.train_and_evaluate(wider, str(workdir))
+    assert "model=" in str(raised.value) and "fresh --workdir" in str(raised.value)
+    assert _tree_digest(workdir / "checkpoints") == before
+    # Still usable: prediction restores it (and lists the one missing input).
+    summary = predict.predict_videos(str(workdir), [str(tmp_path / "gone.mp4")], str(tmp_path))
+    assert summary.written == [] and [p for p, _ in summary.failed] == [str(tmp_path / "gone.mp4")]
+
+
+@pytest.mark.parametrize(
+    "make_path, messages",
+    [
+        pytest.param(
+            lambda root: (root / "checkpoints").mkdir(parents=True) or root,
+            ["checkpoints holds no finished checkpoint"],
+            id="empty_checkpoint_folder",
+        ),
+        pytest.param(
+            lambda root: (
+                (root.mkdir(), (root / "model.ckpt").write_bytes(b"x")) and root / "model.ckpt"
+            ),
+            ["model.ckpt is not a checkpoint: give the --workdir of a train_cnn or train_rnn run"],
+            id="checkpoint_path_is_a_plain_file",
+        ),
+        pytest.param(
+            lambda root: root / "nowhere",
+            ["nowhere is not a checkpoint: give the --workdir"],
+            id="checkpoint_path_does_not_exist",
+        ),
+    ],
+)
+def test_unusable_prediction_checkpoint_is_named(tmp_path, make_path, messages):
+    path = make_path(tmp_path / "run")
+    with pytest.raises(NotACheckpointError) as raised:
+        predict.predict_videos(str(path), [str(tmp_path / "x.mp4")], str(tmp_path / "out"))
+    assert str(tmp_path / "run") in str(raised.value)
+    for part in messages:
+        assert part in str(raised.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_checkpoint_step_is_named(tiny_cnn_run, tmp_path):
+    with pytest.raises(NotACheckpointError) as raised:
+        predict.predict_videos(tiny_cnn_run[0], ["x.mp4"], str(tmp_path / "out"), step="999")
+    assert (
+        str(raised.value)
+        == f"No checkpoint '999' in {Path(tiny_cnn_run[0]).resolve()}/checkpoints."
+    )
+
+
+# --- Prediction inputs -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bad_predictions(tiny_cnn_run, tmp_path_factory):
+    """(summary, inputs folder, output folder, earlier outputs' digest) of one bad-input run.
+
+    A good video is predicted first into the same output folder; the second
+    run, with only bad inputs, must leave its files as they were.
+    """
+    root = tmp_path_factory.mktemp("bad_inputs")
+    out = root / "out"
+    portrait_video.write_portrait_video(root / "good.avi", 6, seed=2)
+    first = predict.predict_videos(tiny_cnn_run[0], [str(root / "good.avi")], str(out))
+    assert first.written == ["good"] and first.failed == []
+    before = _tree_digest(out)
+    (root / "empty.mp4").write_bytes(b"")
+    (root / "noise.avi").write_bytes(np.random.default_rng(0).bytes(20_000))
+    (root / "no_images").mkdir()
+    (root / "no_images" / "notes.txt").write_text("nothing to see")
+    (root / "broken_images").mkdir()
+    for i in range(3):
+        (root / "broken_images" / f"{i:03d}.jpg").write_bytes(b"")
+    (root / "labels.csv").write_text("frame,valence\n")
+    inputs = ["empty.mp4", "noise.avi", "no_images", "broken_images", "gone.mp4", "labels.csv"]
+    summary = predict.predict_videos(tiny_cnn_run[0], [str(root / n) for n in inputs], str(out))
+    return summary, root, out, before
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        pytest.param("empty.mp4", "OpenCV cannot open this video", id="empty_video_file"),
+        pytest.param("noise.avi", "OpenCV cannot open this video", id="video_of_random_bytes"),
+        pytest.param("no_images", "the folder has no videos", id="folder_with_no_images"),
+        pytest.param(
+            "broken_images", "none of its images can be read", id="folder_of_unreadable_images"
+        ),
+        pytest.param("gone.mp4", "no such file or folder", id="path_does_not_exist"),
+        pytest.param("labels.csv", "not a video", id="file_that_is_not_a_video"),
+    ],
+)
+def test_bad_prediction_input_is_listed_and_earlier_outputs_kept(bad_predictions, name, message):
+    summary, root, out, before = bad_predictions
+    failed = dict(summary.failed)
+    assert failed[str(root / name)].startswith(f"{root / name}: {message}")
+    assert f"  FAILED: {failed[str(root / name)]}" in summary.lines()
+    assert summary.written == [] and summary.exit_code == 1
+    assert len(summary.failed) == 6
+    assert _tree_digest(out) == before
