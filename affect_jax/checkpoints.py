@@ -26,6 +26,21 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint was written by a config with a different model."""
 
 
+class CheckpointWriteError(OSError):
+    """Writing a checkpoint failed (disk full, permissions); earlier ones are intact."""
+
+
+def _write_failed(manager: ocp.CheckpointManager, step: int, error: Exception):
+    complete = [s for s in manager.all_steps() if s != step]
+    last = max(complete) if complete else None
+    return CheckpointWriteError(
+        f"Writing checkpoint {step} in {manager.directory} failed: {error}. Free disk space "
+        f"or fix the folder's permissions, then rerun: it resumes from "
+        f"{'checkpoint ' + str(last) if last is not None else 'the start'}, which is intact "
+        "(Orbax only renames a checkpoint into place once it is complete)."
+    )
+
+
 def _validation_loss(metrics: dict[str, float]) -> float:
     return metrics["val_loss"]
 
@@ -70,7 +85,18 @@ def save(
     }
     if data_iterator is not None:
         items["data_iterator"] = grain.checkpoint.CheckpointSave(data_iterator)
-    manager.save(step, args=ocp.args.Composite(**items), metrics=metrics)
+    try:
+        manager.save(step, args=ocp.args.Composite(**items), metrics=metrics)
+    except Exception as error:  # noqa: BLE001 (Orbax and TensorStore raise many types).
+        raise _write_failed(manager, step, error) from error
+
+
+def wait_until_written(manager: ocp.CheckpointManager) -> None:
+    """Waits for asynchronous saves; their failures become CheckpointWriteError."""
+    try:
+        manager.wait_until_finished()
+    except Exception as error:  # noqa: BLE001
+        raise _write_failed(manager, manager.latest_step() or -1, error) from error
 
 
 def saved_config(manager: ocp.CheckpointManager, step: int) -> ml_collections.ConfigDict:

@@ -34,6 +34,14 @@ def write_json_atomically(path: Path, content: dict) -> None:
     os.replace(temporary, path)
 
 
+def _readable_npy(path: Path) -> bool:
+    try:
+        np.load(path, mmap_mode="r")
+    except (ValueError, OSError):
+        return False
+    return True
+
+
 class NpyRowWriter:
     """Writes rows into a preallocated .npy file with plain file writes.
 
@@ -44,7 +52,9 @@ class NpyRowWriter:
 
     def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any):
         self.path, self.shape, self.dtype = path, shape, np.dtype(dtype)
-        if path.exists():
+        # True when the file had to be (re)made: rows recorded earlier are gone.
+        self.created = not path.exists() or not _readable_npy(path)
+        if not self.created:
             existing = np.load(path, mmap_mode="r")
             if existing.shape != shape or existing.dtype != self.dtype:
                 raise FeatureStoreError(
@@ -54,6 +64,7 @@ class NpyRowWriter:
                 )
             del existing
         else:
+            path.unlink(missing_ok=True)  # A file whose sizing a full disk cut short.
             # Sized but sparse: disk blocks are taken as rows are written.
             np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=shape).flush()
         self._file = open(path, "r+b")  # noqa: SIM115 (closed in close()).

@@ -115,13 +115,6 @@ def extract_split(
         logging.info(
             "Resuming extraction of %s at row %d/%d", out_dir, progress["rows_done"], total
         )
-    writers = {
-        "features": NpyRowWriter(out_dir / "features.npy", (total, feature_dim), feature_dtype),
-        "cnn_outputs": NpyRowWriter(out_dir / "cnn_outputs.npy", (total, num_outputs), np.float32),
-        "video_ids": NpyRowWriter(out_dir / "video_ids.npy", (total,), np.int32),
-        "frames": NpyRowWriter(out_dir / "frames.npy", (total,), np.int32),
-        "labels": NpyRowWriter(out_dir / "labels.npy", (total, len(targets)), np.float32),
-    }
     video_names: list[str] = progress["video_names"]
     video_index = {name: i for i, name in enumerate(video_names)}
     row = progress["rows_done"]
@@ -136,7 +129,26 @@ def extract_split(
         )
     )
     meter, last_sync = RateMeter(total, row), time.monotonic()
+    writers: dict[str, NpyRowWriter] = {}
     try:
+        writers.update(
+            {
+                "features": NpyRowWriter(
+                    out_dir / "features.npy", (total, feature_dim), feature_dtype
+                ),
+                "cnn_outputs": NpyRowWriter(
+                    out_dir / "cnn_outputs.npy", (total, num_outputs), np.float32
+                ),
+                "video_ids": NpyRowWriter(out_dir / "video_ids.npy", (total,), np.int32),
+                "frames": NpyRowWriter(out_dir / "frames.npy", (total,), np.int32),
+                "labels": NpyRowWriter(out_dir / "labels.npy", (total, len(targets)), np.float32),
+            }
+        )
+        if row and any(writer.created for writer in writers.values()):
+            raise FeatureStoreError(
+                f"{out_dir} records {row} rows done, but some of its arrays are missing or "
+                f"damaged. Delete {out_dir} and extract again."
+            )
         for batch in batches:
             count = len(batch["inputs"])
             padded = pipeline.pad_batch({"inputs": batch["inputs"]}, batch_size)

@@ -225,7 +225,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             )
         elif step % config.checkpoint_every_steps == 0:
             checkpoints.save(manager, step, state, train_iter, config)
-    manager.wait_until_finished()
+    checkpoints.wait_until_written(manager)
 
     if result is None:  # Rerun of a finished run: evaluate what was restored.
         result, predictions = run_validation(state, eval_step, inputs, config, mesh)
