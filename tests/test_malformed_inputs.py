@@ -175,9 +175,9 @@ _GOOD_JPG = (affwild2_dummy.DUMMY_DATA / _FRAME).read_bytes()
 @pytest.mark.parametrize(
     "content",
     [
-        # Cut inside the JPEG header. (Cut inside the scan data, OpenCV decodes
-        # a partly gray frame without an error: a known gap, see issue 7.)
-        pytest.param(_GOOD_JPG[:200], id="truncated_jpg"),
+        pytest.param(_GOOD_JPG[:200], id="jpg_cut_in_header"),
+        # OpenCV alone would decode this into a partly gray frame.
+        pytest.param(_GOOD_JPG[: len(_GOOD_JPG) * 3 // 4], id="jpg_cut_in_image_data"),
         pytest.param(b"", id="zero_byte_jpg"),
         pytest.param(b"<html>404 Not Found</html>\n", id="text_named_jpg"),
     ],

@@ -38,7 +38,15 @@ def encode_frame(path: Path) -> bytes | None:
       frame must not stop a build of a million frames).
     """
     try:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        data = np.fromfile(path, np.uint8)
+    except OSError:
+        return None
+    # OpenCV decodes a JPEG cut inside its image data into a partly gray frame
+    # with only a console warning; the end-of-image marker tells them apart.
+    if data[:2].tobytes() == b"\xff\xd8" and b"\xff\xd9" not in data[-64:].tobytes():
+        return None
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     except cv2.error:
         return None
     if image is None:
