@@ -7,12 +7,11 @@ Rerunning with the same workdir resumes from its latest checkpoint.
 """
 
 import json
-import logging as python_logging
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from affect_jax import xla_cpu_flags
+from affect_jax import quiet_logs, xla_cpu_flags
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -30,20 +29,9 @@ flags.mark_flags_as_required(["config", "workdir"])
 STAGES = ("train_cnn", "extract", "train_rnn")
 
 
-class _QuietLibraries(python_logging.Filter):
-    """Drops Orbax's per-save INFO chatter so that progress lines stay readable."""
-
-    def filter(self, record: python_logging.LogRecord) -> bool:
-        from_orbax = "/orbax/" in record.pathname
-        if from_orbax and record.levelno < python_logging.WARNING:
-            return False
-        # Saves between evaluations carry no validation loss, by design.
-        return not (from_orbax and "did not provide metrics" in record.getMessage())
-
-
 def main(argv: list[str]) -> None:
     del argv
-    logging.get_absl_handler().addFilter(_QuietLibraries())
+    quiet_logs.install()
     config = _CONFIG.value
     if config.get("fast_cpu_convolutions", True):
         logging.info(

@@ -20,7 +20,6 @@ reported and skipped; the exit status is 1 if any failed.
 from __future__ import annotations
 
 import dataclasses
-import logging as python_logging
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ import cv2
 import numpy as np
 from absl import app, flags, logging
 
-from affect_jax import faces, prediction_outputs, xla_cpu_flags
+from affect_jax import faces, prediction_outputs, quiet_logs, xla_cpu_flags
 from affect_jax.face_tracking import FaceTracker
 from affect_jax.progress import RateMeter
 from affect_jax.video_io import DEFAULT_FPS, FrameSource, InputError, find_inputs
@@ -208,17 +207,10 @@ _FULL_FRAME = flags.DEFINE_bool(
 )
 
 
-class _QuietOrbax(python_logging.Filter):
-    """Drops Orbax's INFO lines about restoring, so that progress lines stay readable."""
-
-    def filter(self, record: python_logging.LogRecord) -> bool:
-        return "/orbax/" not in record.pathname or record.levelno >= python_logging.WARNING
-
-
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}; inputs go in --input.")
-    logging.get_absl_handler().addFilter(_QuietOrbax())
+    quiet_logs.install()
     xla_cpu_flags.apply_fast_cpu_flags()  # Before JAX starts its backend.
     from affect_jax import checkpoints, video_model
 
