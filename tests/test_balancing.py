@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from affect_jax.data import balancing
+from affect_jax.data import balancing, label_reader
 
 BINS = 40
 EDGES = np.linspace(-1, 1, BINS + 1)
@@ -156,12 +156,12 @@ def test_read_labels_matches_decoded_records_and_its_cache_is_invalidated(tiny_c
     decoded = {
         k: np.array([source[i][k] for i in range(len(source))]) for k in ("valence", "frame")
     }
-    labels = balancing.read_labels(source, ("valence", "frame"))
+    labels = label_reader.read_labels(source, ("valence", "frame"))
     for name, values in decoded.items():
         np.testing.assert_array_equal(labels[name], values)
     # The dtypes the builder declares (records decode scalars as Python numbers).
     assert (labels["valence"].dtype, labels["frame"].dtype) == (np.float32, np.int32)
-    part = balancing.read_labels(tiny_copy.as_data_source("train[10:30]"), ("valence", "frame"))
+    part = label_reader.read_labels(tiny_copy.as_data_source("train[10:30]"), ("valence", "frame"))
     np.testing.assert_array_equal(part["frame"], decoded["frame"][10:30])
 
     (cache,) = (Path(tiny_copy.data_path) / "label_cache").glob("*.npz")
@@ -169,12 +169,12 @@ def test_read_labels_matches_decoded_records_and_its_cache_is_invalidated(tiny_c
         fingerprint = stored["fingerprint"]
     # A cache whose fingerprint matches is believed...
     np.savez(cache, fingerprint=fingerprint, valence=-labels["valence"], frame=labels["frame"])
-    cached = balancing.read_labels(source, ("valence", "frame"))
+    cached = label_reader.read_labels(source, ("valence", "frame"))
     np.testing.assert_array_equal(cached["valence"], -labels["valence"])
     # ...until the shard changes (a rebuild rewrites it).
     (shard,) = Path(tiny_copy.data_path).glob("*-train.array_record*")
     os.utime(shard, ns=(shard.stat().st_atime_ns, shard.stat().st_mtime_ns + 10**9))
-    fresh = balancing.read_labels(source, ("valence", "frame"))
+    fresh = label_reader.read_labels(source, ("valence", "frame"))
     np.testing.assert_array_equal(fresh["valence"], labels["valence"])
 
 

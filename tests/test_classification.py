@@ -7,7 +7,7 @@ import pytest
 
 from affect_jax import build, train
 from affect_jax.config_args import load_config
-from affect_jax.data import balancing, sources, stage_inputs
+from affect_jax.data import label_reader, sources, stage_inputs
 from affect_jax.synthetic import ck_plus_layout, jaffe_layout
 
 
@@ -39,7 +39,7 @@ def test_ck_plus_trains_and_reports_jaffe_with_confusion_plots(expression_data, 
 def test_class_balancing_modes(expression_data):
     config = load_config("ck_plus_cnn", f"tiny,balance=sampling,data_dir={expression_data}")
     train_split = sources.open_split("ck_plus/fold0", expression_data, "train")
-    labels = balancing.read_labels(train_split, names=("label",))["label"]
+    labels = label_reader.read_labels(train_split, names=("label",))["label"]
     sampled = stage_inputs.for_stage(config, "")
     sampled_labels = labels[np.asarray(sampled.train.indices)]
     counts = np.bincount(sampled_labels, minlength=8)

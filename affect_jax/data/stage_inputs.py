@@ -13,7 +13,15 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from affect_jax.data import augment, balancing, class_balancing, pipeline, sources, windows
+from affect_jax.data import (
+    augment,
+    balancing,
+    class_balancing,
+    label_reader,
+    pipeline,
+    sources,
+    windows,
+)
 from affect_jax.feature_store import FeatureStore
 
 
@@ -71,7 +79,7 @@ def _balance_classes(train: Any, config: ml_collections.ConfigDict) -> tuple[Any
         )
     if mode == "none":
         return train, None
-    labels = balancing.read_labels(train, names=(config.label_key,))[config.label_key]
+    labels = label_reader.read_labels(train, names=(config.label_key,))[config.label_key]
     if mode == "loss_weights":
         return train, class_balancing.class_weights(labels, config.num_classes)
     indices = class_balancing.balanced_sample_indices(
