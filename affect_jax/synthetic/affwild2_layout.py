@@ -37,15 +37,13 @@ import cv2
 import numpy as np
 from absl import logging
 
-from affect_jax.synthetic import face_renderer
+from affect_jax.synthetic import face_renderer, task_labels
 
 # Written first and completed last; marks a folder as ours, so that
 # regenerating may delete it while foreign folders are never touched.
 MARKER_FILENAME = "SYNTHETIC_AFFWILD2.json"
 HEADER = "valence,arousal"
 UNANNOTATED = "-5,-5"
-EXPR_HEADER = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise"
-AU_HEADER = "AU1,AU2,AU4,AU6,AU12,AU15,AU20,AU25"
 # Task -> ABAW 2020 annotation folder; "va" is always written.
 TASK_FOLDERS = {"va": "VA_Set", "expr": "EXPR_Set", "au": "AU_Set"}
 _SPLIT_FOLDERS = {"train": "Training_Set", "validation": "Validation_Set"}
@@ -162,43 +160,6 @@ def _format(value: float) -> str:
     return f"{round(float(value), 3) + 0.0:.3f}"
 
 
-def _expression_classes(labels: np.ndarray) -> np.ndarray:
-    """Basic expression (EXPR_HEADER index) of each (valence, arousal) row.
-
-    Near the centre: Neutral. Positive valence: Happiness, or Surprise when
-    also aroused. Negative valence, from high to low arousal: Fear, Anger,
-    Disgust, Sadness. The weakly valenced rest: Surprise or Sadness.
-    """
-    v, a = labels[:, 0], labels[:, 1]
-    conditions = [
-        np.maximum(np.abs(v), np.abs(a)) < 0.2,
-        (v >= 0.2) & (a >= 0.6),
-        v >= 0.2,
-        (v <= -0.2) & (a >= 0.5),
-        (v <= -0.2) & (a >= 0.1),
-        (v <= -0.2) & (a >= -0.3),
-        v <= -0.2,
-        a > 0,
-    ]
-    return np.select(conditions, [0, 6, 4, 3, 1, 2, 5, 6], default=5)
-
-
-def _action_units(labels: np.ndarray) -> np.ndarray:
-    """0/1 per AU of AU_HEADER for each (valence, arousal) row."""
-    v, a = labels[:, 0], labels[:, 1]
-    active = [
-        a > 0.4,  # AU1 inner brow raiser
-        a > 0.6,  # AU2 outer brow raiser
-        v < -0.3,  # AU4 brow lowerer
-        v > 0.5,  # AU6 cheek raiser
-        v > 0.25,  # AU12 lip corner puller
-        (v < -0.3) & (a < 0),  # AU15 lip corner depressor
-        (v < -0.3) & (a > 0.4),  # AU20 lip stretcher
-        a > 0.2,  # AU25 lips part
-    ]
-    return np.stack(active, axis=1).astype(np.int64)
-
-
 def _write_other_tasks(
     plan: _VideoPlan, root: Path, labels: np.ndarray, num_lines: int, usable: set[int], tasks
 ) -> dict:
@@ -210,11 +171,11 @@ def _write_other_tasks(
     )
     written = np.round(labels[:num_lines], 3)  # The rule sees what the VA file says.
     rows = {
-        "expr": [str(c) for c in _expression_classes(written).tolist()],
-        "au": [",".join(map(str, r)) for r in _action_units(written).tolist()],
+        "expr": [str(c) for c in task_labels.expression_classes(written).tolist()],
+        "au": [",".join(map(str, r)) for r in task_labels.action_units(written).tolist()],
     }
-    sentinels = {"expr": "-1", "au": ",".join(["-1"] * len(AU_HEADER.split(",")))}
-    headers = {"expr": EXPR_HEADER, "au": AU_HEADER}
+    sentinels = {"expr": "-1", "au": ",".join(["-1"] * len(task_labels.AU_HEADER.split(",")))}
+    headers = {"expr": task_labels.EXPR_HEADER, "au": task_labels.AU_HEADER}
     counts = {}
     for offset, task in enumerate(("expr", "au")):
         unannotated = _random_run(rng, num_lines, 3, max(4, num_lines // 10))
