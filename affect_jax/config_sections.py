@@ -16,6 +16,10 @@ def reference_cnn() -> ml_collections.ConfigDict:
     model.conv_features = (64, 128, 256)
     model.feature_dim = 300  # The per-frame feature the RNN stage reads.
     model.dropout_rate = 0.5
+    # "bfloat16": activations and matmuls in bfloat16, parameters and loss in
+    # float32. On GPU/TPU it saves memory and time; on the project's CPU it
+    # did not speed the step up (benchmarks/RESULTS.md).
+    model.compute_dtype = "float32"
     return model
 
 

@@ -6,6 +6,7 @@ Measures, in one process (warm-up excluded, median of --steps, random inputs):
   * the float32 matmul ceiling: jit dot of 2048x2048 matrices, GFLOP/s;
   * the reference CNN train step (96x96x1, fwd + bwd + SGD), through the project's
     own model, loss and step code: frames/s, GFLOP/s, share of the ceiling;
+  * the same CNN step with bfloat16 compute (config.model.compute_dtype);
   * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s;
   * when PyTorch is importable, the same two models in PyTorch (eager,
     channels_last), timed in the same run, and the ratios.
@@ -153,6 +154,12 @@ def main(argv) -> None:
         f"CNN train step, batch {_CNN_BATCH.value}: {cnn_rate:.1f} frames/s, "
         f"{gflops:.1f} GFLOP/s = {gflops / ceiling:.0%} of the ceiling "
         f"({CNN_TRAIN_FLOP_PER_FRAME / 1e9:.2f} GFLOP per frame)"
+    )
+
+    bf16_rate = project_rate(FrameCNN(compute_dtype="bfloat16"), cnn_config, images, targets, count)
+    print(
+        f"CNN train step, bfloat16 compute (float32 parameters): {bf16_rate:.1f} frames/s "
+        f"({bf16_rate / cnn_rate:.2f}x float32)"
     )
 
     gru_config = load_config("affwild2_rnn", "layers=3")

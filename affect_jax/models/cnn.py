@@ -20,6 +20,9 @@ VARIANTS = {
 }
 
 
+COMPUTE_DTYPES = ("float32", "bfloat16")
+
+
 def max_pool_2x2(x: jnp.ndarray) -> jnp.ndarray:
     """2x2 stride-2 max pooling of NHWC input, written as reshape + max.
 
@@ -56,6 +59,9 @@ class FrameCNN(nn.Module):
     feature_dim: int = 300
     dropout_rate: float = 0.5
     variant: str = "reference"
+    # Dtype of activations and matmuls; parameters, BatchNorm statistics and
+    # the returned outputs and features stay float32 (mixed precision).
+    compute_dtype: str = "float32"
 
     @nn.compact
     def __call__(self, images: jnp.ndarray, *, train: bool, return_features: bool = False):
@@ -70,6 +76,12 @@ class FrameCNN(nn.Module):
                 f"config.model.conv_features={tuple(self.conv_features)} must give "
                 f"{len(paddings)} widths, one per convolution."
             )
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(
+                f"Unknown config.model.compute_dtype {self.compute_dtype!r}; valid: "
+                f"{', '.join(COMPUTE_DTYPES)}."
+            )
+        dtype = jnp.dtype(self.compute_dtype)
         if images.dtype == jnp.uint8:  # Pixels travel as uint8 (4x less to copy).
             images = images.astype(jnp.float32) / 255.0
         # Keras BatchNormalization defaults: momentum 0.99, epsilon 1e-3.
@@ -77,6 +89,7 @@ class FrameCNN(nn.Module):
             use_running_average=not train,
             momentum=0.99,
             epsilon=1e-3,
+            dtype=dtype,
             name="input_norm",
         )(images)
         for i, (features, padding) in enumerate(zip(self.conv_features, paddings, strict=True)):
@@ -86,6 +99,7 @@ class FrameCNN(nn.Module):
                 padding=padding,
                 use_bias=False,
                 kernel_init=nn.initializers.glorot_uniform(),
+                dtype=dtype,
                 name=f"conv{i + 1}",
             )(x)
             x = nn.relu(x)
@@ -94,14 +108,16 @@ class FrameCNN(nn.Module):
         features = nn.Dense(
             self.feature_dim,
             kernel_init=nn.initializers.glorot_uniform(),
+            dtype=dtype,
             name="features",
         )(x)
         if feature_activation is not None:
             features = feature_activation(features)
         x = nn.Dropout(self.dropout_rate, deterministic=not train)(features)
         outputs = nn.Dense(
-            self.num_outputs, kernel_init=nn.initializers.glorot_uniform(), name="head"
+            self.num_outputs, kernel_init=nn.initializers.glorot_uniform(), dtype=dtype, name="head"
         )(x)
+        outputs = outputs.astype(jnp.float32)  # The loss is computed in float32.
         if return_features:
-            return outputs, features
+            return outputs, features.astype(jnp.float32)
         return outputs

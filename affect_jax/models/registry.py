@@ -24,6 +24,7 @@ def create_model(config: ml_collections.ConfigDict) -> nn.Module:
             feature_dim=model_config.feature_dim,
             dropout_rate=model_config.dropout_rate,
             variant=model_config.variant,
+            compute_dtype=model_config.get("compute_dtype", "float32"),
         )
     if model_config.name == "rnn":
         return SequenceRegressor(
