@@ -7,6 +7,7 @@ Rerunning with the same workdir resumes from its latest checkpoint.
 """
 
 import json
+import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -61,9 +62,26 @@ def main(argv: list[str]) -> None:
     )
 
 
+def _parse_flags(argv: list[str]) -> list[str]:
+    """absl's parser, with an unknown `--config.<key>` as one clear line.
+
+    ml_collections raises a bare AttributeError (a traceback) for a key the
+    config does not have; its "Did you mean" suggestion is kept.
+    """
+    try:
+        return app.parse_flags_with_usage(argv)
+    except AttributeError as error:
+        # The message arrives as the repr of a string: undo its escaping.
+        detail = str(error).strip("'\"").replace("\\'", "'").replace("\\n", " ")
+        sys.exit(
+            f"FATAL Flags parsing error: unknown config key {detail} Fix the --config.<key> "
+            "override; the config file lists every key it has."
+        )
+
+
 def run() -> None:
     """Console-script entry point."""
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)
 
 
 if __name__ == "__main__":
