@@ -18,12 +18,12 @@ weight values, and nothing has to be trained first. One warm-up pass
 
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import jax
 import numpy as np
 from absl import app, flags
+from timing import median_seconds
 
 from affect_jax import faces, predict, sharding, steps, xla_cpu_flags
 from affect_jax.config_args import load_config
@@ -78,15 +78,6 @@ def fresh_model(kind: str, batch_size: int):
     return model, description
 
 
-def _median_seconds(run, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def main(argv) -> None:
     del argv
     flag_on = xla_cpu_flags.FAST_CONVOLUTION_FLAG in os.environ.get("XLA_FLAGS", "")
@@ -133,10 +124,10 @@ def main(argv) -> None:
 
         found = end_to_end()  # Warm-up: compiles the CNN and the RNN.
         timings = {
-            "decode": _median_seconds(decode, _REPEATS.value),
-            "decode + face tracking": _median_seconds(detect, _REPEATS.value),
-            "end to end (+ CNN + RNN)": _median_seconds(end_to_end, _REPEATS.value),
-            "end to end + CSV + PNG": _median_seconds(with_files, _REPEATS.value),
+            "decode": median_seconds(decode, _REPEATS.value, warmup=False),
+            "decode + face tracking": median_seconds(detect, _REPEATS.value, warmup=False),
+            "end to end (+ CNN + RNN)": median_seconds(end_to_end, _REPEATS.value, warmup=False),
+            "end to end + CSV + PNG": median_seconds(with_files, _REPEATS.value, warmup=False),
         }
     search = "whole frames" if FLAGS.full_frame_detection else "near the last face first"
     print(f"{description}; batch {FLAGS.batch_size}; face search: {search}")

@@ -13,13 +13,13 @@ median of --steps timed steps, random inputs.
 """
 
 import os
-import time
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
+from timing import median_seconds, project_train_rate
 
 from affect_jax import sharding, steps, xla_cpu_flags
 from affect_jax.config_args import load_config
@@ -52,35 +52,6 @@ class UnrolledGRU(nn.Module):
         return nn.Dense(self.num_outputs, name="head")(x[:, -1])
 
 
-def _median_seconds(run, count: int) -> float:
-    run()  # Warm-up and compilation.
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def _train_rate(model, config, inputs, targets, count: int) -> tuple[float, float]:
-    """(examples/s, compile+first step seconds) of the project's train step."""
-    mesh = sharding.make_data_mesh()
-    sample = jax.ShapeDtypeStruct(inputs.shape, inputs.dtype)
-    state = steps.create_train_state(model, config, mesh, sample)
-    step = steps.make_train_step(config, mesh)
-    batch = sharding.to_global_batch({"inputs": inputs, "targets": targets}, mesh)
-    holder = {"state": state}
-
-    def run():
-        holder["state"], metrics = step(holder["state"], batch)
-        metrics["loss"].block_until_ready()
-
-    start = time.perf_counter()
-    run()
-    first = time.perf_counter() - start
-    return len(inputs) / _median_seconds(run, count), first
-
-
 def gru_benchmark(count: int) -> None:
     config = load_config("affwild2_rnn", "layers=3")
     rng = np.random.default_rng(0)
@@ -92,8 +63,8 @@ def gru_benchmark(count: int) -> None:
     difference = np.abs(
         scanned.apply(params, inputs[:4]) - unrolled.apply(params, inputs[:4])
     ).max()
-    scan_rate, scan_first = _train_rate(scanned, config, inputs, targets, count)
-    loop_rate, loop_first = _train_rate(unrolled, config, inputs, targets, count)
+    scan_rate, scan_first = project_train_rate(scanned, config, inputs, targets, count)
+    loop_rate, loop_first = project_train_rate(unrolled, config, inputs, targets, count)
     print(f"GRU 3 layers 100/100/50, batch {config.batch_size}, W={config.rnn.window}:")
     print(f"  outputs scanned vs unrolled: max |difference| {difference:.2e}")
     print(f"  scanned (project)      {scan_rate:8.1f} sequences/s  (first step {scan_first:.1f} s)")
@@ -107,13 +78,13 @@ def extraction_benchmark(count: int) -> None:
     images = rng.integers(0, 256, (config.batch_size, 96, 96, 1), dtype=np.uint8)
     targets = rng.uniform(-1, 1, (config.batch_size, 2)).astype(np.float32)
     model = FrameCNN()
-    train_rate, _ = _train_rate(model, config, images, targets, count)
+    train_rate, _ = project_train_rate(model, config, images, targets, count)
     mesh = sharding.make_data_mesh()
     sample = jax.ShapeDtypeStruct(images.shape, images.dtype)
     state = steps.create_train_state(model, config, mesh, sample)
     predict = steps.make_predict_step(mesh, return_features=True)
     batch = jax.device_put(rng.integers(0, 256, (256, 96, 96, 1), dtype=np.uint8))
-    seconds = _median_seconds(lambda: jax.block_until_ready(predict(state, batch)), count)
+    seconds = median_seconds(lambda: jax.block_until_ready(predict(state, batch)), count)
     extract_rate = 256 / seconds
     print("Reference CNN (1,333,706 parameters):")
     print(f"  train step, batch {config.batch_size}      {train_rate:8.1f} frames/s")

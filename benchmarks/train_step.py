@@ -16,14 +16,14 @@ Peers are not dependencies; install them in a separate environment, e.g.
 """
 
 import os
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
+from timing import median_seconds, project_train_rate
 
-from affect_jax import sharding, steps, xla_cpu_flags
+from affect_jax import xla_cpu_flags
 from affect_jax.config_args import load_config
 from affect_jax.models.cnn import FrameCNN
 from affect_jax.models.rnn import SequenceRegressor
@@ -40,35 +40,10 @@ _CNN_FORWARD_FLOP = 2 * (
 CNN_TRAIN_FLOP_PER_FRAME = 3 * _CNN_FORWARD_FLOP
 
 
-def median_seconds(run, count: int) -> float:
-    run()
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def matmul_ceiling(count: int) -> float:
     a = jnp.asarray(np.random.default_rng(0).normal(size=(2048, 2048)), jnp.float32)
     dot = jax.jit(lambda x: x @ x)
     return 2 * 2048**3 / median_seconds(lambda: dot(a).block_until_ready(), count) / 1e9
-
-
-def project_rate(model, config, inputs, targets, count: int) -> float:
-    """Examples/s of the project's jitted train step on `inputs`."""
-    mesh = sharding.make_data_mesh()
-    sample = jax.ShapeDtypeStruct(inputs.shape, inputs.dtype)
-    holder = {"state": steps.create_train_state(model, config, mesh, sample)}
-    step = steps.make_train_step(config, mesh)
-    batch = sharding.to_global_batch({"inputs": inputs, "targets": targets}, mesh)
-
-    def run():
-        holder["state"], metrics = step(holder["state"], batch)
-        metrics["loss"].block_until_ready()
-
-    return len(inputs) / median_seconds(run, count)
 
 
 def torch_rates(cnn_batch: int, gru_batch: int, count: int) -> tuple[float, float] | None:
@@ -148,7 +123,7 @@ def main(argv) -> None:
     cnn_config = load_config("affwild2_cnn")
     images = rng.integers(0, 256, (_CNN_BATCH.value, 96, 96, 1), dtype=np.uint8)
     targets = rng.uniform(-1, 1, (_CNN_BATCH.value, 2)).astype(np.float32)
-    cnn_rate = project_rate(FrameCNN(), cnn_config, images, targets, count)
+    cnn_rate = project_train_rate(FrameCNN(), cnn_config, images, targets, count)[0]
     gflops = cnn_rate * CNN_TRAIN_FLOP_PER_FRAME / 1e9
     print(
         f"CNN train step, batch {_CNN_BATCH.value}: {cnn_rate:.1f} frames/s, "
@@ -156,7 +131,9 @@ def main(argv) -> None:
         f"({CNN_TRAIN_FLOP_PER_FRAME / 1e9:.2f} GFLOP per frame)"
     )
 
-    bf16_rate = project_rate(FrameCNN(compute_dtype="bfloat16"), cnn_config, images, targets, count)
+    bf16_rate = project_train_rate(
+        FrameCNN(compute_dtype="bfloat16"), cnn_config, images, targets, count
+    )[0]
     print(
         f"CNN train step, bfloat16 compute (float32 parameters): {bf16_rate:.1f} frames/s "
         f"({bf16_rate / cnn_rate:.2f}x float32)"
@@ -165,9 +142,9 @@ def main(argv) -> None:
     gru_config = load_config("affwild2_rnn", "layers=3")
     sequences = rng.normal(size=(_GRU_BATCH.value, 100, 300)).astype(np.float32)
     gru_targets = rng.uniform(-1, 1, (_GRU_BATCH.value, 2)).astype(np.float32)
-    gru_rate = project_rate(
+    gru_rate = project_train_rate(
         SequenceRegressor(layer_sizes=(100, 100, 50)), gru_config, sequences, gru_targets, count
-    )
+    )[0]
     print(f"GRU 100/100/50 train step, batch {_GRU_BATCH.value}, W=100: {gru_rate:.1f} sequences/s")
 
     peers = torch_rates(_CNN_BATCH.value, _GRU_BATCH.value, count)
