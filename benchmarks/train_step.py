@@ -8,10 +8,12 @@ Measures, in one process (warm-up excluded, median of --steps, random inputs):
     own model, loss and step code: frames/s, GFLOP/s, share of the ceiling;
   * the same CNN step with bfloat16 compute (config.model.compute_dtype);
   * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s;
-  * when PyTorch is importable, the same two models in PyTorch (eager,
-    channels_last), timed in the same run, and the ratios.
+  * when TensorFlow or PyTorch are importable, the same two models in Keras
+    (TensorFlow backend, oneDNN) and PyTorch (eager, channels_last), timed in
+    the same run after the project's steps, and the ratios (benchmarks/peers.py).
 Peers are not dependencies; install them in a separate environment, e.g.
-  python -m venv /tmp/peers && /tmp/peers/bin/pip install -e . torch==2.13.0
+  python -m venv /tmp/peers
+  /tmp/peers/bin/pip install -e . tensorflow-cpu==2.21.0 torch==2.13.0
   /tmp/peers/bin/python benchmarks/train_step.py
 """
 
@@ -21,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
+from peers import tensorflow_rates, torch_rates
 from timing import median_seconds, project_train_rate
 
 from affect_jax import xla_cpu_flags
@@ -44,68 +47,6 @@ def matmul_ceiling(count: int) -> float:
     a = jnp.asarray(np.random.default_rng(0).normal(size=(2048, 2048)), jnp.float32)
     dot = jax.jit(lambda x: x @ x)
     return 2 * 2048**3 / median_seconds(lambda: dot(a).block_until_ready(), count) / 1e9
-
-
-def torch_rates(cnn_batch: int, gru_batch: int, count: int) -> tuple[float, float] | None:
-    """(CNN frames/s, GRU sequences/s) of the same models in PyTorch, or None."""
-    try:
-        import torch
-        from torch import nn
-    except ImportError:
-        return None
-    torch.manual_seed(0)
-    cnn = nn.Sequential(
-        nn.BatchNorm2d(1, momentum=0.01, eps=1e-3),
-        nn.Conv2d(1, 64, 5, padding=2, bias=False),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(64, 128, 5, bias=False),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(128, 256, 5, bias=False),
-        nn.ReLU(),
-        nn.AvgPool2d(9),
-        nn.Flatten(),
-        nn.Linear(1024, 300),
-        nn.Dropout(0.5),
-        nn.Linear(300, 2),
-    ).to(memory_format=torch.channels_last)
-    images = torch.rand(cnn_batch, 1, 96, 96).to(memory_format=torch.channels_last)
-    labels = torch.rand(cnn_batch, 2)
-
-    class Gru(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.layers = nn.ModuleList(
-                [
-                    nn.GRU(300, 100, batch_first=True),
-                    nn.GRU(100, 100, batch_first=True),
-                    nn.GRU(100, 50, batch_first=True),
-                ]
-            )
-            self.head = nn.Linear(50, 2)
-
-        def forward(self, x):
-            for layer in self.layers:
-                x, _ = layer(x)
-            return self.head(x[:, -1])
-
-    gru = Gru()
-    sequences = torch.randn(gru_batch, 100, 300)
-    gru_labels = torch.rand(gru_batch, 2)
-
-    def timed(model, x, y):
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-        def run():
-            optimizer.zero_grad()
-            loss = ((model(x) - y) ** 2).mean()
-            loss.backward()
-            optimizer.step()
-
-        return len(x) / median_seconds(run, count)
-
-    return timed(cnn, images, labels), timed(gru, sequences, gru_labels)
 
 
 def main(argv) -> None:
@@ -147,17 +88,16 @@ def main(argv) -> None:
     )[0]
     print(f"GRU 100/100/50 train step, batch {_GRU_BATCH.value}, W=100: {gru_rate:.1f} sequences/s")
 
-    peers = torch_rates(_CNN_BATCH.value, _GRU_BATCH.value, count)
-    if peers is None:
-        print("PyTorch not importable: no peer measured (see the module docstring).")
-    else:
-        torch_cnn, torch_gru = peers
+    for name, measure in (("TensorFlow Keras", tensorflow_rates), ("PyTorch eager", torch_rates)):
+        peer = measure(_CNN_BATCH.value, _GRU_BATCH.value, count)
+        if peer is None:
+            print(f"{name}: not importable, not measured (see the module docstring).")
+            continue
+        peer_cnn, peer_gru = peer
         print(
-            f"PyTorch eager: CNN {torch_cnn:.1f} frames/s (ours / theirs "
-            f"{cnn_rate / torch_cnn:.2f}x), GRU {torch_gru:.1f} sequences/s "
-            f"({gru_rate / torch_gru:.2f}x)"
+            f"{name}: CNN {peer_cnn:.1f} frames/s (ours / theirs {cnn_rate / peer_cnn:.2f}x), "
+            f"GRU {peer_gru:.1f} sequences/s ({gru_rate / peer_gru:.2f}x)"
         )
-
 
 if __name__ == "__main__":
     xla_cpu_flags.apply_fast_cpu_flags()
