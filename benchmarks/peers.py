@@ -99,7 +99,7 @@ def torch_rates(cnn_batch: int, gru_batch: int, count: int) -> tuple[float, floa
             super().__init__()
             sizes = (GRU_FEATURES, *GRU_SIZES)
             self.layers = nn.ModuleList(
-                [nn.GRU(a, b, batch_first=True) for a, b in zip(sizes, sizes[1:])]
+                [nn.GRU(a, b, batch_first=True) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
             )
             self.head = nn.Linear(GRU_SIZES[-1], 2)
 
