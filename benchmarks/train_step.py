@@ -99,6 +99,7 @@ def main(argv) -> None:
             f"GRU {peer_gru:.1f} sequences/s ({gru_rate / peer_gru:.2f}x)"
         )
 
+
 if __name__ == "__main__":
     xla_cpu_flags.apply_fast_cpu_flags()
     app.run(main)
