@@ -1,19 +1,20 @@
-"""Opt-in XLA:CPU flags that make the CNN convolutions several times faster.
+"""Opt-in XLA:CPU flag that makes the CNN's train step several times faster.
 
-jaxlib 0.10 hands single convolutions and dots to YNNPACK, which runs this
-CNN's convolutions at 36-58 GFLOP/s; with these flags they go to Eigen at
-170-200 GFLOP/s on the project's 2-core CPU (STACK.md, measured). The flags
-are experimental: an XLA that does not know a flag aborts the process, so they
-are only set for jaxlib versions where they were measured to exist.
+jaxlib 0.10 hands single convolutions and dots, and fusions of reductions and
+elementwise ops, to YNNPACK, which runs this CNN's convolutions at 36-58
+GFLOP/s and some reductions fused into products several times slower than
+XLA's own code; with the flag (an empty list of YNNPACK fusion types) they go
+to Eigen and XLA's loops: convolutions at 180-285 GFLOP/s on the project's
+2-core CPU (STACK.md, benchmarks/RESULTS.md). The flag is experimental: an XLA
+that does not know it aborts the process, so it is only set for jaxlib versions
+where it was measured to exist.
 """
 
 import os
 
 import jaxlib
 
-FAST_CONVOLUTION_FLAG = (
-    "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution,-individual_dot"
-)
+FAST_CONVOLUTION_FLAG = "--xla_cpu_experimental_ynn_fusion_type="
 _KNOWN_GOOD_JAXLIB_PREFIXES = ("0.10.",)
 
 
@@ -25,8 +26,13 @@ def apply_fast_cpu_flags() -> bool:
     """
     current = os.environ.get("XLA_FLAGS", "")
     if "xla_cpu_experimental_ynn_fusion_type" in current:
-        return FAST_CONVOLUTION_FLAG in current
+        return fast_flag_active()
     if not jaxlib.__version__.startswith(_KNOWN_GOOD_JAXLIB_PREFIXES):
         return False
     os.environ["XLA_FLAGS"] = f"{current} {FAST_CONVOLUTION_FLAG}".strip()
     return True
+
+
+def fast_flag_active() -> bool:
+    """Whether XLA_FLAGS holds exactly the fast flag (not another YNNPACK setting)."""
+    return FAST_CONVOLUTION_FLAG in os.environ.get("XLA_FLAGS", "").split()

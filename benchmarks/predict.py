@@ -16,7 +16,6 @@ weight values, and nothing has to be trained first. One warm-up pass
 (compilation) is excluded; each figure is the median of --repeats passes.
 """
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -80,7 +79,7 @@ def fresh_model(kind: str, batch_size: int):
 
 def main(argv) -> None:
     del argv
-    flag_on = xla_cpu_flags.FAST_CONVOLUTION_FLAG in os.environ.get("XLA_FLAGS", "")
+    flag_on = xla_cpu_flags.fast_flag_active()
     print(
         f"jax {jax.__version__}, backend {jax.default_backend()}, devices "
         f"{jax.device_count()}, cv2 threads {__import__('cv2').getNumThreads()}, "

@@ -12,8 +12,6 @@ Both go through the project's own model, loss and step code. Warm-up excluded,
 median of --steps timed steps, random inputs.
 """
 
-import os
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -94,7 +92,7 @@ def extraction_benchmark(count: int) -> None:
 
 def main(argv) -> None:
     del argv
-    flag_on = xla_cpu_flags.FAST_CONVOLUTION_FLAG in os.environ.get("XLA_FLAGS", "")
+    flag_on = xla_cpu_flags.fast_flag_active()
     print(
         f"jax {jax.__version__}, backend {jax.default_backend()}, "
         f"devices {jax.device_count()}, fast CPU convolution flag: {flag_on}"

@@ -17,8 +17,6 @@ Peers are not dependencies; install them in a separate environment, e.g.
   /tmp/peers/bin/python benchmarks/train_step.py
 """
 
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -52,7 +50,7 @@ def matmul_ceiling(count: int) -> float:
 def main(argv) -> None:
     del argv
     count = _STEPS.value
-    flag_on = xla_cpu_flags.FAST_CONVOLUTION_FLAG in os.environ.get("XLA_FLAGS", "")
+    flag_on = xla_cpu_flags.fast_flag_active()
     print(
         f"jax {jax.__version__} on {jax.default_backend()} x{jax.device_count()}, "
         f"fast CPU convolution flag: {flag_on}"

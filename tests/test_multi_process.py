@@ -51,8 +51,10 @@ def test_two_processes_equal_one_with_the_same_global_batch(tiny_affwild2, tmp_p
     assert [r["process"] for r in two] == [0, 1]
     assert two[0]["step"] == two[1]["step"] == one["step"] == 6
     for key in ("loss", "ccc_valence", "ccc_arousal", "rmse_valence", "rmse_arousal"):
-        # Same examples in every global batch; only float summation order differs.
-        assert two[0][key] == pytest.approx(one[key], rel=1e-4, abs=1e-5), key
+        # Same examples in every global batch; only float summation order differs
+        # (its rounding can flip a max-pool winner: the near-zero CCCs of 6 steps
+        # move by ~2e-5). A wrong split of the data moves the loss by ~1e-3.
+        assert two[0][key] == pytest.approx(one[key], rel=1e-4, abs=1e-4), key
         assert two[1][key] == two[0][key]
     assert (tmp_path / "two" / "checkpoints" / "6").is_dir()
     assert (tmp_path / "two" / "results.json").exists()  # Written by process 0 only.
