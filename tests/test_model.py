@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from affect_jax.models import cnn
+from affect_jax.models import cnn, pooling
 
 
 def _init(model, batch=2):
@@ -49,10 +49,28 @@ def test_unknown_variant_names_valid_ones():
 
 def test_pooling_equals_flax_pooling_ops():
     x = jnp.asarray(np.random.default_rng(1).normal(size=(2, 18, 18, 5)), jnp.float32)
-    np.testing.assert_allclose(cnn.max_pool_2x2(x), nn.max_pool(x, (2, 2), (2, 2)), rtol=1e-6)
-    np.testing.assert_allclose(cnn.quadrant_pool(x), nn.avg_pool(x, (9, 9), (9, 9)), rtol=1e-5)
+    relu_max = nn.max_pool(nn.relu(x), (2, 2), (2, 2))
+    np.testing.assert_allclose(pooling.relu_max_pool_2x2(x), relu_max, rtol=1e-6)
+    np.testing.assert_allclose(pooling.quadrant_pool(x), nn.avg_pool(x, (9, 9), (9, 9)), rtol=1e-5)
     odd = jnp.asarray(np.random.default_rng(2).normal(size=(1, 45, 45, 3)), jnp.float32)
-    np.testing.assert_allclose(cnn.max_pool_2x2(odd), nn.max_pool(odd, (2, 2), (2, 2)), rtol=1e-6)
+    np.testing.assert_allclose(
+        pooling.relu_max_pool_2x2(odd), nn.max_pool(nn.relu(odd), (2, 2), (2, 2)), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("size", [16, 17])
+def test_pooling_gradient_equals_flax_max_pool_including_ties(size):
+    # Small integers make many windows tie (and many maxima 0 or negative):
+    # the gradient must go where nn.max_pool's does, to the first maximum.
+    rng = np.random.default_rng(3)
+    x = jnp.asarray(rng.integers(-2, 3, size=(3, size, size, 4)), jnp.float32)
+    upstream = jnp.asarray(rng.normal(size=(3, size // 2, size // 2, 4)), jnp.float32)
+    ours = jax.vjp(pooling.relu_max_pool_2x2, x)[1](upstream)[0]
+    flax_pool = jax.vjp(lambda v: nn.max_pool(nn.relu(v), (2, 2), (2, 2)), x)[1](upstream)[0]
+    windows = x[:, : size // 2 * 2, : size // 2 * 2].reshape(3, size // 2, 2, size // 2, 2, 4)
+    ties = (windows == windows.max(axis=(2, 4), keepdims=True)).sum(axis=(2, 4))
+    assert int((ties > 1).sum()) > 50  # The case under test occurs.
+    np.testing.assert_array_equal(ours, flax_pool)
 
 
 def test_dropout_only_in_training():

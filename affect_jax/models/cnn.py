@@ -11,7 +11,12 @@ puts a ReLU on the 300-unit layer; `variant="khorrami"` builds that one.
 from collections.abc import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
+
+from affect_jax.models.first_layer import normalized_conv_relu_pool
+from affect_jax.models.input_norm import ConvKernel, InputNormalization
+from affect_jax.models.pooling import quadrant_pool, relu_max_pool_2x2
 
 # Padding of the three convolutions and the activation of the feature layer.
 VARIANTS = {
@@ -21,25 +26,21 @@ VARIANTS = {
 
 
 COMPUTE_DTYPES = ("float32", "bfloat16")
+# How the first block (input norm, conv1, ReLU, pool) is computed; same values.
+# "fused": one hand-written gradient (models/first_layer.py), ~1.2x faster
+# train step on CPU; "plain": flax layers and autodiff; "auto": fused on CPU.
+FIRST_BLOCKS = ("auto", "fused", "plain")
 
 
-def max_pool_2x2(x: jnp.ndarray) -> jnp.ndarray:
-    """2x2 stride-2 max pooling of NHWC input, written as reshape + max.
-
-    Same values as `nn.max_pool`; its gradient is ~3x cheaper on XLA:CPU than
-    the reduce-window one (STACK.md). An odd trailing row/column is dropped, as
-    VALID pooling does.
-    """
-    b, h, w, c = x.shape
-    x = x[:, : h - h % 2, : w - w % 2, :]
-    return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
-
-
-def quadrant_pool(x: jnp.ndarray) -> jnp.ndarray:
-    """Mean over each of the four image quadrants: NHWC -> N x 2 x 2 x C."""
-    b, h, w, c = x.shape
-    x = x[:, : h - h % 2, : w - w % 2, :]
-    return x.reshape(b, 2, h // 2, 2, w // 2, c).mean(axis=(2, 4))
+def resolve_first_block(first_block: str) -> str:
+    """ "fused" or "plain" for the current backend."""
+    if first_block not in FIRST_BLOCKS:
+        raise ValueError(
+            f"Unknown config.model.first_block {first_block!r}; valid: {', '.join(FIRST_BLOCKS)}."
+        )
+    if first_block == "auto":
+        return "fused" if jax.default_backend() == "cpu" else "plain"
+    return first_block
 
 
 class FrameCNN(nn.Module):
@@ -62,6 +63,7 @@ class FrameCNN(nn.Module):
     # Dtype of activations and matmuls; parameters, BatchNorm statistics and
     # the returned outputs and features stay float32 (mixed precision).
     compute_dtype: str = "float32"
+    first_block: str = "auto"
 
     @nn.compact
     def __call__(self, images: jnp.ndarray, *, train: bool, return_features: bool = False):
@@ -84,15 +86,26 @@ class FrameCNN(nn.Module):
         dtype = jnp.dtype(self.compute_dtype)
         if images.dtype == jnp.uint8:  # Pixels travel as uint8 (4x less to copy).
             images = images.astype(jnp.float32) / 255.0
+        first_block = resolve_first_block(self.first_block)
         # Keras BatchNormalization defaults: momentum 0.99, epsilon 1e-3.
-        x = nn.BatchNorm(
-            use_running_average=not train,
-            momentum=0.99,
-            epsilon=1e-3,
-            dtype=dtype,
-            name="input_norm",
-        )(images)
+        if first_block == "fused":
+            x_hat, scale, bias = InputNormalization(0.99, 1e-3, name="input_norm")(
+                images, train=train
+            )
+            kernel = ConvKernel(self.conv_features[0], (5, 5), name="conv1")(images.shape[-1])
+            parts = (x_hat, scale, bias, kernel)
+            x = normalized_conv_relu_pool(*(part.astype(dtype) for part in parts), paddings[0])
+        else:
+            x = nn.BatchNorm(
+                use_running_average=not train,
+                momentum=0.99,
+                epsilon=1e-3,
+                dtype=dtype,
+                name="input_norm",
+            )(images)
         for i, (features, padding) in enumerate(zip(self.conv_features, paddings, strict=True)):
+            if i == 0 and first_block == "fused":
+                continue
             x = nn.Conv(
                 features,
                 (5, 5),
@@ -102,8 +115,7 @@ class FrameCNN(nn.Module):
                 dtype=dtype,
                 name=f"conv{i + 1}",
             )(x)
-            x = nn.relu(x)
-            x = max_pool_2x2(x) if i < 2 else quadrant_pool(x)
+            x = relu_max_pool_2x2(x) if i < 2 else quadrant_pool(nn.relu(x))
         x = x.reshape(x.shape[0], -1)
         features = nn.Dense(
             self.feature_dim,

@@ -25,6 +25,7 @@ def create_model(config: ml_collections.ConfigDict) -> nn.Module:
             dropout_rate=model_config.dropout_rate,
             variant=model_config.variant,
             compute_dtype=model_config.get("compute_dtype", "float32"),
+            first_block=model_config.get("first_block", "auto"),
         )
     if model_config.name == "rnn":
         return SequenceRegressor(

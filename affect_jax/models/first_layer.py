@@ -1,0 +1,122 @@
+"""The CNN's first block, input scale/shift -> convolution -> ReLU -> 2x2 max pool, with a
+hand-written gradient.
+
+Why: the first convolution has one input channel, a shape XLA:CPU runs at 20-30
+GFLOP/s. Autodiff of the plain layers convolves the 96x96x64 activation
+gradient (300 MB at batch 128) back to the 1-channel input only to get the two
+input-scale gradients, and correlates it with the input through a transposed
+copy for the kernel gradient: ~0.4 s of a 2.8 s CPU step. Here:
+
+* the activation gradient is built in one pass in its own layout: each pooled
+  gradient goes to its window's first maximal element (row-major), as
+  `nn.max_pool`'s gradient does, and to none where the maximum is <= 0 (ReLU);
+* the kernel gradient is one matrix product of that gradient with the input's
+  kh*kw shifted copies (small: the input has one channel);
+* the input is `scale * x_hat + bias` with `x_hat` the normalised frames, and
+  convolution is linear, so the kernel gradient is `scale * K(x_hat) + bias *
+  K(1)` (K(a): the kernel gradient for input a, zero padding included), and the
+  scale and bias gradients are `<kernel, K(x_hat)>` and `<kernel, K(1)>`; no
+  convolution back to the input is needed. K(1) needs only the batch sum of the
+  activation gradient, taken from the pooled gradients.
+
+The gradient for `x_hat` itself (say, for a saliency map over the frames) goes
+through the plain convolution; in training nothing uses it and XLA drops it.
+Values and gradients equal the autodiff of the plain layers, within float32
+rounding (tests/test_first_layer.py).
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from affect_jax.models.pooling import first_max_position, place_at_positions, relu_max_pool_2x2
+
+_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
+
+
+def _padding(kernel_size: int, padding: str) -> tuple[int, int]:
+    if padding == "SAME":
+        return (kernel_size - 1) // 2, kernel_size // 2
+    if padding == "VALID":
+        return 0, 0
+    raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
+
+
+def _pre_activation(x_hat, scale, bias, kernel, padding):
+    pads = [_padding(kernel.shape[0], padding), _padding(kernel.shape[1], padding)]
+    return lax.conv_general_dilated(
+        x_hat * scale + bias, kernel, (1, 1), pads, dimension_numbers=_DIMENSIONS
+    )
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
+def normalized_conv_relu_pool(x_hat, scale, bias, kernel, padding: str):
+    """max_pool_2x2(relu(conv(x_hat * scale + bias, kernel))), NHWC, no conv bias.
+
+    Args:
+      x_hat: [B, H, W, C] normalised input.
+      scale, bias: [C] per-channel affine of the input (BatchNorm's gamma and beta).
+      kernel: [kh, kw, C, F] convolution kernel.
+      padding: "SAME" or "VALID".
+    """
+    return relu_max_pool_2x2(_pre_activation(x_hat, scale, bias, kernel, padding))
+
+
+def _forward(x_hat, scale, bias, kernel, padding):
+    y = _pre_activation(x_hat, scale, bias, kernel, padding)
+    pooled = relu_max_pool_2x2(y)
+    return pooled, (x_hat, scale, bias, kernel, y, pooled)
+
+
+def _tap_rows(padded, kh, kw, height, width):
+    """[kh*kw*C, B*H*W]: row (i, j, c) is input channel c shifted by kernel tap (i, j)."""
+    taps = [
+        padded[:, i : i + height, j : j + width, c]
+        for i in range(kh)
+        for j in range(kw)
+        for c in range(padded.shape[-1])
+    ]
+    return jnp.stack(taps).reshape(len(taps), -1)
+
+
+def _pad_to(x, height, width):
+    """Zero rows/columns after an odd size that 2x2 pooling dropped."""
+    _, h, w, _ = x.shape
+    if (h, w) == (height, width):
+        return x
+    return jnp.pad(x, ((0, 0), (0, height - h), (0, width - w), (0, 0)))
+
+
+def _backward(padding, residuals, pooled_grad):
+    x_hat, scale, bias, kernel, y, pooled = residuals
+    kh, kw, _, features = kernel.shape
+    b, height, width, _ = y.shape
+    even_h, even_w = height - height % 2, width - width % 2
+    first = first_max_position(y[:, :even_h, :even_w], pooled)
+    y_grad = _pad_to(place_at_positions(pooled_grad, first), height, width)
+    # The batch sum of y_grad, from the pooled gradients: reading y_grad for it
+    # would make XLA compute y_grad twice.
+    position_sums = jnp.stack(
+        [jnp.where(first == p, pooled_grad, 0).sum(axis=0) for p in range(4)]
+    )  # [4, H/2, W/2, F], position p = (row, col) in row-major order
+    h2, w2 = even_h // 2, even_w // 2
+    batch_sum = position_sums.reshape(2, 2, h2, w2, features).transpose(2, 0, 3, 1, 4)
+    batch_sum = _pad_to(batch_sum.reshape(1, even_h, even_w, features), height, width)
+    (top, bottom), (left, right) = _padding(kh, padding), _padding(kw, padding)
+    pads = ((0, 0), (top, bottom), (left, right), (0, 0))
+    hat_rows = _tap_rows(jnp.pad(x_hat, pads), kh, kw, height, width)
+    ones = jnp.pad(jnp.ones((1, *x_hat.shape[1:]), x_hat.dtype), pads)
+    one_rows = _tap_rows(ones, kh, kw, height, width)
+    k_hat = (hat_rows @ y_grad.reshape(-1, features)).reshape(kernel.shape)
+    k_one = (one_rows @ batch_sum.reshape(-1, features)).reshape(kernel.shape)
+    kernel_grad = scale[:, None] * k_hat + bias[:, None] * k_one
+    scale_grad = (kernel * k_hat).sum(axis=(0, 1, 3))
+    bias_grad = (kernel * k_one).sum(axis=(0, 1, 3))
+    # The input gradient through the plain convolution (XLA drops it when unused).
+    _, pullback = jax.vjp(lambda x: _pre_activation(x, scale, bias, kernel, padding), x_hat)
+    return pullback(y_grad)[0], scale_grad, bias_grad, kernel_grad
+
+
+normalized_conv_relu_pool.defvjp(_forward, _backward)

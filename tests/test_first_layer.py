@@ -1,0 +1,92 @@
+"""The fused first block equals the plain layers: values, gradients, parameters."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+from affect_jax.models import cnn
+from affect_jax.models.first_layer import normalized_conv_relu_pool
+
+
+def _plain_block(x_hat, scale, bias, kernel, padding):
+    y = lax.conv_general_dilated(
+        x_hat * scale + bias, kernel, (1, 1), padding, dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
+    return nn.max_pool(nn.relu(y), (2, 2), (2, 2))
+
+
+@pytest.mark.parametrize(
+    "size,channels,padding",
+    [(24, 1, "SAME"), (23, 1, "SAME"), (21, 2, "VALID")],  # 23: odd conv output
+)
+def test_values_and_all_gradients_equal_autodiff_of_plain_layers(size, channels, padding):
+    rng = np.random.default_rng(0)
+    x_hat = jnp.asarray(rng.normal(size=(3, size, size, channels)), jnp.float32)
+    scale = jnp.asarray(rng.uniform(0.5, 1.5, channels), jnp.float32)
+    bias = jnp.asarray(rng.normal(size=channels) * 0.3, jnp.float32)
+    kernel = jnp.asarray(rng.normal(size=(5, 5, channels, 8)) * 0.2, jnp.float32)
+    args = (x_hat, scale, bias, kernel)
+    fused, fused_pullback = jax.vjp(lambda *a: normalized_conv_relu_pool(*a, padding), *args)
+    plain, plain_pullback = jax.vjp(lambda *a: _plain_block(*a, padding), *args)
+    np.testing.assert_allclose(fused, plain, rtol=1e-6, atol=1e-6)
+    upstream = jnp.asarray(rng.normal(size=plain.shape), jnp.float32)
+    names = ("x_hat", "scale", "bias", "kernel")
+    for name, ours, reference in zip(
+        names, fused_pullback(upstream), plain_pullback(upstream), strict=True
+    ):
+        scale_of = float(jnp.abs(reference).max())
+        np.testing.assert_allclose(ours, reference, atol=1e-5 * scale_of, err_msg=name)
+
+
+def _cnn_gradients(model, variables, images, targets):
+    def loss(params):
+        outputs, updates = model.apply(
+            {**variables, "params": params},
+            images,
+            train=True,
+            mutable=["batch_stats"],
+            rngs={"dropout": jax.random.PRNGKey(2)},
+        )
+        return jnp.mean((outputs - targets) ** 2), updates
+
+    return jax.grad(loss, has_aux=True)(variables["params"])
+
+
+def test_fused_and_plain_cnn_share_parameters_outputs_and_gradients():
+    rng = np.random.default_rng(1)
+    images = jnp.asarray(rng.integers(0, 256, (4, 96, 96, 1)), jnp.uint8)
+    targets = jnp.asarray(rng.uniform(-1, 1, (4, 2)), jnp.float32)
+    fused, plain = cnn.FrameCNN(first_block="fused"), cnn.FrameCNN(first_block="plain")
+    fused_vars = fused.init(jax.random.PRNGKey(0), images, train=False)
+    plain_vars = plain.init(jax.random.PRNGKey(0), images, train=False)
+    # Same variable names, shapes and initial values: checkpoints move between them.
+    assert jax.tree.structure(fused_vars) == jax.tree.structure(plain_vars)
+    jax.tree.map(np.testing.assert_array_equal, fused_vars, plain_vars)
+    np.testing.assert_allclose(
+        fused.apply(plain_vars, images, train=False),
+        plain.apply(plain_vars, images, train=False),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    fused_grads, fused_stats = _cnn_gradients(fused, plain_vars, images, targets)
+    plain_grads, plain_stats = _cnn_gradients(plain, plain_vars, images, targets)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+        fused_stats,
+        plain_stats,
+    )
+    for path, ours in jax.tree_util.tree_leaves_with_path(fused_grads):
+        reference = plain_grads
+        for key in path:
+            reference = reference[key.key]
+        scale_of = float(jnp.abs(reference).max())
+        np.testing.assert_allclose(ours, reference, atol=2e-5 * scale_of, err_msg=str(path))
+
+
+def test_auto_is_fused_on_cpu_and_typos_name_the_valid_choices():
+    assert cnn.resolve_first_block("auto") == "fused"  # Tests run on CPU.
+    with pytest.raises(ValueError, match="auto, fused, plain"):
+        cnn.resolve_first_block("fast")
