@@ -3,6 +3,7 @@
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from affect_jax import sharding, steps
@@ -36,3 +37,10 @@ def project_train_rate(model, config, inputs, targets, count: int) -> tuple[floa
     run()
     first = time.perf_counter() - start
     return len(inputs) / median_seconds(run, count, warmup=False), first
+
+
+def matmul_ceiling(count: int) -> float:
+    """float32 GFLOP/s of a jit-compiled 2048^3 matrix product: the machine's ceiling."""
+    a = jnp.asarray(np.random.default_rng(0).normal(size=(2048, 2048)), jnp.float32)
+    dot = jax.jit(lambda x: x @ x)
+    return 2 * 2048**3 / median_seconds(lambda: dot(a).block_until_ready(), count) / 1e9

@@ -6,7 +6,9 @@ Measures, in one process (warm-up excluded, median of --steps, random inputs):
   * the float32 matmul ceiling: jit dot of 2048x2048 matrices, GFLOP/s;
   * the reference CNN train step (96x96x1, fwd + bwd + SGD), through the project's
     own model, loss and step code: frames/s, GFLOP/s, share of the ceiling;
-  * the same CNN step with bfloat16 compute (config.model.compute_dtype);
+  * the same CNN step with the first block as plain flax layers + autodiff
+    (config.model.first_block="plain"), and with bfloat16 compute
+    (config.model.compute_dtype);
   * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s;
   * when TensorFlow or PyTorch are importable, the same two models in Keras
     (TensorFlow backend, oneDNN) and PyTorch (eager, channels_last), timed in
@@ -18,15 +20,14 @@ Peers are not dependencies; install them in a separate environment, e.g.
 """
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 from peers import tensorflow_rates, torch_rates
-from timing import median_seconds, project_train_rate
+from timing import matmul_ceiling, project_train_rate
 
 from affect_jax import xla_cpu_flags
 from affect_jax.config_args import load_config
-from affect_jax.models.cnn import FrameCNN
+from affect_jax.models.cnn import FrameCNN, resolve_first_block
 from affect_jax.models.rnn import SequenceRegressor
 
 _STEPS = flags.DEFINE_integer("steps", 10, "Timed steps per measurement (median).")
@@ -39,12 +40,6 @@ _CNN_FORWARD_FLOP = 2 * (
     96 * 96 * 25 * 64 + 44 * 44 * 25 * 64 * 128 + 18 * 18 * 25 * 128 * 256 + 1024 * 300 + 300 * 2
 )
 CNN_TRAIN_FLOP_PER_FRAME = 3 * _CNN_FORWARD_FLOP
-
-
-def matmul_ceiling(count: int) -> float:
-    a = jnp.asarray(np.random.default_rng(0).normal(size=(2048, 2048)), jnp.float32)
-    dot = jax.jit(lambda x: x @ x)
-    return 2 * 2048**3 / median_seconds(lambda: dot(a).block_until_ready(), count) / 1e9
 
 
 def main(argv) -> None:
@@ -68,6 +63,15 @@ def main(argv) -> None:
         f"CNN train step, batch {_CNN_BATCH.value}: {cnn_rate:.1f} frames/s, "
         f"{gflops:.1f} GFLOP/s = {gflops / ceiling:.0%} of the ceiling "
         f"({CNN_TRAIN_FLOP_PER_FRAME / 1e9:.2f} GFLOP per frame)"
+    )
+
+    plain_rate = project_train_rate(
+        FrameCNN(first_block="plain"), cnn_config, images, targets, count
+    )[0]
+    print(
+        f"CNN train step, first block as plain flax layers + autodiff: {plain_rate:.1f} "
+        f"frames/s (default {FrameCNN().first_block!r} -> "
+        f"{resolve_first_block(FrameCNN().first_block)}: {cnn_rate / plain_rate:.2f}x plain)"
     )
 
     bf16_rate = project_train_rate(
