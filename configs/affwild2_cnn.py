@@ -37,7 +37,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
     config.stage = "train_cnn"
     config.seed = 0
-    # On CPU, route convolutions to Eigen instead of YNNPACK (~2.5x faster step).
+    # On CPU, keep XLA from handing convolutions, products and fused reductions
+    # to YNNPACK (~3.3x faster step, benchmarks/cpu_flags.py).
     config.fast_cpu_convolutions = True
     # Set by launch/ scripts on multi-host slices: jax.distributed.initialize().
     config.distributed = False
