@@ -89,28 +89,59 @@ def _pad_to(x, height, width):
     return jnp.pad(x, ((0, 0), (0, height - h), (0, width - w), (0, 0)))
 
 
+def _ones_kernel_gradient(y_grad, total, kernel_shape, rows_padding, cols_padding):
+    """K(1): for each tap, the sum of y_grad over the outputs whose input under that
+    tap is inside the frame (not zero padding). That is the whole sum (`total`)
+    less thin border strips: only padding-wide rows and columns are read."""
+    kh, kw, channels, features = kernel_shape
+    top, bottom = rows_padding
+    left, right = cols_padding
+    _, height, width, _ = y_grad.shape
+    if height < top + bottom or width < left + right:  # Strips would overlap.
+        raise ValueError(f"the fused first block needs outputs of at least {kh}x{kw}")
+    top_rows = y_grad[:, :top].sum(axis=(0, 2))  # [top, F]
+    bottom_rows = y_grad[:, height - bottom :].sum(axis=(0, 2))
+    left_cols = y_grad[:, :, :left].sum(axis=(0, 1))
+    right_cols = y_grad[:, :, width - right :].sum(axis=(0, 1))
+    corners = {
+        (vertical, horizontal): y_grad[:, rows, cols].sum(axis=0)
+        for vertical, rows in (("top", slice(0, top)), ("bottom", slice(height - bottom, height)))
+        for horizontal, cols in (("left", slice(0, left)), ("right", slice(width - right, width)))
+    }
+    taps = []
+    for i in range(kh):
+        # Outputs whose tap-i input row is padding: the first/last few rows.
+        cut_top, cut_bottom = max(0, top - i), max(0, i - (kh - 1 - bottom))
+        row_cuts = {"top": slice(0, cut_top), "bottom": slice(bottom - cut_bottom, bottom)}
+        for j in range(kw):
+            cut_left, cut_right = max(0, left - j), max(0, j - (kw - 1 - right))
+            col_cuts = {"left": slice(0, cut_left), "right": slice(right - cut_right, right)}
+            tap = total - top_rows[row_cuts["top"]].sum(0) - bottom_rows[row_cuts["bottom"]].sum(0)
+            tap = tap - left_cols[col_cuts["left"]].sum(0) - right_cols[col_cuts["right"]].sum(0)
+            for (vertical, horizontal), corner in corners.items():
+                tap = tap + corner[row_cuts[vertical], col_cuts[horizontal]].sum(axis=(0, 1))
+            taps.append(tap)
+    per_tap = jnp.stack(taps).reshape(kh, kw, 1, features)
+    return jnp.broadcast_to(per_tap, kernel_shape)
+
+
 def _backward(padding, residuals, pooled_grad):
     x_hat, scale, bias, kernel, y, pooled = residuals
     kh, kw, _, features = kernel.shape
-    b, height, width, _ = y.shape
+    _, height, width, _ = y.shape
     even_h, even_w = height - height % 2, width - width % 2
     first = first_max_position(y[:, :even_h, :even_w], pooled)
     y_grad = _pad_to(place_at_positions(pooled_grad, first), height, width)
-    # The batch sum of y_grad, from the pooled gradients: reading y_grad for it
-    # would make XLA compute y_grad twice.
-    position_sums = jnp.stack(
-        [jnp.where(first == p, pooled_grad, 0).sum(axis=0) for p in range(4)]
-    )  # [4, H/2, W/2, F], position p = (row, col) in row-major order
-    h2, w2 = even_h // 2, even_w // 2
-    batch_sum = position_sums.reshape(2, 2, h2, w2, features).transpose(2, 0, 3, 1, 4)
-    batch_sum = _pad_to(batch_sum.reshape(1, even_h, even_w, features), height, width)
     (top, bottom), (left, right) = _padding(kh, padding), _padding(kw, padding)
     pads = ((0, 0), (top, bottom), (left, right), (0, 0))
     hat_rows = _tap_rows(jnp.pad(x_hat, pads), kh, kw, height, width)
-    ones = jnp.pad(jnp.ones((1, *x_hat.shape[1:]), x_hat.dtype), pads)
-    one_rows = _tap_rows(ones, kh, kw, height, width)
     k_hat = (hat_rows @ y_grad.reshape(-1, features)).reshape(kernel.shape)
-    k_one = (one_rows @ batch_sum.reshape(-1, features)).reshape(kernel.shape)
+    # The sum of y_grad: the pooled gradients of windows with a positive maximum.
+    # As a product, because XLA:CPU splits a large sum into a slow reduce-window
+    # tree; from the pooled arrays, so that y_grad is not computed a second time.
+    reaching = jnp.where(pooled > 0, pooled_grad, 0).reshape(-1, features)
+    total = (jnp.ones((1, reaching.shape[0]), reaching.dtype) @ reaching)[0]
+    k_one = _ones_kernel_gradient(y_grad, total, kernel.shape, (top, bottom), (left, right))
     kernel_grad = scale[:, None] * k_hat + bias[:, None] * k_one
     scale_grad = (kernel * k_hat).sum(axis=(0, 1, 3))
     bias_grad = (kernel * k_one).sum(axis=(0, 1, 3))
