@@ -99,12 +99,13 @@ def _ones_kernel_gradient(y_grad, total, kernel_shape, rows_padding, cols_paddin
     _, height, width, _ = y_grad.shape
     if height < top + bottom or width < left + right:  # Strips would overlap.
         raise ValueError(f"the fused first block needs outputs of at least {kh}x{kw}")
-    top_rows = y_grad[:, :top].sum(axis=(0, 2))  # [top, F]
-    bottom_rows = y_grad[:, height - bottom :].sum(axis=(0, 2))
-    left_cols = y_grad[:, :, :left].sum(axis=(0, 1))
-    right_cols = y_grad[:, :, width - right :].sum(axis=(0, 1))
+    f32 = jnp.float32  # Sums accumulate in float32 whatever the compute dtype.
+    top_rows = y_grad[:, :top].sum(axis=(0, 2), dtype=f32)  # [top, F]
+    bottom_rows = y_grad[:, height - bottom :].sum(axis=(0, 2), dtype=f32)
+    left_cols = y_grad[:, :, :left].sum(axis=(0, 1), dtype=f32)
+    right_cols = y_grad[:, :, width - right :].sum(axis=(0, 1), dtype=f32)
     corners = {
-        (vertical, horizontal): y_grad[:, rows, cols].sum(axis=0)
+        (vertical, horizontal): y_grad[:, rows, cols].sum(axis=0, dtype=f32)
         for vertical, rows in (("top", slice(0, top)), ("bottom", slice(height - bottom, height)))
         for horizontal, cols in (("left", slice(0, left)), ("right", slice(width - right, width)))
     }
@@ -135,19 +136,27 @@ def _backward(padding, residuals, pooled_grad):
     (top, bottom), (left, right) = _padding(kh, padding), _padding(kw, padding)
     pads = ((0, 0), (top, bottom), (left, right), (0, 0))
     hat_rows = _tap_rows(jnp.pad(x_hat, pads), kh, kw, height, width)
-    k_hat = (hat_rows @ y_grad.reshape(-1, features)).reshape(kernel.shape)
+    f32 = jnp.float32  # Products accumulate in float32 whatever the compute dtype.
+    k_hat = jnp.matmul(hat_rows, y_grad.reshape(-1, features), preferred_element_type=f32)
+    k_hat = k_hat.reshape(kernel.shape)
     # The sum of y_grad: the pooled gradients of windows with a positive maximum.
     # As a product, because XLA:CPU splits a large sum into a slow reduce-window
     # tree; from the pooled arrays, so that y_grad is not computed a second time.
     reaching = jnp.where(pooled > 0, pooled_grad, 0).reshape(-1, features)
-    total = (jnp.ones((1, reaching.shape[0]), reaching.dtype) @ reaching)[0]
+    ones = jnp.ones((1, reaching.shape[0]), reaching.dtype)
+    total = jnp.matmul(ones, reaching, preferred_element_type=f32)[0]
     k_one = _ones_kernel_gradient(y_grad, total, kernel.shape, (top, bottom), (left, right))
-    kernel_grad = scale[:, None] * k_hat + bias[:, None] * k_one
-    scale_grad = (kernel * k_hat).sum(axis=(0, 1, 3))
-    bias_grad = (kernel * k_one).sum(axis=(0, 1, 3))
+    kernel_f32, scale_f32, bias_f32 = (v.astype(f32) for v in (kernel, scale, bias))
+    kernel_grad = scale_f32[:, None] * k_hat + bias_f32[:, None] * k_one
+    scale_grad = (kernel_f32 * k_hat).sum(axis=(0, 1, 3))
+    bias_grad = (kernel_f32 * k_one).sum(axis=(0, 1, 3))
     # The input gradient through the plain convolution (XLA drops it when unused).
     _, pullback = jax.vjp(lambda x: _pre_activation(x, scale, bias, kernel, padding), x_hat)
-    return pullback(y_grad)[0], scale_grad, bias_grad, kernel_grad
+    grads = (scale_grad, bias_grad, kernel_grad)
+    return (
+        pullback(y_grad)[0],
+        *(g.astype(v.dtype) for g, v in zip(grads, (scale, bias, kernel), strict=True)),
+    )
 
 
 normalized_conv_relu_pool.defvjp(_forward, _backward)
