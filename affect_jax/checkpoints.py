@@ -20,6 +20,9 @@ from orbax.checkpoint import checkpoint_managers
 
 # Parts of the config that fix the shapes of the saved state.
 SHAPE_KEYS = ("model", "loss", "targets", "num_classes")
+# Same parameters and values either way: a run may resume with another setting
+# (say first_block "plain" on a GPU), and checkpoints older than the key load.
+COMPUTE_ONLY_MODEL_KEYS = ("first_block", "compute_dtype")
 
 
 class CheckpointMismatchError(ValueError):
@@ -109,14 +112,21 @@ def check_compatible(
 ) -> None:
     """Raises if the checkpoint's model differs from the one being built."""
     for key in SHAPE_KEYS:
-        old = saved.to_dict().get(key) if key in saved else None
-        new = config.to_dict().get(key) if key in config else None
+        old = _without_compute_keys(saved.to_dict().get(key) if key in saved else None)
+        new = _without_compute_keys(config.to_dict().get(key) if key in config else None)
         if _normalize(old) != _normalize(new):
             raise CheckpointMismatchError(
                 f"The checkpoint in {where} was written with config.{key}={old!r}, "
                 f"but this run has config.{key}={new!r}. Use a fresh --workdir, or "
                 "the config that wrote the checkpoint."
             )
+
+
+def _without_compute_keys(model: Any) -> Any:
+    """A model config less the keys that change how, not what, it computes."""
+    if not isinstance(model, dict):
+        return model
+    return {k: v for k, v in model.items() if k not in COMPUTE_ONLY_MODEL_KEYS}
 
 
 def _normalize(value: Any) -> Any:

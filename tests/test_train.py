@@ -6,6 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import ml_collections
 import numpy as np
 import pytest
 
@@ -88,6 +89,21 @@ def test_checkpoint_of_another_model_is_refused(tiny_affwild2, tmp_path):
     wider.model.conv_features = (8, 16, 32)
     with pytest.raises(checkpoints.CheckpointMismatchError, match=r"model=.*fresh --workdir"):
         train.train_and_evaluate(wider, str(tmp_path))
+
+
+def test_checkpoint_resumes_under_another_first_block_and_compute_dtype(tiny_affwild2, tmp_path):
+    fused = train_helpers.tiny_config(tiny_affwild2, num_train_steps=4)
+    fused.model.first_block = "fused"
+    train.train_and_evaluate(fused, str(tmp_path))
+    plain = train_helpers.tiny_config(tiny_affwild2, num_train_steps=6)
+    plain.model.first_block = "plain"
+    plain.model.compute_dtype = "bfloat16"
+    result = train.train_and_evaluate(plain, str(tmp_path))
+    assert result["step"] == 6
+    # A checkpoint from before these keys existed is the same model too.
+    older = ml_collections.ConfigDict(fused.to_dict())
+    del older.model["first_block"], older.model["compute_dtype"]
+    checkpoints.check_compatible(older, plain, str(tmp_path))
 
 
 class _NanLabelsAfter:
