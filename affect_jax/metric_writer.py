@@ -1,6 +1,7 @@
 """Metrics to TensorBoard event files and a JSON-lines file, process 0 only."""
 
 import json
+import os
 from pathlib import Path
 
 import jax
@@ -13,15 +14,23 @@ class MetricWriter:
     every process can call it unconditionally.
     """
 
-    def __init__(self, workdir: str):
+    def __init__(self, workdir: str, resume_step: int = 0):
+        """`resume_step`: the checkpoint a resumed run restarts from. Records after
+        it (written by the interrupted run, about to be redone) are dropped, so
+        that every (step, split) appears once."""
         self._enabled = jax.process_index() == 0
         if not self._enabled:
             return
         from tensorboardX import SummaryWriter  # Only process 0 needs it.
 
         self.jsonl_path = Path(workdir) / "metrics.jsonl"
+        if resume_step and self.jsonl_path.exists():
+            _drop_records_after(self.jsonl_path, resume_step)
         self._jsonl = open(self.jsonl_path, "a", encoding="utf-8")
-        self._tensorboard = SummaryWriter(str(Path(workdir) / "tensorboard"))
+        # purge_step hides the interrupted run's events after the checkpoint.
+        self._tensorboard = SummaryWriter(
+            str(Path(workdir) / "tensorboard"), purge_step=resume_step + 1 if resume_step else None
+        )
 
     def write(self, step: int, scalars: dict[str, float], prefix: str) -> None:
         """Writes `scalars` as `prefix/name` at `step`; one JSON line per call."""
@@ -44,9 +53,33 @@ class MetricWriter:
             self._tensorboard.close()
 
 
+def _drop_records_after(path: Path, step: int) -> None:
+    """Rewrites `path` without records past `step`; atomic, so a crash keeps the old file."""
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except (ValueError, KeyError):
+            continue  # A line cut short by the interruption.
+    partial = path.with_suffix(".jsonl.partial")
+    partial.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+    os.replace(partial, path)
+
+
 def read_metrics(workdir: str) -> list[dict]:
-    """All records of `workdir/metrics.jsonl`, for notebooks, plots and tests."""
+    """All records of `workdir/metrics.jsonl`, for notebooks, plots and tests.
+
+    A last line cut short (a run killed mid-write) is skipped."""
     path = Path(workdir) / "metrics.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+    records = []
+    for number, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            if number < len(lines) - 1:
+                raise ValueError(f"{path}, line {number + 1}: not a JSON record") from None
+    return records

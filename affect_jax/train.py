@@ -175,7 +175,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
     train_step = steps.make_train_step(config, mesh, inputs.class_weights)
     eval_step = evaluate.make_eval_step(mesh)
-    writer = MetricWriter(workdir)
+    writer = MetricWriter(workdir, resume_step=start_step)
     meter = RateMeter(config.num_train_steps, start_step)
     train_losses: list[float] = []
     result, predictions = None, None

@@ -12,6 +12,7 @@ import pytest
 
 from affect_jax import checkpoints, train
 from affect_jax.data import sources
+from affect_jax.metric_writer import read_metrics
 from tests import train_helpers
 
 
@@ -67,6 +68,10 @@ def test_killed_run_resumes_and_matches_uninterrupted(tiny_affwild2, tmp_path):
     assert resumed_result["step"] == 40
     # Same model, optimizer, data order and dropout keys: the same numbers.
     assert resumed_result == expected
+    # The interrupted run's records after its checkpoint were redone, not repeated.
+    records = [(r["step"], r["split"]) for r in read_metrics(str(killed))]
+    assert len(records) == len(set(records))
+    assert records == [(r["step"], r["split"]) for r in read_metrics(str(uninterrupted))]
 
 
 def test_config_key_typo_is_named(tiny_affwild2, tmp_path):
