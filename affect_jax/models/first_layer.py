@@ -67,7 +67,10 @@ def normalized_conv_relu_pool(x_hat, scale, bias, kernel, padding: str):
 def _forward(x_hat, scale, bias, kernel, padding):
     y = _pre_activation(x_hat, scale, bias, kernel, padding)
     pooled = relu_max_pool_2x2(y)
-    return pooled, (x_hat, scale, bias, kernel, y, pooled)
+    _, height, width, _ = y.shape
+    # The backward needs only where each window's maximum was (int8), not y.
+    first = first_max_position(y[:, : height - height % 2, : width - width % 2], pooled)
+    return pooled, (x_hat, scale, bias, kernel, first, pooled)
 
 
 def _tap_rows(padded, kh, kw, height, width):
@@ -127,13 +130,12 @@ def _ones_kernel_gradient(y_grad, total, kernel_shape, rows_padding, cols_paddin
 
 
 def _backward(padding, residuals, pooled_grad):
-    x_hat, scale, bias, kernel, y, pooled = residuals
+    x_hat, scale, bias, kernel, first, pooled = residuals
     kh, kw, _, features = kernel.shape
-    _, height, width, _ = y.shape
-    even_h, even_w = height - height % 2, width - width % 2
-    first = first_max_position(y[:, :even_h, :even_w], pooled)
-    y_grad = _pad_to(place_at_positions(pooled_grad, first), height, width)
     (top, bottom), (left, right) = _padding(kh, padding), _padding(kw, padding)
+    height = x_hat.shape[1] + top + bottom - kh + 1  # The convolution's output size.
+    width = x_hat.shape[2] + left + right - kw + 1
+    y_grad = _pad_to(place_at_positions(pooled_grad, first), height, width)
     pads = ((0, 0), (top, bottom), (left, right), (0, 0))
     hat_rows = _tap_rows(jnp.pad(x_hat, pads), kh, kw, height, width)
     f32 = jnp.float32  # Products accumulate in float32 whatever the compute dtype.
