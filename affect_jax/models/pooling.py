@@ -3,8 +3,8 @@
 `relu_max_pool_2x2` is ReLU followed by 2x2 stride-2 max pooling, with a
 hand-written gradient. Autodiff of the same lines materialises a float mask,
 a tie count and a ReLU select over the full-resolution activations (four
-passes over 300 MB for the first layer at batch 128); the gradient below is one
-pass: each window's gradient goes to its first maximal element in row-major
+passes over 300 MB for the first layer at batch 128); the gradient below takes
+two: each window's gradient goes to its first maximal element in row-major
 order, the choice of `nn.max_pool` (XLA's select-and-scatter), and to none
 where the window's maximum is <= 0 (ReLU's gradient is 0 there, as in
 `jax.nn.relu`). Values and gradients equal `nn.max_pool(nn.relu(x))`'s, ties
