@@ -16,8 +16,8 @@ copy for the kernel gradient: ~0.4 s of a 2.8 s CPU step. Here:
   convolution is linear, so the kernel gradient is `scale * K(x_hat) + bias *
   K(1)` (K(a): the kernel gradient for input a, zero padding included), and the
   scale and bias gradients are `<kernel, K(x_hat)>` and `<kernel, K(1)>`; no
-  convolution back to the input is needed. K(1) needs only the batch sum of the
-  activation gradient, taken from the pooled gradients.
+  convolution back to the input is needed. K(1) is the activation gradient's
+  total (a product over the pooled arrays) less padding-wide border strips.
 
 The gradient for `x_hat` itself (say, for a saliency map over the frames) goes
 through the plain convolution; in training nothing uses it and XLA drops it.
@@ -101,7 +101,10 @@ def _ones_kernel_gradient(y_grad, total, kernel_shape, rows_padding, cols_paddin
     left, right = cols_padding
     _, height, width, _ = y_grad.shape
     if height < top + bottom or width < left + right:  # Strips would overlap.
-        raise ValueError(f"the fused first block needs outputs of at least {kh}x{kw}")
+        raise ValueError(
+            f"config.model.first_block='fused' needs frames of at least {top + bottom}x"
+            f"{left + right} pixels; got outputs of {height}x{width}. Use first_block='plain'."
+        )
     f32 = jnp.float32  # Sums accumulate in float32 whatever the compute dtype.
     top_rows = y_grad[:, :top].sum(axis=(0, 2), dtype=f32)  # [top, F]
     bottom_rows = y_grad[:, height - bottom :].sum(axis=(0, 2), dtype=f32)
