@@ -3,8 +3,9 @@
 `relu_max_pool_2x2` is ReLU followed by 2x2 stride-2 max pooling, with a
 hand-written gradient. Autodiff of the same lines materialises a float mask,
 a tie count and a ReLU select over the full-resolution activations (four
-passes over 300 MB for the first layer at batch 128); the gradient below takes
-two: each window's gradient goes to its first maximal element in row-major
+passes over 300 MB for the first layer at batch 128); here the forward pass
+also keeps each window's winning position (int8) and the gradient is one pass
+placing the pooled gradient at the first maximal element in row-major
 order, the choice of `nn.max_pool` (XLA's select-and-scatter), and to none
 where the window's maximum is <= 0 (ReLU's gradient is 0 there, as in
 `jax.nn.relu`). Values and gradients equal `nn.max_pool(nn.relu(x))`'s, ties
@@ -44,7 +45,8 @@ def _relu_max_pool_even(x: jnp.ndarray) -> jnp.ndarray:
 
 def _forward(x):
     pooled = _relu_max_pool_even(x)
-    return pooled, (x, pooled)
+    # The backward needs only where each window's maximum was (int8), not x.
+    return pooled, first_max_position(x, pooled)
 
 
 def first_max_position(x: jnp.ndarray, pooled: jnp.ndarray) -> jnp.ndarray:
@@ -67,19 +69,8 @@ def place_at_positions(values: jnp.ndarray, first: jnp.ndarray) -> jnp.ndarray:
     return jnp.where(wins, values[:, :, None, :, None, :], 0).reshape(b, 2 * h2, 2 * w2, c)
 
 
-def first_winner_gradient(x: jnp.ndarray, pooled: jnp.ndarray, pooled_grad: jnp.ndarray):
-    """The gradient of `relu_max_pool_2x2` for its (even-sized) input `x`.
-
-    Written in x's own layout (no stack or transpose, which XLA:CPU copies
-    slowly): one pass finds each window's first maximal position, a second
-    places the pooled gradient there.
-    """
-    return place_at_positions(pooled_grad, first_max_position(x, pooled))
-
-
-def _backward(residuals, pooled_grad):
-    x, pooled = residuals
-    return (first_winner_gradient(x, pooled, pooled_grad),)
+def _backward(first, pooled_grad):
+    return (place_at_positions(pooled_grad, first),)
 
 
 _relu_max_pool_even.defvjp(_forward, _backward)
