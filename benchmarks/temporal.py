@@ -3,7 +3,7 @@ r"""Temporal-stage speed: GRU training and feature extraction, as ratios.
     python benchmarks/temporal.py [--steps=10] [--skip_cnn]
 
 1. GRU training step (3 layers 100/100/50, batch 256, W=100, 300 features,
-   CCC loss, SGD): the project's scanned model (`nn.RNN` -> `nn.scan`) against
+   CCC loss, SGD): the project's scanned model (one wavefront `lax.scan`) against
    the same cells called in an unrolled Python loop under jit (same numbers,
    checked), in sequences/s.
 2. Feature extraction (reference CNN, inference, batch 256) against the
