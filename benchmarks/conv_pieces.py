@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 from jax import lax
-from timing import matmul_ceiling, median_seconds
+from timing import environment_line, matmul_ceiling, median_seconds
 
 from affect_jax import xla_cpu_flags
 
@@ -35,10 +35,7 @@ def main(argv) -> None:
     del argv
     count, batch = _STEPS.value, _BATCH.value
     ceiling = matmul_ceiling(count)
-    print(
-        f"jax {jax.__version__}, fast CPU flag {xla_cpu_flags.fast_flag_active()}, "
-        f"matmul ceiling {ceiling:.0f} GFLOP/s"
-    )
+    print(f"{environment_line()}, matmul ceiling {ceiling:.0f} GFLOP/s")
     rng = np.random.default_rng(0)
     total = 0.0
     for size, cin, cout, padding in LAYERS:

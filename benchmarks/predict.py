@@ -22,7 +22,7 @@ from pathlib import Path
 import jax
 import numpy as np
 from absl import app, flags
-from timing import median_seconds
+from timing import environment_line, median_seconds
 
 from affect_jax import faces, predict, sharding, steps, xla_cpu_flags
 from affect_jax.config_args import load_config
@@ -79,12 +79,7 @@ def fresh_model(kind: str, batch_size: int):
 
 def main(argv) -> None:
     del argv
-    flag_on = xla_cpu_flags.fast_flag_active()
-    print(
-        f"jax {jax.__version__}, backend {jax.default_backend()}, devices "
-        f"{jax.device_count()}, cv2 threads {__import__('cv2').getNumThreads()}, "
-        f"fast CPU convolution flag: {flag_on}"
-    )
+    print(f"{environment_line()}, cv2 threads {__import__('cv2').getNumThreads()}")
     if FLAGS.checkpoint:
         from affect_jax.video_model import load_video_model
 

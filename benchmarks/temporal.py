@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
-from timing import median_seconds, project_train_rate
+from timing import environment_line, median_seconds, project_train_rate
 
 from affect_jax import sharding, steps, xla_cpu_flags
 from affect_jax.config_args import load_config
@@ -92,11 +92,7 @@ def extraction_benchmark(count: int) -> None:
 
 def main(argv) -> None:
     del argv
-    flag_on = xla_cpu_flags.fast_flag_active()
-    print(
-        f"jax {jax.__version__}, backend {jax.default_backend()}, "
-        f"devices {jax.device_count()}, fast CPU convolution flag: {flag_on}"
-    )
+    print(environment_line())
     gru_benchmark(_STEPS.value)
     if not _SKIP_CNN.value:
         extraction_benchmark(_STEPS.value)

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from affect_jax import sharding, steps
+from affect_jax import sharding, steps, xla_cpu_flags
 
 
 def median_seconds(run, count: int, warmup: bool = True) -> float:
@@ -44,3 +44,11 @@ def matmul_ceiling(count: int) -> float:
     a = jnp.asarray(np.random.default_rng(0).normal(size=(2048, 2048)), jnp.float32)
     dot = jax.jit(lambda x: x @ x)
     return 2 * 2048**3 / median_seconds(lambda: dot(a).block_until_ready(), count) / 1e9
+
+
+def environment_line() -> str:
+    """What every benchmark prints first: jax version, backend, devices, CPU flag."""
+    return (
+        f"jax {jax.__version__}, backend {jax.default_backend()}, devices "
+        f"{jax.device_count()}, fast CPU convolution flag: {xla_cpu_flags.fast_flag_active()}"
+    )

@@ -20,11 +20,10 @@ Peers are not dependencies; install them in a separate environment, e.g.
   /tmp/peers/bin/python benchmarks/train_step.py
 """
 
-import jax
 import numpy as np
 from absl import app, flags
 from peers import tensorflow_rates, torch_rates
-from timing import matmul_ceiling, project_train_rate
+from timing import environment_line, matmul_ceiling, project_train_rate
 
 from affect_jax import xla_cpu_flags
 from affect_jax.config_args import load_config
@@ -46,11 +45,7 @@ CNN_TRAIN_FLOP_PER_FRAME = 3 * _CNN_FORWARD_FLOP
 def main(argv) -> None:
     del argv
     count = _STEPS.value
-    flag_on = xla_cpu_flags.fast_flag_active()
-    print(
-        f"jax {jax.__version__} on {jax.default_backend()} x{jax.device_count()}, "
-        f"fast CPU convolution flag: {flag_on}"
-    )
+    print(environment_line())
     ceiling = matmul_ceiling(count)
     print(f"matmul ceiling (jit dot 2048^3): {ceiling:.1f} GFLOP/s")
 
