@@ -3,19 +3,18 @@
 Neither is a dependency: install them in a separate environment next to the
 project (see benchmarks/train_step.py). Each peer builds the same layers as the
 project's reference CNN and 3-layer GRU, trains with SGD + momentum on random
-inputs, and reports examples/s as the median of `count` steps after a warm-up.
+inputs; each function returns two calls, one train step of each model, for
+the benchmark to time in turns with the project's own steps.
 """
 
 import os
-
-from timing import median_seconds
 
 CNN_INPUT = (96, 96, 1)
 GRU_WINDOW, GRU_FEATURES, GRU_SIZES = 100, 300, (100, 100, 50)
 
 
-def tensorflow_rates(cnn_batch: int, gru_batch: int, count: int) -> tuple[float, float] | None:
-    """(CNN frames/s, GRU sequences/s) in Keras on TensorFlow, or None.
+def tensorflow_steps(cnn_batch: int, gru_batch: int):
+    """(CNN train step, GRU train step) in Keras on TensorFlow, or None.
 
     Keras' default CPU path (oneDNN kernels, jit_compile=False): on this
     project's CPU it is ~1.5x faster than the same model compiled with XLA.
@@ -58,18 +57,18 @@ def tensorflow_rates(cnn_batch: int, gru_batch: int, count: int) -> tuple[float,
     )
     rng = np.random.default_rng(0)
 
-    def timed(model, inputs):
+    def train_step(model, inputs):
         model.compile(keras.optimizers.SGD(0.01, momentum=0.9), "mse", jit_compile=False)
         targets = rng.uniform(-1, 1, (len(inputs), 2)).astype(np.float32)
-        return len(inputs) / median_seconds(lambda: model.train_on_batch(inputs, targets), count)
+        return lambda: model.train_on_batch(inputs, targets)
 
     images = rng.uniform(0, 1, (cnn_batch, *CNN_INPUT)).astype(np.float32)
     sequences = rng.normal(size=(gru_batch, GRU_WINDOW, GRU_FEATURES)).astype(np.float32)
-    return timed(cnn, images), timed(gru, sequences)
+    return train_step(cnn, images), train_step(gru, sequences)
 
 
-def torch_rates(cnn_batch: int, gru_batch: int, count: int) -> tuple[float, float] | None:
-    """(CNN frames/s, GRU sequences/s) in PyTorch eager (channels_last), or None."""
+def torch_steps(cnn_batch: int, gru_batch: int):
+    """(CNN train step, GRU train step) in PyTorch eager (channels_last), or None."""
     try:
         import torch
         from torch import nn
@@ -110,7 +109,7 @@ def torch_rates(cnn_batch: int, gru_batch: int, count: int) -> tuple[float, floa
 
     sequences = torch.randn(gru_batch, GRU_WINDOW, GRU_FEATURES)
 
-    def timed(model, inputs):
+    def train_step(model, inputs):
         targets = torch.rand(len(inputs), 2)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
@@ -120,6 +119,6 @@ def torch_rates(cnn_batch: int, gru_batch: int, count: int) -> tuple[float, floa
             loss.backward()
             optimizer.step()
 
-        return len(inputs) / median_seconds(run, count)
+        return run
 
-    return timed(cnn, images), timed(StackedGru(), sequences)
+    return train_step(cnn, images), train_step(StackedGru(), sequences)

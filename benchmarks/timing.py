@@ -21,8 +21,36 @@ def median_seconds(run, count: int, warmup: bool = True) -> float:
     return float(np.median(times))
 
 
-def project_train_rate(model, config, inputs, targets, count: int) -> tuple[float, float]:
-    """(examples/s, seconds of the first step incl. compilation) of the project's step."""
+def interleaved_seconds(runs: dict, rounds: int, pause: float = 0.5) -> dict[str, list[float]]:
+    """Per contender, the wall time of each of `rounds` calls, taken in turns.
+
+    Each round calls every contender once (after one untimed warm-up call each),
+    starting one further along each round, so a machine that slows down or
+    speeds up during the run (shared hosts, thermal limits) shifts them all
+    alike and the per-round ratios stay fair. The pause lets one framework's
+    idle worker threads stop spinning before the next one runs.
+    """
+    names = list(runs)
+    for name in names:
+        runs[name]()
+    times = {name: [] for name in names}
+    for index in range(rounds):
+        for name in names[index % len(names) :] + names[: index % len(names)]:
+            time.sleep(pause)
+            start = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def ratio_summary(ours: list[float], theirs: list[float]) -> str:
+    """Median and range of the per-round speed ratios ours / theirs: "1.05x (0.98-1.11)"."""
+    ratios = np.asarray(theirs) / np.asarray(ours)
+    return f"{np.median(ratios):.2f}x ({ratios.min():.2f}-{ratios.max():.2f})"
+
+
+def project_train_runner(model, config, inputs, targets):
+    """A call that runs one of the project's train steps on one batch and waits for it."""
     mesh = sharding.make_data_mesh()
     sample = jax.ShapeDtypeStruct(inputs.shape, inputs.dtype)
     holder = {"state": steps.create_train_state(model, config, mesh, sample)}
@@ -33,6 +61,12 @@ def project_train_rate(model, config, inputs, targets, count: int) -> tuple[floa
         holder["state"], metrics = step(holder["state"], batch)
         metrics["loss"].block_until_ready()
 
+    return run
+
+
+def project_train_rate(model, config, inputs, targets, count: int) -> tuple[float, float]:
+    """(examples/s, seconds of the first step incl. compilation) of the project's step."""
+    run = project_train_runner(model, config, inputs, targets)
     start = time.perf_counter()
     run()
     first = time.perf_counter() - start

@@ -1,8 +1,8 @@
 r"""Train-step speed of the project's CNN and GRU, against the matmul ceiling and peers.
 
-    python benchmarks/train_step.py [--steps=10] [--cnn_batch=128] [--gru_batch=256]
+    python benchmarks/train_step.py [--rounds=10] [--cnn_batch=128] [--gru_batch=256]
 
-Measures, in one process (warm-up excluded, median of --steps, random inputs):
+Measures, in one process, on random inputs:
   * the float32 matmul ceiling: jit dot of 2048x2048 matrices, GFLOP/s;
   * the reference CNN train step (96x96x1, fwd + bwd + SGD), through the project's
     own model, loss and step code: frames/s, GFLOP/s, share of the ceiling;
@@ -12,9 +12,13 @@ Measures, in one process (warm-up excluded, median of --steps, random inputs):
   * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s,
     as the project runs it (one wavefront scan) and layer by layer;
   * when TensorFlow or PyTorch are importable, the same two models in Keras
-    (TensorFlow backend, oneDNN) and PyTorch (eager, channels_last), timed in
-    the same run after the project's steps, and the ratios (benchmarks/peers.py).
-Peers are not dependencies; install them in a separate environment, e.g.
+    (TensorFlow backend, oneDNN) and PyTorch (eager, channels_last)
+    (benchmarks/peers.py).
+All contenders of one model are timed in turns, one step each per round, for
+--rounds rounds after a warm-up step each (timing.interleaved_seconds): rates
+are medians over rounds, and each ratio is the median of the per-round ratios
+with their range, so a host that drifts during the run cannot favour whoever
+ran first. Peers are not dependencies; install them in a separate environment:
   python -m venv /tmp/peers
   /tmp/peers/bin/pip install -e . tensorflow-cpu==2.21.0 torch==2.13.0
   /tmp/peers/bin/python benchmarks/train_step.py
@@ -22,15 +26,21 @@ Peers are not dependencies; install them in a separate environment, e.g.
 
 import numpy as np
 from absl import app, flags
-from peers import tensorflow_rates, torch_rates
-from timing import environment_line, matmul_ceiling, project_train_rate
+from peers import tensorflow_steps, torch_steps
+from timing import (
+    environment_line,
+    interleaved_seconds,
+    matmul_ceiling,
+    project_train_runner,
+    ratio_summary,
+)
 
 from affect_jax import xla_cpu_flags
 from affect_jax.config_args import load_config
 from affect_jax.models.cnn import FrameCNN, resolve_first_block
 from affect_jax.models.rnn import SequenceRegressor
 
-_STEPS = flags.DEFINE_integer("steps", 10, "Timed steps per measurement (median).")
+_ROUNDS = flags.DEFINE_integer("rounds", 10, "Timed rounds (one step of every contender each).")
 _CNN_BATCH = flags.DEFINE_integer("cnn_batch", 128, "CNN frames per step.")
 _GRU_BATCH = flags.DEFINE_integer("gru_batch", 256, "GRU sequences per step.")
 
@@ -42,65 +52,74 @@ _CNN_FORWARD_FLOP = 2 * (
 CNN_TRAIN_FLOP_PER_FRAME = 3 * _CNN_FORWARD_FLOP
 
 
+def _report(times: dict, batch: int, unit: str, baseline: str) -> None:
+    """Median rate of each contender and its per-round speed ratio to the baseline."""
+    for name, seconds in times.items():
+        line = f"  {name}: {batch / np.median(seconds):.1f} {unit}/s"
+        if name != baseline:
+            line += f", {baseline} / this {ratio_summary(times[baseline], seconds)}"
+        print(line)
+
+
+def _peer_steps(cnn_batch: int, gru_batch: int) -> dict:
+    """{peer name: (CNN step, GRU step)} for each importable peer framework."""
+    found = {}
+    for name, build in (("TensorFlow Keras", tensorflow_steps), ("PyTorch eager", torch_steps)):
+        peer = build(cnn_batch, gru_batch)
+        if peer is None:
+            print(f"{name}: not importable, not measured (see the module docstring).")
+        else:
+            found[name] = peer
+    return found
+
+
 def main(argv) -> None:
     del argv
-    count = _STEPS.value
+    rounds, cnn_batch, gru_batch = _ROUNDS.value, _CNN_BATCH.value, _GRU_BATCH.value
     print(environment_line())
-    ceiling = matmul_ceiling(count)
+    ceiling = matmul_ceiling(rounds)
     print(f"matmul ceiling (jit dot 2048^3): {ceiling:.1f} GFLOP/s")
 
     rng = np.random.default_rng(0)
     cnn_config = load_config("affwild2_cnn")
-    images = rng.integers(0, 256, (_CNN_BATCH.value, 96, 96, 1), dtype=np.uint8)
-    targets = rng.uniform(-1, 1, (_CNN_BATCH.value, 2)).astype(np.float32)
-    cnn_rate = project_train_rate(FrameCNN(), cnn_config, images, targets, count)[0]
-    gflops = cnn_rate * CNN_TRAIN_FLOP_PER_FRAME / 1e9
-    print(
-        f"CNN train step, batch {_CNN_BATCH.value}, first block "
-        f"{resolve_first_block(FrameCNN().first_block)}: {cnn_rate:.1f} frames/s, "
-        f"{gflops:.1f} GFLOP/s = {gflops / ceiling:.0%} of the ceiling "
-        f"({CNN_TRAIN_FLOP_PER_FRAME / 1e9:.2f} GFLOP per frame)"
-    )
-
-    variants = {
-        "first block as plain flax layers + autodiff": FrameCNN(first_block="plain"),
-        "bfloat16 compute (float32 parameters)": FrameCNN(compute_dtype="bfloat16"),
+    images = rng.integers(0, 256, (cnn_batch, 96, 96, 1), dtype=np.uint8)
+    targets = rng.uniform(-1, 1, (cnn_batch, 2)).astype(np.float32)
+    ours = f"project (first block {resolve_first_block(FrameCNN().first_block)})"
+    cnn_models = {
+        ours: FrameCNN(),
+        "project, first block as plain flax layers + autodiff": FrameCNN(first_block="plain"),
+        "project, bfloat16 compute (float32 parameters)": FrameCNN(compute_dtype="bfloat16"),
     }
-    for label, model in variants.items():
-        rate = project_train_rate(model, cnn_config, images, targets, count)[0]
-        print(
-            f"CNN train step, {label}: {rate:.1f} frames/s (default / this {cnn_rate / rate:.2f}x)"
-        )
-
+    cnn_runs = {
+        name: project_train_runner(model, cnn_config, images, targets)
+        for name, model in cnn_models.items()
+    }
     gru_config = load_config("affwild2_rnn", "layers=3")
-    sequences = rng.normal(size=(_GRU_BATCH.value, 100, 300)).astype(np.float32)
-    gru_targets = rng.uniform(-1, 1, (_GRU_BATCH.value, 2)).astype(np.float32)
-    gru_rate = project_train_rate(
-        SequenceRegressor(layer_sizes=(100, 100, 50)), gru_config, sequences, gru_targets, count
-    )[0]
-    print(f"GRU 100/100/50 train step, batch {_GRU_BATCH.value}, W=100: {gru_rate:.1f} sequences/s")
-    layered_rate = project_train_rate(
-        SequenceRegressor(layer_sizes=(100, 100, 50), wavefront=False),
-        gru_config,
-        sequences,
-        gru_targets,
-        count,
-    )[0]
-    print(
-        f"GRU layer by layer (nn.RNN per layer): {layered_rate:.1f} sequences/s "
-        f"(wavefront / this {gru_rate / layered_rate:.2f}x)"
-    )
+    sequences = rng.normal(size=(gru_batch, 100, 300)).astype(np.float32)
+    gru_targets = rng.uniform(-1, 1, (gru_batch, 2)).astype(np.float32)
+    gru_models = {
+        "project (wavefront scan)": SequenceRegressor(layer_sizes=(100, 100, 50)),
+        "project, layer by layer (nn.RNN per layer)": SequenceRegressor(
+            layer_sizes=(100, 100, 50), wavefront=False
+        ),
+    }
+    gru_runs = {
+        name: project_train_runner(model, gru_config, sequences, gru_targets)
+        for name, model in gru_models.items()
+    }
+    for name, (cnn_step, gru_step) in _peer_steps(cnn_batch, gru_batch).items():
+        cnn_runs[name], gru_runs[name] = cnn_step, gru_step
 
-    for name, measure in (("TensorFlow Keras", tensorflow_rates), ("PyTorch eager", torch_rates)):
-        peer = measure(_CNN_BATCH.value, _GRU_BATCH.value, count)
-        if peer is None:
-            print(f"{name}: not importable, not measured (see the module docstring).")
-            continue
-        peer_cnn, peer_gru = peer
-        print(
-            f"{name}: CNN {peer_cnn:.1f} frames/s (ours / theirs {cnn_rate / peer_cnn:.2f}x), "
-            f"GRU {peer_gru:.1f} sequences/s ({gru_rate / peer_gru:.2f}x)"
-        )
+    cnn_times = interleaved_seconds(cnn_runs, rounds)
+    gflops = cnn_batch / np.median(cnn_times[ours]) * CNN_TRAIN_FLOP_PER_FRAME / 1e9
+    print(
+        f"CNN train step, batch {cnn_batch}, {rounds} rounds: project {gflops:.1f} GFLOP/s = "
+        f"{gflops / ceiling:.0%} of the ceiling ({CNN_TRAIN_FLOP_PER_FRAME / 1e9:.2f} GFLOP/frame)"
+    )
+    _report(cnn_times, cnn_batch, "frames", ours)
+    gru_times = interleaved_seconds(gru_runs, rounds)
+    print(f"GRU 100/100/50 train step, batch {gru_batch}, W=100, {rounds} rounds:")
+    _report(gru_times, gru_batch, "sequences", "project (wavefront scan)")
 
 
 if __name__ == "__main__":
