@@ -11,7 +11,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 run_dir="${1:-runs/quickstart}"
-source launch/setup_env.sh
+source launch/setup_env.sh ""  # No extras; see setup_env.sh.
 
 raw="$run_dir/raw_affwild2"
 data="$run_dir/tfds"

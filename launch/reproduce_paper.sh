@@ -8,6 +8,6 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 if [ -z "${AFFECT_JAX_NO_SETUP:-}" ]; then
-  source launch/setup_env.sh
+  source launch/setup_env.sh ""  # No extras; see setup_env.sh.
 fi
 python -m affect_jax.reproduce_main "$@"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Creates (or reuses) the project virtual environment and installs the package.
-# Usage: source launch/setup_env.sh [EXTRAS]     e.g. EXTRAS="test"
+# Usage: source launch/setup_env.sh EXTRAS     e.g. "test", or "" for none
 # Environment: AFFECT_JAX_VENV (default: .venv in the repository root).
+# Always pass EXTRAS ("" for none): `source` without arguments hands this file
+# the calling script's own arguments, which pip would read as extras.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${AFFECT_JAX_VENV:-$repo_root/.venv}"

@@ -12,7 +12,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 config="$1"; workdir="$2"; shift 2
-source launch/setup_env.sh
+source launch/setup_env.sh ""  # No extras; see setup_env.sh.
 python -m pip install --quiet "jax[tpu]>=0.10,<0.11"
 python -m affect_jax.main --config="$config" --workdir="$workdir" \
   --config.distributed=True --config.fast_cpu_convolutions=False "$@"
