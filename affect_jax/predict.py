@@ -8,7 +8,9 @@ store, or given with --cnn_checkpoint) or a train_cnn run (the CNN's own head,
 frame by frame); the checkpoint's saved config rebuilds the model. Inputs are
 videos (mp4, avi, mov, ...), folders of videos, or folders of images (one
 sequence, in name order). Per frame: gray, Haar face detection, the face
-followed from frame to frame (face_tracking.py), a 96x96 crop, the CNN in
+followed from frame to frame (face_tracking.py) — or, with --cropped_faces,
+the frame's centred square, for inputs that are face crops already (such as
+Aff-Wild2's cropped_aligned folders) — a 96x96 crop, the CNN in
 batches, then the RNN over every full window at once (video_model.py says
 which frames it predicts and how the others are filled).
 
@@ -50,6 +52,9 @@ class Options:
     face_margin: float = 0.0
     min_face_size: int = 0
     search_region: bool = True
+    # Frames that are already face crops (Aff-Wild2's cropped_aligned, an
+    # aligner's output): no detection; each frame's centred square is the face.
+    cropped_faces: bool = False
 
 
 @dataclasses.dataclass
@@ -80,15 +85,18 @@ def track_and_embed(
       (fps, boxes per frame, CNN outputs [faces, K], features [faces, D]).
     """
     reader = source.open()
-    detector = faces.FaceDetector(
-        min_size=(options.min_face_size,) * 2 if options.min_face_size else None
-    )
-    tracker = FaceTracker(detector, search_region=options.search_region)
+    if options.cropped_faces:
+        tracker = None
+    else:
+        detector = faces.FaceDetector(
+            min_size=(options.min_face_size,) * 2 if options.min_face_size else None
+        )
+        tracker = FaceTracker(detector, search_region=options.search_region)
     boxes, crops, pending, results = [], [], [], []
     meter, last_report = RateMeter(reader.frame_count), time.monotonic()
     for frame in reader.frames():
         gray = faces.to_gray(frame)
-        box = tracker.track(gray)
+        box = faces.center_square(gray.shape) if tracker is None else tracker.track(gray)
         boxes.append(box)
         if box is not None:
             crops.append(faces.crop_face(gray, box, options.face_margin))
@@ -200,6 +208,12 @@ _FACE_MARGIN = flags.DEFINE_float("face_margin", 0.0, "Border around the face bo
 _MIN_FACE = flags.DEFINE_integer(
     "min_face_size", 0, "Smallest face in pixels (0: 24, the cascade's)."
 )
+_CROPPED_FACES = flags.DEFINE_bool(
+    "cropped_faces",
+    False,
+    "Inputs are already face crops (e.g. Aff-Wild2's cropped_aligned frames): no "
+    "detection, the centred square of each frame is the face.",
+)
 _FULL_FRAME = flags.DEFINE_bool(
     "full_frame_detection",
     False,
@@ -219,6 +233,7 @@ def main(argv: list[str]) -> None:
         face_margin=_FACE_MARGIN.value,
         min_face_size=_MIN_FACE.value,
         search_region=not _FULL_FRAME.value,
+        cropped_faces=_CROPPED_FACES.value,
     )
     try:
         summary = predict_videos(

@@ -18,7 +18,8 @@ from absl.testing import flagsaver
 
 from affect_jax import faces, predict, video_io, video_model
 from affect_jax.face_tracking import FaceTracker
-from affect_jax.synthetic import expressions, portrait_renderer, portrait_video
+from affect_jax.metrics import concordance_correlation
+from affect_jax.synthetic import expressions, face_crop_video, portrait_renderer, portrait_video
 from affect_jax.video_model import NotACheckpointError
 from tests import train_helpers
 
@@ -125,6 +126,29 @@ def test_cnn_run_with_bad_inputs_named_and_the_others_processed(tiny_cnn_run, tm
     assert len(empty) == 6 and {r["face_found"] for r in empty} == {"0"}
     assert {r["valence"] for r in empty} == {""} and {r["arousal"] for r in empty} == {""}
     assert (tmp_path / "out" / "empty_room_timeline.png").exists()
+
+
+def test_cropped_faces_are_used_whole_and_follow_a_held_out_trajectory(tiny_cnn_run, tmp_path):
+    # A person the CNN never saw, 112x112 crops as in cropped_aligned/.
+    truth = face_crop_video.write_face_crop_video(tmp_path / "crops.avi", 100, seed=11)
+    flag_values = {
+        "checkpoint": tiny_cnn_run[0],
+        "input": [str(tmp_path / "crops.avi")],
+        "output": str(tmp_path / "out"),
+        "cropped_faces": True,
+    }
+    with flagsaver.flagsaver(**flag_values), pytest.raises(SystemExit) as exit_info:
+        predict.main(["predict"])
+    assert exit_info.value.code == 0
+    rows = _read_csv(tmp_path / "out" / "crops.csv")
+    _check_rows(rows, np.ones(100, bool), window_after_gap=0)
+    boxes = {tuple(int(r[k]) for k in ("box_x", "box_y", "box_w", "box_h")) for r in rows}
+    assert boxes == {(0, 0, 112, 112)}
+    predicted = np.array([[float(r["valence"]), float(r["arousal"])] for r in rows])
+    ccc = concordance_correlation(predicted, np.stack(truth, axis=1))
+    # The tiny CNN reaches validation CCC > 0.4 (test_train.py); new footage of
+    # a new person, predicted through video decoding and cropping, does too.
+    assert np.all(ccc > 0.4), ccc
 
 
 def test_a_path_that_is_not_a_checkpoint_is_named(tmp_path):
