@@ -43,7 +43,12 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
 
 
 def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Accuracy and per-class recall over the whole set."""
+    """Accuracy, macro F1 and per-class recall over the whole set.
+
+    `f1_macro` averages the F1 of every class that occurs in the labels or the
+    predictions (scikit-learn's f1_score(average="macro") without its `labels`
+    argument; the ABAW expression challenges' F1).
+    """
     predicted = np.asarray(logits).argmax(-1)
     labels = np.asarray(labels).reshape(-1)
     matrix = confusion_matrix(labels, predicted, np.asarray(logits).shape[-1])
@@ -51,7 +56,9 @@ def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, 
     recall = np.divide(
         np.diag(matrix), support, out=np.full(len(support), np.nan), where=support > 0
     )
-    metrics = {"accuracy": float((predicted == labels).mean())}
+    occurring = (support > 0) | (matrix.sum(0) > 0)
+    f1 = 2 * np.diag(matrix)[occurring] / (support + matrix.sum(0))[occurring]
+    metrics = {"accuracy": float((predicted == labels).mean()), "f1_macro": float(f1.mean())}
     for i, value in enumerate(recall):
         metrics[f"recall_{i}"] = float(value)
     return metrics

@@ -108,6 +108,9 @@ def test_classification_metrics_and_confusion():
     result = metrics.classification_metrics(logits, labels)
     assert result["accuracy"] == pytest.approx(0.75)
     assert result["recall_0"] == pytest.approx(0.5)
+    # F1 per class: 2/3 (0), 2/3 (1), 1 (2); class 3 never occurs and does not count.
+    wide = metrics.classification_metrics(np.pad(logits, ((0, 0), (0, 1))), labels)
+    assert wide["f1_macro"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
     np.testing.assert_array_equal(
         metrics.confusion_matrix(labels, logits.argmax(1), 3),
         [[1, 1, 0], [0, 1, 0], [0, 0, 1]],

@@ -7,8 +7,10 @@ Then build it like the real data:
     python -m affect_jax.build --dataset=affwild2/va \
         --manual_dir=/tmp/affwild2_synthetic --data_dir=/tmp/tfds
 
-`--dataset=ck_plus` or `--dataset=jaffe` writes those layouts instead (see
-`expression_layouts`).
+`--tasks=va,expr,au` adds the expression and action-unit sets (ABAW 2020
+folders) for the `affwild2/expr`, `affwild2/au` and `affwild2/multitask`
+builds. `--dataset=ck_plus` or `--dataset=jaffe` writes those layouts instead
+(see `expression_layouts`).
 """
 
 from collections.abc import Sequence
@@ -28,6 +30,17 @@ _DATASET = flags.DEFINE_enum(
     "dataset", "affwild2", ["affwild2", *expression_layouts.PRESETS], "Which raw layout to write."
 )
 _SEED = flags.DEFINE_integer("seed", 0, "Everything written is determined by this seed.")
+_TASKS = flags.DEFINE_list(
+    "tasks",
+    ["va"],
+    f"Aff-Wild2 annotation sets to write, of {', '.join(affwild2_layout.TASK_FOLDERS)} "
+    "(va is always written); e.g. --tasks=va,expr.",
+)
+flags.register_validator(
+    "tasks",
+    lambda tasks: set(tasks) <= set(affwild2_layout.TASK_FOLDERS),
+    f"--tasks takes a comma-separated subset of {', '.join(affwild2_layout.TASK_FOLDERS)}.",
+)
 
 
 def main(argv: Sequence[str]) -> None:
@@ -44,7 +57,10 @@ def main(argv: Sequence[str]) -> None:
         return
     try:
         summary = affwild2_layout.write_affwild2_layout(
-            Path(_OUT.value), seed=_SEED.value, **affwild2_layout.PRESETS[_PRESET.value]
+            Path(_OUT.value),
+            seed=_SEED.value,
+            tasks=tuple(dict.fromkeys(["va", *_TASKS.value])),
+            **affwild2_layout.PRESETS[_PRESET.value],
         )
     except FileExistsError as error:
         raise SystemExit(f"error: {error}") from None
