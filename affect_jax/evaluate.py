@@ -69,6 +69,9 @@ def split_metrics(
     if config.loss == "cross_entropy":
         target = predictions["label"].reshape(-1)
         result = metrics.classification_metrics(outputs, target)
+    elif config.loss == "binary_cross_entropy":
+        target = predictions["targets"].reshape(outputs.shape)
+        result = metrics.multilabel_metrics(outputs, target, tuple(config.class_names))
     else:
         target = predictions["targets"].reshape(outputs.shape)
         result = metrics.regression_metrics(outputs, target, tuple(config.targets))

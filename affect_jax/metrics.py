@@ -42,6 +42,31 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
     return matrix
 
 
+def multilabel_metrics(
+    logits: np.ndarray, targets: np.ndarray, names: tuple[str, ...]
+) -> dict[str, float]:
+    """F1 per label (logit > 0 is active), their mean, and accuracy, over labelled entries.
+
+    Targets below 0 are not annotated and count for nothing. `f1_mean` averages
+    the labels that have any annotated entry (ABAW's action-unit F1); a label
+    with neither true nor predicted positives scores F1 = 0, as in scikit-learn.
+    """
+    predicted = np.asarray(logits) > 0
+    targets = np.asarray(targets)
+    labelled = targets >= 0
+    active = targets > 0
+    true_pos = (predicted & active & labelled).sum(0)
+    # Each of the two sums counts the labelled entries predicted or truly active.
+    denominator = (predicted & labelled).sum(0) + (active & labelled).sum(0)
+    f1 = np.divide(2 * true_pos, denominator, out=np.zeros(len(names)), where=denominator > 0)
+    metrics = {f"f1_{name}": float(f1[i]) for i, name in enumerate(names) if labelled[:, i].any()}
+    metrics["f1_mean"] = float(
+        np.mean([metrics[f"f1_{name}"] for name in names if f"f1_{name}" in metrics])
+    )
+    metrics["accuracy"] = float((predicted == active)[labelled].mean())
+    return metrics
+
+
 def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """Accuracy, macro F1 and per-class recall over the whole set.
 

@@ -27,7 +27,7 @@ def training_curves(records: list[dict], path: Path) -> Path:
     loss_ax.legend()
     validation = [r for r in records if r["split"] == "validation"]
     for key in sorted({k for r in validation for k in r}):
-        if key.startswith(("ccc_", "accuracy")) and key != "ccc_mean":
+        if key.startswith(("ccc_", "accuracy", "f1_mean")) and key != "ccc_mean":
             rows = [r for r in validation if key in r]
             score_ax.plot(
                 [r["step"] for r in rows],
@@ -91,6 +91,22 @@ def confusion_matrices(
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title(f"{title} ({label})")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def label_scores(scores: dict[str, float], path: Path, title: str = "") -> Path:
+    """One bar per label (e.g. the F1 of each action unit), value written on top."""
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(scores) + 1.5), 3.6))
+    bars = ax.bar(range(len(scores)), list(scores.values()))
+    ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(range(len(scores)), list(scores), rotation=45, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("F1")
+    ax.set_title(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

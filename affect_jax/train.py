@@ -71,6 +71,11 @@ def _write_outputs(
             title=config.dataset.eval_split,
             class_names=tuple(config.get("class_names", ())),
         )
+    elif config.loss == "binary_cross_entropy":
+        scores = {
+            name: result[f"f1_{name}"] for name in config.class_names if f"f1_{name}" in result
+        }
+        plots.label_scores(scores, plots_dir / "f1_validation.png", config.dataset.eval_split)
     else:
         width = predictions["outputs"].shape[-1]
         plots.prediction_scatter(

@@ -1,7 +1,9 @@
 """CCC and the other losses/metrics against independent float64 computations."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from affect_jax import losses, metrics
@@ -120,3 +122,28 @@ def test_classification_metrics_and_confusion():
 def test_unknown_loss_lists_valid_names():
     with pytest.raises(ValueError, match="ccc, mse, cross_entropy"):
         losses.get_loss("huber")
+
+
+def test_masked_binary_cross_entropy_skips_unannotated_entries():
+    logits = jnp.array([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
+    targets = jnp.array([[1.0, 0.0, -1.0], [-1.0, 1.0, -1.0]])
+    loss = losses.get_loss("binary_cross_entropy")
+    bce = lambda z, y: float(optax.sigmoid_binary_cross_entropy(jnp.float32(z), jnp.float32(y)))
+    # Three labelled entries over the two frames that have any: a sum per frame, a mean over frames.
+    expected = (bce(2.0, 1.0) + bce(-1.0, 0.0) + bce(3.0, 1.0)) / 2
+    assert float(loss(logits, targets)) == pytest.approx(expected, rel=1e-6)
+    # An unannotated entry's logit has no gradient.
+    grad = jax.grad(lambda z: loss(z, targets))(logits)
+    assert float(grad[0, 2]) == 0.0 and float(grad[1, 0]) == 0.0 and float(grad[0, 0]) != 0.0
+
+
+def test_multilabel_metrics_count_only_annotated_entries():
+    logits = np.array([[1.0, -1.0, 1.0], [1.0, 1.0, -1.0], [-1.0, 1.0, 1.0], [-1.0, -1.0, 1.0]])
+    targets = np.array([[1, 0, -1], [0, 1, -1], [1, 1, -1], [0, -1, -1]])
+    result = metrics.multilabel_metrics(logits, targets, ("AU1", "AU2", "AU3"))
+    # AU1: TP 1, FP 1, FN 1 -> 0.5; AU2: TP 2, FP 0, FN 0 -> 1; AU3 never annotated.
+    assert result["f1_AU1"] == pytest.approx(0.5)
+    assert result["f1_AU2"] == pytest.approx(1.0)
+    assert "f1_AU3" not in result
+    assert result["f1_mean"] == pytest.approx(0.75)
+    assert result["accuracy"] == pytest.approx(5 / 7)

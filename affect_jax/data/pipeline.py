@@ -33,8 +33,9 @@ class FrameToModelInputs(grain.transforms.Map):
             "inputs": np.asarray(record["image"], np.uint8),
             "frame": np.asarray(record.get("frame", -1), np.int32),
         }
-        if self.targets:
-            example["targets"] = np.asarray([record[name] for name in self.targets], np.float32)
+        if self.targets:  # Scalar fields (valence, arousal) or vectors (aus), flattened.
+            parts = [np.ravel(record[name]) for name in self.targets]
+            example["targets"] = np.concatenate(parts).astype(np.float32)
         if self.label_key:
             example["label"] = np.asarray(record[self.label_key], np.int32)
         return example

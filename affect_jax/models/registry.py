@@ -3,13 +3,14 @@
 import flax.linen as nn
 import ml_collections
 
+from affect_jax.losses import CLASS_LOSSES
 from affect_jax.models.cnn import FrameCNN
 from affect_jax.models.rnn import SequenceRegressor
 
 
 def num_outputs(config: ml_collections.ConfigDict) -> int:
     """Head width: one unit per regressed target, or one logit per class."""
-    if config.loss == "cross_entropy":
+    if config.loss in CLASS_LOSSES:
         return config.num_classes
     return len(config.targets)
 
