@@ -13,7 +13,7 @@ import ml_collections
 import numpy as np
 from jax.sharding import Mesh
 
-from affect_jax import metrics, sharding, steps
+from affect_jax import metrics, multitask, sharding, steps
 from affect_jax.data import pipeline
 
 
@@ -72,6 +72,9 @@ def split_metrics(
     elif config.loss == "binary_cross_entropy":
         target = predictions["targets"].reshape(outputs.shape)
         result = metrics.multilabel_metrics(outputs, target, tuple(config.class_names))
+    elif config.loss == "multitask":
+        target = predictions["targets"].reshape(len(outputs), -1)
+        result = multitask.joint_metrics(outputs, target, tuple(config.action_units))
     else:
         target = predictions["targets"].reshape(outputs.shape)
         result = metrics.regression_metrics(outputs, target, tuple(config.targets))

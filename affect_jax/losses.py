@@ -49,11 +49,18 @@ def masked_binary_cross_entropy(logits: jnp.ndarray, targets: jnp.ndarray) -> jn
     return jnp.sum(jnp.where(labelled, per_entry, 0.0)) / jnp.maximum(frames, 1)
 
 
+def _multitask_loss(outputs: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
+    from affect_jax import multitask  # It builds on this module's losses.
+
+    return multitask.joint_loss(outputs, targets)
+
+
 LOSSES: dict[str, Callable[[jnp.ndarray, jnp.ndarray], jnp.ndarray]] = {
     "ccc": ccc_loss,
     "mse": mse_loss,
     "cross_entropy": cross_entropy_loss,
     "binary_cross_entropy": masked_binary_cross_entropy,
+    "multitask": _multitask_loss,  # VA + expression + AUs, each masked (multitask.py).
 }
 # Losses whose head has one unit per class (config.num_classes), not per target.
 CLASS_LOSSES = ("cross_entropy", "binary_cross_entropy")

@@ -14,7 +14,15 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from affect_jax import checkpoints, evaluate, plots, sharding, steps, video_evaluation
+from affect_jax import (
+    checkpoints,
+    evaluate,
+    multitask_plots,
+    plots,
+    sharding,
+    steps,
+    video_evaluation,
+)
 from affect_jax.data import pipeline, sources, stage_inputs
 from affect_jax.data.stage_inputs import StageInputs
 from affect_jax.feature_store import FeatureStore
@@ -76,6 +84,8 @@ def _write_outputs(
             name: result[f"f1_{name}"] for name in config.class_names if f"f1_{name}" in result
         }
         plots.label_scores(scores, plots_dir / "f1_validation.png", config.dataset.eval_split)
+    elif config.loss == "multitask":
+        multitask_plots.write(predictions, result, config, plots_dir)
     else:
         width = predictions["outputs"].shape[-1]
         plots.prediction_scatter(

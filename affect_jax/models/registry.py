@@ -3,6 +3,7 @@
 import flax.linen as nn
 import ml_collections
 
+from affect_jax import multitask
 from affect_jax.losses import CLASS_LOSSES
 from affect_jax.models.cnn import FrameCNN
 from affect_jax.models.rnn import SequenceRegressor
@@ -12,6 +13,8 @@ def num_outputs(config: ml_collections.ConfigDict) -> int:
     """Head width: one unit per regressed target, or one logit per class."""
     if config.loss in CLASS_LOSSES:
         return config.num_classes
+    if config.loss == "multitask":
+        return multitask.NUM_OUTPUTS
     return len(config.targets)
 
 

@@ -1,0 +1,38 @@
+"""The multitask run's validation figures: one per task, over the frames it labels."""
+
+from pathlib import Path
+
+import ml_collections
+import numpy as np
+
+from affect_jax import multitask, plots
+
+
+def write(
+    predictions: dict, result: dict, config: ml_collections.ConfigDict, plots_dir: Path
+) -> None:
+    """VA scatter, expression confusion matrices and per-AU F1 bars, for the tasks present."""
+    outputs = predictions["outputs"].reshape(len(predictions["outputs"]), -1)
+    targets = predictions["targets"].reshape(len(outputs), -1)
+    va, expression_logits, _ = multitask.split_outputs(outputs)
+    va_targets, expression, _ = multitask.split_targets(targets)
+    has_va = va_targets[:, 0] > multitask.VA_ABSENT_BELOW
+    if has_va.any():
+        plots.prediction_scatter(
+            va[has_va], va_targets[has_va], ("valence", "arousal"), plots_dir / "va_scatter.png"
+        )
+    has_expression = expression >= 0
+    if has_expression.any():
+        plots.confusion_matrices(
+            expression[has_expression].astype(np.int64),
+            expression_logits[has_expression].argmax(-1),
+            multitask.NUM_EXPRESSIONS,
+            plots_dir / "expression_confusion.png",
+            title=config.dataset.eval_split,
+            class_names=tuple(config.class_names),
+        )
+    scores = {
+        name: result[f"au_f1_{name}"] for name in config.action_units if f"au_f1_{name}" in result
+    }
+    if scores:
+        plots.label_scores(scores, plots_dir / "au_f1.png", config.dataset.eval_split)
