@@ -205,6 +205,26 @@ def extract_split(
     )
 
 
+# What the feature store keeps as each frame's labels, and the RNN stage learns.
+EXTRACTABLE_TARGETS = ("valence", "arousal")
+
+
+def check_extractable(cnn_config: ml_collections.ConfigDict, checkpoint_path: str) -> None:
+    """Raises ValueError unless the CNN regresses valence and/or arousal (what the RNN needs)."""
+    targets = tuple(cnn_config.get("targets", ()))
+    if (
+        cnn_config.get("loss") in ("ccc", "mse")
+        and targets
+        and set(targets) <= set(EXTRACTABLE_TARGETS)
+    ):
+        return
+    raise ValueError(
+        f"{checkpoint_path} is a {cnn_config.get('loss')} CNN on {cnn_config.dataset.name} "
+        f"(targets {targets or '-'}): the extract and RNN stages serve valence-arousal CNNs "
+        "(configs/affwild2_cnn.py). Point --config.extract.cnn_workdir at such a run."
+    )
+
+
 def extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
     """Runs the extract stage; returns the feature store folder of each split."""
     if jax.process_count() > 1:
@@ -218,6 +238,7 @@ def extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
     state, cnn_config, checkpoint_path = restore_cnn(
         config.extract.cnn_workdir, config.extract.checkpoint, mesh
     )
+    check_extractable(cnn_config, checkpoint_path)
     data_dir = config.dataset.data_dir or cnn_config.dataset.data_dir
     predict = steps.make_predict_step(mesh, return_features=True)
     batch_size = sharding.per_process_batch_size(config.extract.batch_size, "extract.batch_size")

@@ -117,3 +117,17 @@ def test_missing_feature_store_and_too_long_window_are_named(tiny_features, tmp_
     with pytest.raises(ValueError, match="Lower config.rnn.window"):
         train.train_and_evaluate(config, str(tmp_path / "work2"))
     assert Path(tiny_features / "train" / "complete.json").exists()
+
+
+@pytest.mark.parametrize(
+    "config_name", ["affwild2_expr", "affwild2_au", "affwild2_multitask", "ck_plus_cnn"]
+)
+def test_extract_names_a_cnn_that_does_not_regress_valence_arousal(config_name):
+    config = train_helpers.load_config(config_name)
+    with pytest.raises(ValueError, match=r"runs/x/checkpoints/5 is a .* serve valence-arousal"):
+        features.check_extractable(config, "runs/x/checkpoints/5")
+
+
+@pytest.mark.parametrize("arg", ["", "target=valence", "loss=mse"])
+def test_extract_takes_valence_arousal_cnns(arg):
+    features.check_extractable(train_helpers.load_config("affwild2_cnn", arg), "runs/x")
