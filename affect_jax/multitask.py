@@ -14,11 +14,12 @@ import numpy as np
 import optax
 
 from affect_jax import losses, metrics
+from affect_jax.emotions import AFFWILD2_ACTION_UNITS, AFFWILD2_EXPRESSIONS
 
 # Record fields in target order: 2 scalars, 1 class index, 13 AU slots.
 TARGETS = ("valence", "arousal", "expression", "aus")
-NUM_EXPRESSIONS = 8  # data_builders/affwild2/tasks.py EXPRESSION_NAMES.
-NUM_ACTION_UNITS = 13  # data_builders/affwild2/tasks.py AU_NAMES.
+NUM_EXPRESSIONS = len(AFFWILD2_EXPRESSIONS)
+NUM_ACTION_UNITS = len(AFFWILD2_ACTION_UNITS)
 NUM_OUTPUTS = 2 + NUM_EXPRESSIONS + NUM_ACTION_UNITS
 VA_ABSENT_BELOW = -1.5  # Valid valence/arousal lie in [-1, 1]; absent is -5.
 

@@ -26,56 +26,18 @@ import ml_collections
 
 from affect_jax import config_sections as sections
 from affect_jax.config_args import parse_arg
-from affect_jax.data import augment, balancing
-
-# The builder's class names (data_builders/affwild2/tasks.py), in label order.
-EXPRESSION_CLASSES = (
-    "Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise", "Other",
-)  # fmt: skip
+from affect_jax.emotions import AFFWILD2_EXPRESSIONS
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(arg, balance="none", quickstart=False, tiny=False, data_dir="")
-    config = ml_collections.ConfigDict()
-    config.stage = "train_cnn"
-    config.seed = 0
-    config.fast_cpu_convolutions = True
-    config.distributed = False
-
-    config.dataset = ml_collections.ConfigDict()
-    config.dataset.name = "affwild2/expr"
-    config.dataset.data_dir = args.data_dir
-    config.dataset.train_split = "train"
-    config.dataset.eval_split = "validation"
-
+    config = sections.affwild2_frame_task("affwild2/expr", args.data_dir)
     config.loss = "cross_entropy"
     config.targets = ()
-    config.num_classes = len(EXPRESSION_CLASSES)
+    config.num_classes = len(AFFWILD2_EXPRESSIONS)
     config.label_key = "expression"
-    config.class_names = EXPRESSION_CLASSES
+    config.class_names = AFFWILD2_EXPRESSIONS
     # "none" | "loss_weights" (inverse frequency) | "sampling" (balanced epochs).
     config.class_balance = args.balance
-    config.balancing = balancing.default_balancing_config()  # VA bins: unused here.
-    config.augment = augment.default_augment_config()
-
-    config.model = sections.reference_cnn()
-    config.optimizer = sections.sgd_optimizer()
-
-    config.batch_size = 128
-    config.eval_batch_size = 256
-    sections.set_schedule(config, 100_000, log_every=100, eval_every=5_000, checkpoint_every=1_000)
-    config.checkpoint = sections.checkpoint_options()
-    config.input = sections.input_options()
-
-    if args.quickstart:
-        config.model.conv_features = (16, 32, 64)
-        config.batch_size = 64
-        sections.set_schedule(config, 800, log_every=50, eval_every=200, checkpoint_every=200)
-    if args.tiny:
-        config.augment.enabled = False
-        config.model.conv_features = (8, 16, 16)
-        config.model.feature_dim = 32
-        config.batch_size = 32
-        config.eval_batch_size = 64
-        sections.set_schedule(config, 20, log_every=5, eval_every=10, checkpoint_every=5)
+    sections.apply_frame_presets(config, quickstart=args.quickstart, tiny=args.tiny)
     return config
