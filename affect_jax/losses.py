@@ -6,16 +6,27 @@ import jax.numpy as jnp
 import optax
 
 
-def concordance_correlation(predictions: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
+def concordance_correlation(
+    predictions: jnp.ndarray, targets: jnp.ndarray, rows: jnp.ndarray | None = None
+) -> jnp.ndarray:
     """Lin's CCC per column of [N, D] inputs, with population statistics.
 
-    CCC = 2 cov(x, y) / (var x + var y + (mean x - mean y)^2).
+    CCC = 2 cov(x, y) / (var x + var y + (mean x - mean y)^2), over the rows
+    where `rows` ([N], 0/1) is 1, or over all of them.
     """
-    pred_mean = predictions.mean(axis=0)
-    target_mean = targets.mean(axis=0)
-    pred_var = predictions.var(axis=0)
-    target_var = targets.var(axis=0)
-    covariance = ((predictions - pred_mean) * (targets - target_mean)).mean(0)
+    if rows is None:
+        rows = jnp.ones(predictions.shape[0], predictions.dtype)
+    count = jnp.maximum(rows.sum(), 1.0)
+    weights = rows[:, None]
+
+    def mean(values):
+        return (weights * values).sum(0) / count
+
+    pred_mean = mean(predictions)
+    target_mean = mean(targets)
+    pred_var = mean((predictions - pred_mean) ** 2)
+    target_var = mean((targets - target_mean) ** 2)
+    covariance = mean((predictions - pred_mean) * (targets - target_mean))
     # The epsilon only guards a constant batch; it is far below any real var.
     return 2.0 * covariance / (pred_var + target_var + (pred_mean - target_mean) ** 2 + 1e-8)
 

@@ -35,18 +35,6 @@ def split_targets(targets):
     return targets[..., :2], targets[..., 2], targets[..., 3:]
 
 
-def _weighted_ccc(predictions, targets, weights):
-    """CCC per column of [N, D] arrays over the rows with weight 1 (population statistics)."""
-    count = jnp.maximum(weights.sum(), 1.0)
-    w = weights[:, None]
-    pred_mean = (w * predictions).sum(0) / count
-    target_mean = (w * targets).sum(0) / count
-    pred_var = (w * (predictions - pred_mean) ** 2).sum(0) / count
-    target_var = (w * (targets - target_mean) ** 2).sum(0) / count
-    covariance = (w * (predictions - pred_mean) * (targets - target_mean)).sum(0) / count
-    return 2.0 * covariance / (pred_var + target_var + (pred_mean - target_mean) ** 2 + 1e-8)
-
-
 def joint_loss(outputs: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
     """(1 - mean CCC) over VA frames + cross-entropy over expression frames + masked AU BCE.
 
@@ -55,7 +43,8 @@ def joint_loss(outputs: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
     va, expression_logits, au_logits = split_outputs(outputs)
     va_targets, expression, aus = split_targets(targets)
     has_va = (va_targets[:, 0] > VA_ABSENT_BELOW).astype(jnp.float32)
-    va_loss = jnp.where(has_va.sum() > 0, 1.0 - _weighted_ccc(va, va_targets, has_va).mean(), 0.0)
+    va_ccc = losses.concordance_correlation(va, va_targets, rows=has_va)
+    va_loss = jnp.where(has_va.sum() > 0, 1.0 - va_ccc.mean(), 0.0)
     has_expression = expression >= 0
     cross_entropy = optax.softmax_cross_entropy_with_integer_labels(
         expression_logits, jnp.where(has_expression, expression, 0).astype(jnp.int32)

@@ -27,7 +27,8 @@ def training_curves(records: list[dict], path: Path) -> Path:
     loss_ax.legend()
     validation = [r for r in records if r["split"] == "validation"]
     for key in sorted({k for r in validation for k in r}):
-        if key.startswith(("ccc_", "accuracy", "f1_mean")) and key != "ccc_mean":
+        scored = key.startswith("ccc_") or key.endswith(("accuracy", "f1_macro", "f1_mean"))
+        if scored and key != "ccc_mean":
             rows = [r for r in validation if key in r]
             score_ax.plot(
                 [r["step"] for r in rows],
