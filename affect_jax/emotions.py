@@ -1,4 +1,7 @@
-"""Label names: CK+/JAFFE expression codes, Aff-Wild2 expression classes and AU slots."""
+"""Label names: CK+/JAFFE expression codes, Aff-Wild2's dimensions, classes and AU slots."""
+
+# Aff-Wild2's regressed dimensions, in head-output order.
+VALENCE_AROUSAL = ("valence", "arousal")
 
 # CK+ emotion codes in code order (code = index). JAFFE's labels map onto the
 # same codes; it has no contempt.

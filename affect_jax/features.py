@@ -21,6 +21,7 @@ from absl import logging
 
 from affect_jax import checkpoints, sharding, steps
 from affect_jax.data import pipeline, sources
+from affect_jax.emotions import VALENCE_AROUSAL
 from affect_jax.feature_store import (
     COMPLETE_FILE,
     PROGRESS_FILE,
@@ -205,17 +206,13 @@ def extract_split(
     )
 
 
-# What the feature store keeps as each frame's labels, and the RNN stage learns.
-EXTRACTABLE_TARGETS = ("valence", "arousal")
-
-
 def check_extractable(cnn_config: ml_collections.ConfigDict, checkpoint_path: str) -> None:
     """Raises ValueError unless the CNN regresses valence and/or arousal (what the RNN needs)."""
     targets = tuple(cnn_config.get("targets", ()))
     if (
         cnn_config.get("loss") in ("ccc", "mse")
         and targets
-        and set(targets) <= set(EXTRACTABLE_TARGETS)
+        and set(targets) <= set(VALENCE_AROUSAL)
     ):
         return
     raise ValueError(

@@ -14,14 +14,14 @@ import numpy as np
 import optax
 
 from affect_jax import losses, metrics
-from affect_jax.emotions import AFFWILD2_ACTION_UNITS, AFFWILD2_EXPRESSIONS
+from affect_jax.emotions import AFFWILD2_ACTION_UNITS, AFFWILD2_EXPRESSIONS, VALENCE_AROUSAL
 
 # Record fields in target order: 2 scalars, 1 class index, 13 AU slots.
-TARGETS = ("valence", "arousal", "expression", "aus")
+TARGETS = (*VALENCE_AROUSAL, "expression", "aus")
 NUM_EXPRESSIONS = len(AFFWILD2_EXPRESSIONS)
 NUM_ACTION_UNITS = len(AFFWILD2_ACTION_UNITS)
 NUM_OUTPUTS = 2 + NUM_EXPRESSIONS + NUM_ACTION_UNITS
-VA_ABSENT_BELOW = -1.5  # Valid valence/arousal lie in [-1, 1]; absent is -5.
+_VA_ABSENT_BELOW = -1.5  # Valid valence/arousal lie in [-1, 1]; absent is -5.
 
 
 def split_outputs(outputs):
@@ -35,6 +35,15 @@ def split_targets(targets):
     return targets[..., :2], targets[..., 2], targets[..., 3:]
 
 
+def labelled_frames(targets):
+    """(has valence-arousal, has expression): boolean [N] masks of [N, 16] targets.
+
+    Numpy or JAX arrays alike. AU entries mark themselves (negative = absent).
+    """
+    va_targets, expression, _ = split_targets(targets)
+    return va_targets[:, 0] > _VA_ABSENT_BELOW, expression >= 0
+
+
 def joint_loss(outputs: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
     """(1 - mean CCC) over VA frames + cross-entropy over expression frames + masked AU BCE.
 
@@ -42,10 +51,9 @@ def joint_loss(outputs: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
     """
     va, expression_logits, au_logits = split_outputs(outputs)
     va_targets, expression, aus = split_targets(targets)
-    has_va = (va_targets[:, 0] > VA_ABSENT_BELOW).astype(jnp.float32)
-    va_ccc = losses.concordance_correlation(va, va_targets, rows=has_va)
+    has_va, has_expression = labelled_frames(targets)
+    va_ccc = losses.concordance_correlation(va, va_targets, rows=has_va.astype(jnp.float32))
     va_loss = jnp.where(has_va.sum() > 0, 1.0 - va_ccc.mean(), 0.0)
-    has_expression = expression >= 0
     cross_entropy = optax.softmax_cross_entropy_with_integer_labels(
         expression_logits, jnp.where(has_expression, expression, 0).astype(jnp.int32)
     )
@@ -65,14 +73,12 @@ def joint_metrics(
     f1_mean, accuracy).
     """
     va, expression_logits, au_logits = split_outputs(np.asarray(outputs))
-    va_targets, expression, aus = split_targets(np.asarray(targets))
+    targets = np.asarray(targets)
+    va_targets, expression, aus = split_targets(targets)
+    has_va, has_expression = labelled_frames(targets)
     result = {}
-    has_va = va_targets[:, 0] > VA_ABSENT_BELOW
     if has_va.any():
-        result.update(
-            metrics.regression_metrics(va[has_va], va_targets[has_va], ("valence", "arousal"))
-        )
-    has_expression = expression >= 0
+        result.update(metrics.regression_metrics(va[has_va], va_targets[has_va], VALENCE_AROUSAL))
     if has_expression.any():
         scores = metrics.classification_metrics(
             expression_logits[has_expression], expression[has_expression].astype(np.int64)

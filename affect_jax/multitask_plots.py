@@ -6,6 +6,7 @@ import ml_collections
 import numpy as np
 
 from affect_jax import multitask, plots
+from affect_jax.emotions import VALENCE_AROUSAL
 
 
 def write(
@@ -16,12 +17,11 @@ def write(
     targets = predictions["targets"].reshape(len(outputs), -1)
     va, expression_logits, _ = multitask.split_outputs(outputs)
     va_targets, expression, _ = multitask.split_targets(targets)
-    has_va = va_targets[:, 0] > multitask.VA_ABSENT_BELOW
+    has_va, has_expression = multitask.labelled_frames(targets)
     if has_va.any():
         plots.prediction_scatter(
-            va[has_va], va_targets[has_va], ("valence", "arousal"), plots_dir / "va_scatter.png"
+            va[has_va], va_targets[has_va], VALENCE_AROUSAL, plots_dir / "va_scatter.png"
         )
-    has_expression = expression >= 0
     if has_expression.any():
         plots.confusion_matrices(
             expression[has_expression].astype(np.int64),

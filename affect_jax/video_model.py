@@ -31,11 +31,12 @@ from absl import logging
 
 from affect_jax import checkpoints, evaluate, sharding, steps
 from affect_jax.data import pipeline, windows
+from affect_jax.emotions import VALENCE_AROUSAL
 from affect_jax.feature_store import COMPLETE_FILE
 from affect_jax.models.registry import create_model
 from affect_jax.video_evaluation import fill_by_interpolation
 
-VALUE_NAMES = ("valence", "arousal")
+VALUE_NAMES = VALENCE_AROUSAL
 RNN_BATCH_SIZE = 256  # Windows per RNN call: fixed, so the RNN compiles once.
 
 
