@@ -23,12 +23,21 @@ INSTALL_REQUIRES = [
     # TensorBoard event files without TensorFlow.
     "tensorboardX>=2.6,<3",
     "matplotlib>=3.8,<4",
+    # Reads the authors' Keras 2 HDF5 checkpoints (affect_jax.import_keras).
+    "h5py>=3.10,<4",
 ]
 
 EXTRAS_REQUIRE = {
     "cuda12": ["jax[cuda12]>=0.10,<0.11"],
-    # The notebook test executes notebooks/ headless.
-    "test": ["pytest>=8", "pytest-timeout>=2.3", "nbclient>=0.10", "ipykernel>=6", "nbformat>=5"],
+    # The notebook test executes notebooks/ headless; import-linter checks the layers.
+    "test": [
+        "pytest>=8",
+        "pytest-timeout>=2.3",
+        "nbclient>=0.10",
+        "ipykernel>=6",
+        "nbformat>=5",
+        "import-linter>=2.1,<3",
+    ],
     "notebook": ["nbclient>=0.10", "ipykernel>=6", "nbformat>=5"],
 }
 
@@ -47,6 +56,7 @@ setuptools.setup(
             "affect-jax-train=affect_jax.main:run",
             "affect-jax-build=affect_jax.build:run",
             "affect-jax-predict=affect_jax.predict:run",
+            "affect-jax-import-keras=affect_jax.import_keras:run",
         ],
     },
 )

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from absl import app, flags
 
-# Re-exported: `from affect_jax.build import build_dataset` keeps working.
-from affect_jax.data.building import build_dataset, read_build_report  # noqa: F401
+from affect_jax import runtime
+from affect_jax.data.building import build_dataset, read_build_report
 
 _DATASET = flags.DEFINE_string("dataset", None, "name/config, e.g. affwild2/va.", required=True)
 _MANUAL_DIR = flags.DEFINE_string(
@@ -34,7 +34,8 @@ _DATA_DIR = flags.DEFINE_string(
 def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    builder = build_dataset(_DATASET.value, _MANUAL_DIR.value, _DATA_DIR.value)
+    with runtime.one_line_errors():
+        builder = build_dataset(_DATASET.value, _MANUAL_DIR.value, _DATA_DIR.value)
     for split, info in builder.info.splits.items():
         print(f"{split}: {info.num_examples} examples")
     report = read_build_report(builder)
@@ -42,10 +43,11 @@ def main(argv: Sequence[str]) -> None:
         for split, counts in report.items():
             print(f"{split}: left out {counts['dropped'] or 'nothing'}")
     print(f"Built {_DATASET.value} in {builder.data_dir}")
-    print(
-        f"Load with tfds.builder({builder.info.full_name.rsplit('/', 1)[0]!r}, "
-        f"data_dir={str(Path(_DATA_DIR.value).expanduser())!r}).as_data_source('train')"
-    )
+    name = builder.info.full_name.rsplit("/", 1)[0]
+    data_dir = str(Path(_DATA_DIR.value).expanduser())
+    print(f"Load a split ({', '.join(builder.info.splits)}) with:")
+    for split in builder.info.splits:
+        print(f"  tfds.builder({name!r}, data_dir={data_dir!r}).as_data_source({split!r})")
 
 
 def run() -> None:

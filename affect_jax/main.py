@@ -12,7 +12,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from affect_jax import quiet_logs, xla_cpu_flags
+from affect_jax import runtime, stages
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -27,39 +27,32 @@ _WORKDIR = flags.DEFINE_string(
 )
 flags.mark_flags_as_required(["config", "workdir"])
 
-STAGES = ("train_cnn", "extract", "train_rnn")
-
 
 def main(argv: list[str]) -> None:
     del argv
-    quiet_logs.install()
+    runtime.quiet_library_logs()
     config = _CONFIG.value
     if config.get("fast_cpu_convolutions", True):
         logging.info(
             "Fast XLA:CPU convolution flag active: %s",
-            xla_cpu_flags.apply_fast_cpu_flags(),
+            runtime.apply_fast_cpu_flags(),
         )
-    if config.stage not in STAGES:
-        raise app.UsageError(f"Unknown config.stage {config.stage!r}; valid: {', '.join(STAGES)}.")
+    if config.stage not in stages.STAGES:
+        raise app.UsageError(
+            f"Unknown config.stage {config.stage!r}; valid: {', '.join(stages.STAGES)}."
+        )
     if config.get("distributed", False):
         import jax
 
         jax.distributed.initialize()
-    # Imported after the XLA flags are in place.
-    if config.stage == "extract":
-        from affect_jax import features
-
-        stores = features.extract(config, _WORKDIR.value)
-        print(json.dumps(stores, indent=2))
-        return
-    from affect_jax import train
-
-    result = train.train_and_evaluate(config, _WORKDIR.value)
+    with runtime.one_line_errors():
+        result = stages.run(config, _WORKDIR.value)
     print(json.dumps(result, indent=2))
-    print(
-        f"Workdir: {_WORKDIR.value} (checkpoints/, metrics.jsonl, "
-        "tensorboard/, plots/, results.json)"
-    )
+    if config.stage != "extract":
+        print(
+            f"Workdir: {_WORKDIR.value} (checkpoints/, metrics.jsonl, "
+            "tensorboard/, plots/, results.json)"
+        )
 
 
 def _parse_flags(argv: list[str]) -> list[str]:

@@ -1,146 +1,34 @@
-r"""Reruns every experiment of the paper, in dependency order, and writes REPORT.md.
+"""Command line of the paper reproduction (launch/reproduce_paper.sh)."""
 
-    bash launch/reproduce_paper.sh --workdir_root=runs/paper \
-        [--affwild2_raw=DIR --ck_plus_raw=DIR --jaffe_raw=DIR] [--preset=synthetic]
-
-A dataset with no raw folder given uses the embedded default (synthetic faces
-in the same raw layout). Finished experiments are skipped and unfinished ones
-resume from their checkpoints, so rerunning after an interruption continues.
-Presets: `full` (each config's own settings: real data), `synthetic` (small
-models and schedules for the embedded default), `tiny` (seconds; tests).
-"""
-
-import dataclasses
-import json
-from collections.abc import Callable
 from pathlib import Path
 
-import ml_collections
-from absl import logging
+from absl import app, flags
 
-from affect_jax import features, report, train
-from affect_jax.config_args import load_config
-from affect_jax.data import building
-from affect_jax.synthetic import affwild2_layout, ck_plus_layout, jaffe_layout
+from affect_jax import runtime
+from affect_jax.paper import experiments
 
-PRESETS = ("full", "synthetic", "tiny")
-_WRITERS: dict[str, tuple[Callable, dict]] = {
-    "affwild2": (affwild2_layout.write_affwild2_layout, affwild2_layout.PRESETS),
-    "ck_plus": (ck_plus_layout.write_ck_plus_layout, ck_plus_layout.PRESETS),
-    "jaffe": (jaffe_layout.write_jaffe_layout, jaffe_layout.PRESETS),
-}
-_COMPLETE = ".reproduce_complete"
-
-
-@dataclasses.dataclass(frozen=True)
-class Experiment:
-    """One run: a config file with its argument, and where it sits in the report."""
-
-    name: str
-    config: str
-    arg: str = ""
-    after: str = ""  # An experiment whose output this one reads.
+_ROOT = flags.DEFINE_string("workdir_root", "runs/paper", "One workdir per experiment below it.")
+_PRESET = flags.DEFINE_enum(
+    "preset",
+    "synthetic",
+    experiments.PRESETS,
+    "full: each config's settings (real data); synthetic: embedded default; tiny: tests.",
+)
+_AFFWILD2 = flags.DEFINE_string("affwild2_raw", "", "Raw Aff-Wild2 folder; empty: synthetic.")
+_CK_PLUS = flags.DEFINE_string("ck_plus_raw", "", "Raw CK+ folder; empty: synthetic.")
+_JAFFE = flags.DEFINE_string("jaffe_raw", "", "Raw JAFFE folder; empty: synthetic.")
+_DATA_DIR = flags.DEFINE_string("data_dir", "", "TFDS data_dir; empty: <workdir_root>/tfds.")
 
 
-def experiments() -> list[Experiment]:
-    """Every run behind the paper's Tables I and III, in dependency order."""
-    return [
-        Experiment("ck_plus", "ck_plus_cnn", "fold=0"),
-        Experiment("ck_plus_balanced", "ck_plus_cnn", "fold=0,balance=loss_weights"),
-        Experiment("cnn_whole", "affwild2_cnn"),
-        Experiment("cnn_subset1", "affwild2_cnn", "subset=1"),
-        Experiment("cnn_subset2", "affwild2_cnn", "subset=2"),
-        Experiment("cnn_subset3", "affwild2_cnn", "subset=3"),
-        Experiment("cnn_valence_only", "affwild2_cnn", "target=valence"),
-        Experiment("cnn_arousal_only", "affwild2_cnn", "target=arousal"),
-        Experiment("cnn_mse", "affwild2_cnn", "loss=mse"),
-        Experiment("features", "affwild2_extract", after="cnn_whole"),
-        Experiment("simple_rnn_1", "affwild2_rnn", "cell=simple_rnn,layers=1", "features"),
-        Experiment("gru_1", "affwild2_rnn", "cell=gru,layers=1", "features"),
-        Experiment("gru_3", "affwild2_rnn", "cell=gru,layers=3", "features"),
-    ]
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    runtime.apply_fast_cpu_flags()
+    raw = {"affwild2": _AFFWILD2.value, "ck_plus": _CK_PLUS.value, "jaffe": _JAFFE.value}
+    path = experiments.run_all(Path(_ROOT.value), _PRESET.value, raw, _DATA_DIR.value)
+    print(path.read_text())
+    print(f"Report: {path}")
 
 
-def _preset_arg(experiment: Experiment, preset: str) -> str:
-    if preset == "full" or experiment.config == "affwild2_extract":
-        extra = "tiny" if preset == "tiny" and experiment.config == "affwild2_extract" else ""
-    else:
-        extra = "quickstart" if preset == "synthetic" else "tiny"
-    return ",".join(part for part in (experiment.arg, extra) if part)
-
-
-def make_config(
-    experiment: Experiment, preset: str, data_dir: str, root: Path
-) -> ml_collections.ConfigDict:
-    config = load_config(experiment.config, _preset_arg(experiment, preset))
-    if experiment.config == "affwild2_extract":
-        config.extract.cnn_workdir = str(root / experiment.after)
-        return config
-    if experiment.config == "affwild2_rnn":
-        config.rnn.features_dir = str(root / experiment.after / "features")
-        if preset == "tiny":
-            config.num_train_steps = 150  # Seconds; the default 20 learns nothing.
-            config.eval_every_steps = 150
-            config.optimizer.learning_rate = 0.05
-        return config
-    config.dataset.data_dir = data_dir
-    if preset == "synthetic" and experiment.config in ("affwild2_cnn", "ck_plus_cnn"):
-        # Nine CNN runs must fit the 20-minute budget on 2 cores.
-        config.num_train_steps = 250 if experiment.config == "affwild2_cnn" else 400
-        config.eval_every_steps = 250 if experiment.config == "affwild2_cnn" else 200
-    if preset == "tiny" and experiment.config == "affwild2_cnn":
-        config.num_train_steps = 60  # Enough to learn something on the tiny set.
-        config.eval_every_steps = 30
-        # With ~500 frames most of the 1,600 bins hold 1-2 frames, so the
-        # reference rule's subsets 1-2 keep nothing; flatten keeps a subset.
-        config.balancing.rule = "flatten"
-    return config
-
-
-def prepare_datasets(raw_dirs: dict[str, str], data_dir: str, root: Path, preset: str) -> None:
-    """Writes synthetic raw layouts where no raw folder is given, then builds."""
-    size = "tiny" if preset == "tiny" else "quickstart"
-    builds = {"affwild2": ["affwild2/va"], "ck_plus": ["ck_plus/fold0"], "jaffe": ["jaffe/all"]}
-    for dataset, names in builds.items():
-        raw = raw_dirs.get(dataset)
-        if not raw:
-            raw_path = root / "raw" / dataset
-            if not (raw_path / _COMPLETE).exists():
-                writer, presets = _WRITERS[dataset]
-                logging.info("Writing the synthetic %s layout to %s", dataset, raw_path)
-                writer(raw_path, seed=0, **presets[size])
-                (raw_path / _COMPLETE).touch()
-            raw = str(raw_path)
-        for name in names:
-            building.build_dataset(name, raw, data_dir)
-
-
-def _finished(workdir: Path, config: ml_collections.ConfigDict) -> bool:
-    if config.stage == "extract":
-        return all(
-            (workdir / "features" / split / "complete.json").exists()
-            for split in config.extract.splits
-        )
-    results = workdir / "results.json"
-    return results.exists() and json.loads(results.read_text())["step"] >= config.num_train_steps
-
-
-def run_all(root: Path, preset: str, raw_dirs: dict[str, str], data_dir: str = "") -> Path:
-    """Builds what is missing, runs every experiment not yet finished, writes REPORT.md."""
-    if preset not in PRESETS:
-        raise ValueError(f"Unknown preset {preset!r}; valid: {', '.join(PRESETS)}.")
-    root.mkdir(parents=True, exist_ok=True)
-    data_dir = str(Path(data_dir or root / "tfds").resolve())
-    prepare_datasets(raw_dirs, data_dir, root, preset)
-    for experiment in experiments():
-        workdir = root / experiment.name
-        config = make_config(experiment, preset, data_dir, root)
-        if _finished(workdir, config):
-            logging.info("%s: finished earlier, skipped.", experiment.name)
-            continue
-        logging.info("%s: running %s:%s", experiment.name, experiment.config, experiment.arg)
-        if config.stage == "extract":
-            features.extract(config, str(workdir))
-        else:
-            train.train_and_evaluate(config, str(workdir))
-    return report.write_report(root, [e.name for e in experiments()])
+if __name__ == "__main__":
+    app.run(main)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from absl import app, flags
 
+from affect_jax.data import building
+
 _FRAMES = flags.DEFINE_list("frames", ["10000", "40000"], "Approximate frames per size.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Where to write; default: a temporary folder.")
 _CHILD = flags.DEFINE_string(
@@ -38,10 +40,9 @@ _VALIDATION_SHARE = 0.2
 
 def _build_and_report(raw_dir: str, data_dir: str) -> None:
     """The child: builds, then prints one JSON line with its counts and peak RSS."""
-    from affect_jax import build
 
     start = time.perf_counter()
-    builder = build.build_dataset("affwild2/va", raw_dir, data_dir)
+    builder = building.build_dataset("affwild2/va", raw_dir, data_dir)
     seconds = time.perf_counter() - start
     records = sum(split.num_examples for split in builder.info.splits.values())
     # Linux reports ru_maxrss in KiB.

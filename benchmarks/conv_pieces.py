@@ -16,7 +16,7 @@ from absl import app, flags
 from jax import lax
 from timing import environment_line, matmul_ceiling, median_seconds
 
-from affect_jax import xla_cpu_flags
+from affect_jax import runtime
 
 _STEPS = flags.DEFINE_integer("steps", 5, "Timed runs per piece (median).")
 _BATCH = flags.DEFINE_integer("batch", 128, "Frames per batch.")
@@ -66,5 +66,5 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    xla_cpu_flags.apply_fast_cpu_flags()
+    runtime.apply_fast_cpu_flags()
     app.run(main)

@@ -30,11 +30,12 @@ def measure(count: int) -> dict:
     import numpy as np
     from timing import project_train_rate
 
-    from affect_jax.config_args import load_config
+    from affect_jax.config import load_config
     from affect_jax.models.cnn import FrameCNN
+    from affect_jax.models.registry import FRAME_SHAPE
 
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (128, 96, 96, 1), dtype=np.uint8)
+    images = rng.integers(0, 256, (128, *FRAME_SHAPE), dtype=np.uint8)
     targets = rng.uniform(-1, 1, (128, 2)).astype(np.float32)
     config = load_config("affwild2_cnn")
     return {

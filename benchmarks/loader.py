@@ -23,7 +23,7 @@ import grain
 import numpy as np
 from absl import app, flags
 
-from affect_jax.data import augment, sources
+from affect_jax.data import augment, building, sources
 
 _TFDS_DIR = flags.DEFINE_string("tfds_dir", None, "A built affwild2/va; default: build one.")
 _WORKERS = flags.DEFINE_list("workers", ["0", "2"], "Grain worker counts to measure.")
@@ -33,29 +33,20 @@ _READ_THREADS = flags.DEFINE_integer("read_threads", 2, "grain.ReadOptions.num_t
 _GPU_RATE = flags.DEFINE_float("gpu_frames_per_s", 20_000, "Rate the loader must feed.")
 
 
-_DATA_DIR_USED: list[str] = []  # Set once in main: the flag's, or the fresh build.
-
-
-def _data_dir() -> str:
-    return _DATA_DIR_USED[-1]
-
-
-def _build_synthetic(root: Path) -> str:
-    from affect_jax import build
+def build_synthetic(root: Path, preset: str = "quickstart") -> str:
+    """Writes the `preset` synthetic Aff-Wild2 under root/raw, builds it; returns the TFDS dir."""
     from affect_jax.synthetic import affwild2_layout
 
-    affwild2_layout.write_affwild2_layout(
-        root / "raw", seed=0, **affwild2_layout.PRESETS["quickstart"]
-    )
-    build.build_dataset("affwild2/va", root / "raw", root / "tfds")
+    affwild2_layout.write_affwild2_layout(root / "raw", seed=0, **affwild2_layout.PRESETS[preset])
+    building.build_dataset("affwild2/va", root / "raw", root / "tfds")
     return str(root / "tfds")
 
 
-def _stage_rates(count: int = 2000) -> dict[str, float]:
+def stage_rates(data_dir: str, count: int = 2000) -> dict[str, float]:
     """Frames/s of each stage alone, one thread, in shuffled order like training."""
     import tensorflow_datasets as tfds
 
-    builder = sources.open_builder("affwild2/va", _data_dir())
+    builder = sources.open_builder("affwild2/va", data_dir)
     undecoded = builder.as_data_source("train", decoders={"image": tfds.decode.SkipDecoding()})
     order = np.random.default_rng(0).permutation(len(undecoded))[:count].tolist()
     undecoded[order[0]]  # Opens the shard reader outside the timing.
@@ -79,51 +70,55 @@ def _stage_rates(count: int = 2000) -> dict[str, float]:
     }
 
 
-def _loader_rate(source, workers: int, augmented: bool) -> float:
-    """Steady-state frames/s of the training chain over `_BATCHES` batches."""
+def loader_rate(
+    source, workers: int, augmented: bool, batch_size: int, batches: int, read_threads: int
+) -> float:
+    """Steady-state frames/s of the training chain over `batches` batches of `batch_size`."""
     # The trainer's chain without its record -> model-example step (an
     # np.asarray per field, negligible here, and an API still moving).
     dataset = grain.MapDataset.source(source).shuffle(seed=0).repeat(None)
     if augmented:
         dataset = dataset.random_map(augment.RandomAugment(augment.AugmentConfig()), seed=1)
-    iter_dataset = dataset.batch(_BATCH.value, drop_remainder=True).to_iter_dataset(
-        grain.ReadOptions(num_threads=_READ_THREADS.value, prefetch_buffer_size=4)
+    iter_dataset = dataset.batch(batch_size, drop_remainder=True).to_iter_dataset(
+        grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=4)
     )
     if workers:
         iter_dataset = iter_dataset.mp_prefetch(grain.MultiprocessingOptions(num_workers=workers))
-    batches = iter(iter_dataset)
+    iterator = iter(iter_dataset)
     # Workers fill their buffers while they start; the batches waiting there
     # when timing begins would inflate the rate, so drain them first.
     for _ in range(4 + 6 * workers):
-        next(batches)
+        next(iterator)
     start = time.perf_counter()
-    for _ in range(_BATCHES.value):
-        batch = next(batches)
+    for _ in range(batches):
+        batch = next(iterator)
     elapsed = time.perf_counter() - start
-    assert batch["image"].shape == (_BATCH.value, 96, 96, 1)
-    batches.close()  # Stops the workers (and frees their shared memory) now.
-    return _BATCHES.value * _BATCH.value / elapsed
+    assert batch["image"].shape == (batch_size, 96, 96, 1)
+    iterator.close()  # Stops the workers (and frees their shared memory) now.
+    return batches * batch_size / elapsed
 
 
 def main(argv: Sequence[str]) -> None:
     del argv
     with tempfile.TemporaryDirectory() as scratch:
-        _DATA_DIR_USED.append(_TFDS_DIR.value or _build_synthetic(Path(scratch)))
-        source = sources.open_split("affwild2/va", _data_dir(), "train")
+        data_dir = _TFDS_DIR.value or build_synthetic(Path(scratch))
+        source = sources.open_split("affwild2/va", data_dir, "train")
         print(f"train split: {len(source)} frames; batch {_BATCH.value}, {_BATCHES.value} timed")
+        sizes = dict(batch_size=_BATCH.value, batches=_BATCHES.value)
+        sizes["read_threads"] = _READ_THREADS.value
 
-        stages = _stage_rates()
+        stages = stage_rates(data_dir)
         slowest = min(stages.values())
         print("\nstages alone, 1 thread (share of the time per frame):")
         for name, rate in stages.items():
             print(f"  {name:26s} {rate:8,.0f} frames/s  ({slowest / rate:.2f})")
 
-        plain = _loader_rate(source, 0, augmented=False)
+        plain = loader_rate(source, 0, augmented=False, **sizes)
         print(f"\nGrain chain, batches of {_BATCH.value}, {_READ_THREADS.value} read threads:")
         print(f"  decode + batch,           0 workers {plain:8,.0f} frames/s  (1.00)")
         rates = {}
         for workers in sorted({int(w) for w in _WORKERS.value}):
-            rates[workers] = _loader_rate(source, workers, augmented=True)
+            rates[workers] = loader_rate(source, workers, augmented=True, **sizes)
             print(f"  decode + augment + batch, {workers} workers {rates[workers]:8,.0f} frames/s"
                   f"  ({rates[workers] / plain:.2f})")  # fmt: skip
 

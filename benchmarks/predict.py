@@ -8,7 +8,7 @@ without a face), then times, on the same file, with the project's code:
   1. decoding alone (video_io),
   2. decoding + gray + Haar face tracking (face_tracking),
   3. end to end: 2 + crops + CNN in batches + RNN over every full window
-     + interpolation (predict.track_and_embed, VideoModel.values),
+     + interpolation (predict_videos.track_and_embed, VideoModel.values),
   4. 3 + writing the CSV and the timeline PNG.
 Without --checkpoint the models are the quickstart (or reference)
 architectures with freshly initialized weights: speed does not depend on the
@@ -24,12 +24,14 @@ import numpy as np
 from absl import app, flags
 from timing import environment_line, median_seconds
 
-from affect_jax import faces, predict, sharding, steps, xla_cpu_flags
-from affect_jax.config_args import load_config
-from affect_jax.face_tracking import FaceTracker
+from affect_jax import runtime
+from affect_jax.config import load_config
+from affect_jax.faces.track import FaceTracker
+from affect_jax.faces.video_io import FrameSource
+from affect_jax.inference import predict_videos
 from affect_jax.models.registry import create_model
 from affect_jax.synthetic import portrait_video
-from affect_jax.video_io import FrameSource
+from affect_jax.training import sharding, steps
 
 _MODEL = flags.DEFINE_enum("model", "quickstart", ["quickstart", "reference"], "Architecture.")
 _FRAMES = flags.DEFINE_integer("frames", 300, "Frames in the test video.")
@@ -42,7 +44,7 @@ FLAGS = flags.FLAGS
 
 def fresh_model(kind: str, batch_size: int):
     """A VideoModel of the `kind` CNN + GRU configs with initialized weights."""
-    from affect_jax.video_model import VideoModel
+    from affect_jax.inference.video_model import VideoModel
 
     arg = "quickstart" if kind == "quickstart" else ""
     cnn_config = load_config("affwild2_cnn", arg)
@@ -81,7 +83,7 @@ def main(argv) -> None:
     del argv
     print(f"{environment_line()}, cv2 threads {__import__('cv2').getNumThreads()}")
     if FLAGS.checkpoint:
-        from affect_jax.video_model import load_video_model
+        from affect_jax.inference.video_model import load_video_model
 
         model = load_video_model(FLAGS.checkpoint, batch_size=FLAGS.batch_size)
         description = f"checkpoint {model.rnn_path or model.cnn_path}"
@@ -96,25 +98,25 @@ def main(argv) -> None:
             path, count, size=(360, 640), no_face=gaps, fourcc=_CODEC.value
         )
         source = FrameSource(path.stem, path)
-        options = predict.Options(search_region=not FLAGS.full_frame_detection)
+        options = predict_videos.Options(search_region=not FLAGS.full_frame_detection)
 
         def decode():
             for _ in source.open().frames():
                 pass
 
         def detect():
-            tracker = FaceTracker(faces.FaceDetector(), search_region=options.search_region)
+            tracker = FaceTracker(detect.FaceDetector(), search_region=options.search_region)
             for frame in source.open().frames():
-                tracker.track(faces.to_gray(frame))
+                tracker.track(detect.to_gray(frame))
 
         def end_to_end():
-            _, boxes, outputs, features = predict.track_and_embed(model, source, options)
+            _, boxes, outputs, features = predict_videos.track_and_embed(model, source, options)
             mask = np.array([b is not None for b in boxes])
             model.values(mask, features, outputs, source.name)
             return mask
 
         def with_files():
-            predict.predict_source(model, source, Path(folder), options)
+            predict_videos.predict_source(model, source, Path(folder), options)
 
         found = end_to_end()  # Warm-up: compiles the CNN and the RNN.
         timings = {
@@ -141,5 +143,5 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    xla_cpu_flags.apply_fast_cpu_flags()
+    runtime.apply_fast_cpu_flags()
     app.run(main)

@@ -19,10 +19,12 @@ import numpy as np
 from absl import app, flags
 from timing import environment_line, median_seconds, project_train_rate
 
-from affect_jax import sharding, steps, xla_cpu_flags
-from affect_jax.config_args import load_config
+from affect_jax import runtime
+from affect_jax.config import load_config
 from affect_jax.models.cnn import FrameCNN
+from affect_jax.models.registry import FRAME_SHAPE
 from affect_jax.models.rnn import SequenceRegressor
+from affect_jax.training import sharding, steps
 
 _STEPS = flags.DEFINE_integer("steps", 10, "Timed steps per measurement (median).")
 _SKIP_CNN = flags.DEFINE_bool("skip_cnn", False, "Only the GRU measurement.")
@@ -73,7 +75,7 @@ def gru_benchmark(count: int) -> None:
 def extraction_benchmark(count: int) -> None:
     config = load_config("affwild2_cnn")
     rng = np.random.default_rng(1)
-    images = rng.integers(0, 256, (config.batch_size, 96, 96, 1), dtype=np.uint8)
+    images = rng.integers(0, 256, (config.batch_size, *FRAME_SHAPE), dtype=np.uint8)
     targets = rng.uniform(-1, 1, (config.batch_size, 2)).astype(np.float32)
     model = FrameCNN()
     train_rate, _ = project_train_rate(model, config, images, targets, count)
@@ -81,7 +83,7 @@ def extraction_benchmark(count: int) -> None:
     sample = jax.ShapeDtypeStruct(images.shape, images.dtype)
     state = steps.create_train_state(model, config, mesh, sample)
     predict = steps.make_predict_step(mesh, return_features=True)
-    batch = jax.device_put(rng.integers(0, 256, (256, 96, 96, 1), dtype=np.uint8))
+    batch = {"inputs": jax.device_put(rng.integers(0, 256, (256, *FRAME_SHAPE), dtype=np.uint8))}
     seconds = median_seconds(lambda: jax.block_until_ready(predict(state, batch)), count)
     extract_rate = 256 / seconds
     print("Reference CNN (1,333,706 parameters):")
@@ -99,5 +101,5 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    xla_cpu_flags.apply_fast_cpu_flags()
+    runtime.apply_fast_cpu_flags()
     app.run(main)

@@ -6,7 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from affect_jax import sharding, steps, xla_cpu_flags
+from affect_jax import runtime
+from affect_jax.models.cnn import VARIANTS
+from affect_jax.models.registry import FRAME_SHAPE
+from affect_jax.training import sharding, steps
 
 
 def median_seconds(run, count: int, warmup: bool = True) -> float:
@@ -73,16 +76,38 @@ def project_train_rate(model, config, inputs, targets, count: int) -> tuple[floa
     return len(inputs) / median_seconds(run, count, warmup=False), first
 
 
-def matmul_ceiling(count: int) -> float:
-    """float32 GFLOP/s of a jit-compiled 2048^3 matrix product: the machine's ceiling."""
-    a = jnp.asarray(np.random.default_rng(0).normal(size=(2048, 2048)), jnp.float32)
+def matmul_ceiling(count: int, size: int = 2048, dtype=jnp.float32) -> float:
+    """GFLOP/s of a jit-compiled size^3 matrix product in `dtype`: the machine's ceiling.
+
+    float32 runs at JAX's default precision, which on NVIDIA GPUs is TF32.
+    """
+    a = jnp.asarray(np.random.default_rng(0).normal(size=(size, size)), dtype)
     dot = jax.jit(lambda x: x @ x)
-    return 2 * 2048**3 / median_seconds(lambda: dot(a).block_until_ready(), count) / 1e9
+    return 2 * size**3 / median_seconds(lambda: dot(a).block_until_ready(), count) / 1e9
+
+
+def cnn_train_flop_per_frame(model_config, num_outputs: int = 2) -> float:
+    """FLOPs of one frame through a FrameCNN train step, from its conv and dense shapes.
+
+    Counts multiply-adds x 2 of the 5x5 convolutions and the dense layers of the
+    forward pass (pooling and elementwise work are small beside them), and the
+    backward pass as twice the forward (input and weight gradients).
+    """
+    paddings = VARIANTS[model_config.variant][0]
+    size, channels, multiply_adds = FRAME_SHAPE[0], FRAME_SHAPE[2], 0
+    for features, padding in zip(model_config.conv_features, paddings, strict=True):
+        size = size if padding == "SAME" else size - 4
+        multiply_adds += size * size * 25 * channels * features
+        channels = features
+        size //= 2  # 2x2 max pool; after the last conv, quadrant pooling to 2x2.
+    flat = 4 * channels
+    multiply_adds += flat * model_config.feature_dim + model_config.feature_dim * num_outputs
+    return 3 * 2 * multiply_adds
 
 
 def environment_line() -> str:
     """What every benchmark prints first: jax version, backend, devices, CPU flag."""
     return (
         f"jax {jax.__version__}, backend {jax.default_backend()}, devices "
-        f"{jax.device_count()}, fast CPU convolution flag: {xla_cpu_flags.fast_flag_active()}"
+        f"{jax.device_count()}, fast CPU convolution flag: {runtime.fast_flag_active()}"
     )

@@ -23,18 +23,18 @@ Arguments: `quickstart`, `tiny`, `data_dir=D`.
 
 import ml_collections
 
-from affect_jax import config_sections as sections
-from affect_jax.config_args import parse_arg
-from affect_jax.emotions import AFFWILD2_ACTION_UNITS
+from affect_jax import config as config_lib
+from affect_jax.config import parse_arg
+from affect_jax.tasks.labels import AFFWILD2_ACTION_UNITS
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(arg, quickstart=False, tiny=False, data_dir="")
-    config = sections.affwild2_frame_task("affwild2/au", args.data_dir)
+    config = config_lib.affwild2_frame_task("affwild2/au", args.data_dir)
     config.loss = "binary_cross_entropy"  # Masked where an AU is not annotated.
     config.targets = ("aus",)  # The record field, one slot per entry of class_names.
     config.num_classes = len(AFFWILD2_ACTION_UNITS)
     config.label_key = ""
     config.class_names = AFFWILD2_ACTION_UNITS
-    sections.apply_frame_presets(config, quickstart=args.quickstart, tiny=args.tiny)
+    config_lib.apply_frame_presets(config, quickstart=args.quickstart, tiny=args.tiny)
     return config

@@ -15,6 +15,8 @@ Arguments after the colon (`configs/affwild2_cnn.py:quickstart`):
   quickstart  a narrow CNN that learns the synthetic embedded default to
               validation CCC >= 0.6 in a few minutes on 2 CPU cores.
   tiny        a few steps of a very small CNN, for tests.
+  paper       with quickstart or tiny: the schedule that the paper reproduction
+              (launch/reproduce_paper.sh) gives this size.
   data_dir=D  shorthand for --config.dataset.data_dir=D.
   subset=N    train on the paper's VA-balanced subset N (1, 2 or 3).
   target=T    "both" (default), "valence" or "arousal": one dimension at a time.
@@ -23,17 +25,24 @@ Arguments after the colon (`configs/affwild2_cnn.py:quickstart`):
 
 import ml_collections
 
-from affect_jax import config_sections as sections
-from affect_jax.config_args import parse_arg
+from affect_jax import config as config_lib
+from affect_jax.config import parse_arg
 
 TARGETS = {"both": ("valence", "arousal"), "valence": ("valence",), "arousal": ("arousal",)}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(
-        arg, quickstart=False, tiny=False, data_dir="", subset=0, target="both", loss="ccc"
+        arg,
+        quickstart=False,
+        tiny=False,
+        paper=False,
+        data_dir="",
+        subset=0,
+        target="both",
+        loss="ccc",
     )
-    config = sections.affwild2_frame_task("affwild2/va", args.data_dir)
+    config = config_lib.affwild2_frame_task("affwild2/va", args.data_dir)
 
     # Regressed record fields, in head-output order. ("valence",) or
     # ("arousal",) trains one dimension at a time, as in the paper's ablation.
@@ -51,5 +60,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.balancing.enabled = True
         config.balancing.k_max_mode = {1: "max", 2: "mean", 3: "max_mean"}[args.subset]
     # quickstart: validation CCC ~0.9 by step 600 (4 minutes on 2 cores).
-    sections.apply_frame_presets(config, quickstart=args.quickstart, tiny=args.tiny)
+    config_lib.apply_frame_presets(config, quickstart=args.quickstart, tiny=args.tiny)
+    if args.paper and args.quickstart:  # Nine CNN runs in the 20-minute budget on 2 cores.
+        config_lib.set_schedule(config, 250, log_every=50, eval_every=250, checkpoint_every=200)
+    if args.paper and args.tiny:
+        config_lib.set_schedule(config, 60, log_every=5, eval_every=30, checkpoint_every=5)
+        # With ~500 frames most of the 1,600 bins hold 1-2 frames, so the
+        # reference rule's subsets 1-2 keep nothing; flatten keeps a subset.
+        config.balancing.rule = "flatten"
     return config

@@ -24,14 +24,14 @@ Arguments: `balance=none|loss_weights|sampling`, `quickstart`, `tiny`, `data_dir
 
 import ml_collections
 
-from affect_jax import config_sections as sections
-from affect_jax.config_args import parse_arg
-from affect_jax.emotions import AFFWILD2_EXPRESSIONS
+from affect_jax import config as config_lib
+from affect_jax.config import parse_arg
+from affect_jax.tasks.labels import AFFWILD2_EXPRESSIONS
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(arg, balance="none", quickstart=False, tiny=False, data_dir="")
-    config = sections.affwild2_frame_task("affwild2/expr", args.data_dir)
+    config = config_lib.affwild2_frame_task("affwild2/expr", args.data_dir)
     config.loss = "cross_entropy"
     config.targets = ()
     config.num_classes = len(AFFWILD2_EXPRESSIONS)
@@ -39,5 +39,5 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.class_names = AFFWILD2_EXPRESSIONS
     # "none" | "loss_weights" (inverse frequency) | "sampling" (balanced epochs).
     config.class_balance = args.balance
-    sections.apply_frame_presets(config, quickstart=args.quickstart, tiny=args.tiny)
+    config_lib.apply_frame_presets(config, quickstart=args.quickstart, tiny=args.tiny)
     return config

@@ -14,15 +14,13 @@ Arguments: `cnn_workdir=DIR`, `tiny` (small batches, for tests).
 
 import ml_collections
 
-from affect_jax.config_args import parse_arg
+from affect_jax import config as config_lib
+from affect_jax.config import parse_arg
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(arg, cnn_workdir="", tiny=False)
-    config = ml_collections.ConfigDict()
-    config.stage = "extract"
-    config.fast_cpu_convolutions = True
-    config.distributed = False
+    config = config_lib.run_header("extract")
 
     config.extract = ml_collections.ConfigDict()
     config.extract.cnn_workdir = args.cnn_workdir  # --workdir of the train_cnn run.
@@ -34,9 +32,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.dataset = ml_collections.ConfigDict()
     config.dataset.data_dir = ""  # Empty: the one saved in the CNN checkpoint.
 
-    config.input = ml_collections.ConfigDict()
-    config.input.read_threads = 2
-    config.input.prefetch = 4
+    config.input = config_lib.input_options()
     if args.tiny:
         config.extract.batch_size = 32
     return config

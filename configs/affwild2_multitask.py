@@ -23,20 +23,20 @@ Arguments: `quickstart`, `tiny`, `data_dir=D`.
 
 import ml_collections
 
-from affect_jax import config_sections as sections
-from affect_jax import multitask
-from affect_jax.config_args import parse_arg
-from affect_jax.emotions import AFFWILD2_ACTION_UNITS, AFFWILD2_EXPRESSIONS
+from affect_jax import config as config_lib
+from affect_jax.config import parse_arg
+from affect_jax.tasks import multitask
+from affect_jax.tasks.labels import AFFWILD2_ACTION_UNITS, AFFWILD2_EXPRESSIONS
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(arg, quickstart=False, tiny=False, data_dir="")
-    config = sections.affwild2_frame_task("affwild2/multitask", args.data_dir)
+    config = config_lib.affwild2_frame_task("affwild2/multitask", args.data_dir)
     config.loss = "multitask"
     config.targets = multitask.TARGETS  # Record fields, flattened in this order.
     config.num_classes = multitask.NUM_EXPRESSIONS
     config.label_key = ""
     config.class_names = AFFWILD2_EXPRESSIONS
     config.action_units = AFFWILD2_ACTION_UNITS
-    sections.apply_frame_presets(config, quickstart=args.quickstart, tiny=args.tiny)
+    config_lib.apply_frame_presets(config, quickstart=args.quickstart, tiny=args.tiny)
     return config

@@ -14,28 +14,32 @@ window interpolated), the CNN alone on the same frames, and challenge-format
 files in <workdir>/predictions/.
 
 Arguments: `cell=gru|simple_rnn`, `layers=1|3` (100, or 100/100/50 units),
-`target=next|every`, `features_dir=DIR`, `quickstart`, `tiny`.
+`target=next|every`, `features_dir=DIR`, `quickstart`, `tiny`, `paper` (with
+tiny: the tiny paper reproduction's longer schedule).
 """
 
 import ml_collections
 
-from affect_jax import config_sections as sections
-from affect_jax.config_args import parse_arg
+from affect_jax import config as config_lib
+from affect_jax.config import parse_arg
 
 LAYER_SIZES = {1: (100,), 3: (100, 100, 50)}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(
-        arg, cell="gru", layers=1, target="next", features_dir="", quickstart=False, tiny=False
+        arg,
+        cell="gru",
+        layers=1,
+        target="next",
+        features_dir="",
+        quickstart=False,
+        tiny=False,
+        paper=False,
     )
     if args.layers not in LAYER_SIZES:
         raise ValueError(f"layers={args.layers}: valid are {sorted(LAYER_SIZES)}.")
-    config = ml_collections.ConfigDict()
-    config.stage = "train_rnn"
-    config.seed = 0
-    config.fast_cpu_convolutions = True
-    config.distributed = False
+    config = config_lib.run_header("train_rnn")
 
     config.dataset = ml_collections.ConfigDict()
     config.dataset.train_split = "train"  # Feature store folders under features_dir.
@@ -46,6 +50,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
     config.rnn = ml_collections.ConfigDict()
     config.rnn.features_dir = args.features_dir  # <extract workdir>/features
+    # The CNN run whose features this RNN reads, for prediction when the feature
+    # store (its complete.json names the CNN) is gone, as in a run imported from
+    # Keras; "": the feature store's. Training always reads features_dir.
+    config.rnn.cnn_workdir = ""
     config.rnn.window = 100  # Frames per window (reference: 100).
     config.rnn.stride = 1  # Windows overlap by window - stride frames.
     # "next": frames t-W..t-1 predict frame t (the reference code);
@@ -57,23 +65,26 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model.cell = args.cell  # "gru" (Keras reset_after=True) | "simple_rnn".
     config.model.layer_sizes = LAYER_SIZES[args.layers]
 
-    config.optimizer = sections.sgd_optimizer()
+    config.optimizer = config_lib.sgd_optimizer()
 
     config.batch_size = 256  # Reference code (paper: 128).
     config.eval_batch_size = 1024
-    sections.set_schedule(config, 30_000, log_every=100, eval_every=5_000, checkpoint_every=1_000)
-    config.checkpoint = sections.checkpoint_options()
-    config.input = sections.input_options()
+    config_lib.set_schedule(config, 30_000, log_every=100, eval_every=5_000, checkpoint_every=1_000)
+    config.checkpoint = config_lib.checkpoint_options()
+    config.input = config_lib.input_options()
 
     if args.quickstart:
         config.rnn.window = 32
         config.batch_size = 64
         config.eval_batch_size = 256
-        sections.set_schedule(config, 600, log_every=50, eval_every=200, checkpoint_every=200)
+        config_lib.set_schedule(config, 600, log_every=50, eval_every=200, checkpoint_every=200)
     if args.tiny:
         config.rnn.window = 3  # The tiny synthetic videos are 20-30 frames long.
         config.model.layer_sizes = tuple(min(s, 16) for s in config.model.layer_sizes)
         config.batch_size = 32
         config.eval_batch_size = 64
-        sections.set_schedule(config, 20, log_every=5, eval_every=10, checkpoint_every=5)
+        config_lib.set_schedule(config, 20, log_every=5, eval_every=10, checkpoint_every=5)
+        if args.paper:  # The reproduction's tiny preset: 20 steps learn nothing.
+            config_lib.set_schedule(config, 150, log_every=5, eval_every=150, checkpoint_every=5)
+            config.optimizer.learning_rate = 0.05
     return config

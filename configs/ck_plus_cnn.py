@@ -14,24 +14,22 @@ Figs. 6 and 7).
 
 Arguments: `fold=N` (0-9, subject-independent), `balance=none|loss_weights|
 sampling` (CK+'s class imbalance skews JAFFE predictions), `quickstart`,
-`tiny`, `data_dir=D`.
+`tiny`, `paper` (with quickstart: the schedule of the paper reproduction on
+the embedded default), `data_dir=D`.
 """
 
 import ml_collections
 
-from affect_jax import config_sections as sections
-from affect_jax.config_args import parse_arg
-from affect_jax.data import augment, balancing
-from affect_jax.emotions import CK_PLUS_EMOTIONS
+from affect_jax import config as config_lib
+from affect_jax.config import parse_arg
+from affect_jax.tasks.labels import CK_PLUS_EMOTIONS
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-    args = parse_arg(arg, fold=0, balance="none", quickstart=False, tiny=False, data_dir="")
-    config = ml_collections.ConfigDict()
-    config.stage = "train_cnn"
-    config.seed = 0
-    config.fast_cpu_convolutions = True
-    config.distributed = False
+    args = parse_arg(
+        arg, fold=0, balance="none", quickstart=False, tiny=False, paper=False, data_dir=""
+    )
+    config = config_lib.run_header("train_cnn")
 
     config.dataset = ml_collections.ConfigDict()
     config.dataset.name = f"ck_plus/fold{args.fold}"  # Folds split subjects.
@@ -52,27 +50,29 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.class_names = CK_PLUS_EMOTIONS
     # "none" | "loss_weights" (inverse frequency) | "sampling" (balanced epochs).
     config.class_balance = args.balance
-    config.balancing = balancing.default_balancing_config()  # VA bins: unused here.
-    config.augment = augment.default_augment_config()
+    config.balancing = config_lib.va_balancing_options()  # VA bins: unused here.
+    config.augment = config_lib.augment_options()
 
-    config.model = sections.reference_cnn()
-    config.optimizer = sections.sgd_optimizer()
+    config.model = config_lib.reference_cnn()
+    config.optimizer = config_lib.sgd_optimizer()
 
     config.batch_size = 64  # Reference code on CK+.
     config.eval_batch_size = 128
     # 3,000 steps: ~160 epochs of the ~1,180 training images of a fold.
-    sections.set_schedule(config, 3_000, log_every=50, eval_every=500, checkpoint_every=500)
-    config.checkpoint = sections.checkpoint_options()
-    config.input = sections.input_options()
+    config_lib.set_schedule(config, 3_000, log_every=50, eval_every=500, checkpoint_every=500)
+    config.checkpoint = config_lib.checkpoint_options()
+    config.input = config_lib.input_options()
 
     if args.quickstart:
         config.model.conv_features = (16, 32, 64)
-        sections.set_schedule(config, 600, log_every=50, eval_every=200, checkpoint_every=200)
+        config_lib.set_schedule(config, 600, log_every=50, eval_every=200, checkpoint_every=200)
+        if args.paper:  # Both CK+ runs of the reproduction on the embedded default.
+            config_lib.set_schedule(config, 400, log_every=50, eval_every=200, checkpoint_every=200)
     if args.tiny:
         config.augment.enabled = False
         config.model.conv_features = (8, 16, 16)
         config.model.feature_dim = 32
         config.batch_size = 16
         config.eval_batch_size = 32
-        sections.set_schedule(config, 10, log_every=5, eval_every=10, checkpoint_every=5)
+        config_lib.set_schedule(config, 10, log_every=5, eval_every=10, checkpoint_every=5)
     return config

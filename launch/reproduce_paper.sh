@@ -10,4 +10,4 @@ cd "$repo_root"
 if [ -z "${AFFECT_JAX_NO_SETUP:-}" ]; then
   source launch/setup_env.sh ""  # No extras; see setup_env.sh.
 fi
-python -m affect_jax.reproduce_main "$@"
+python -m affect_jax.reproduce "$@"

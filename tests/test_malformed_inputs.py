@@ -19,15 +19,18 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from affect_jax import build, checkpoints, predict, sharding, train
-from affect_jax.config_args import load_config
+from affect_jax.config import load_config
+from affect_jax.data import building
+from affect_jax.inference import predict_videos
 from affect_jax.models.registry import create_model
+from affect_jax.stages import train
 from affect_jax.synthetic import portrait_video
-from affect_jax.video_model import NotACheckpointError
+from affect_jax.training import checkpoints, sharding
+from affect_jax.training.checkpoints import NotACheckpointError
 from data_builders.affwild2 import make_dummy_data as affwild2_dummy
 from data_builders.ck_plus import make_dummy_data as ck_plus_dummy
 from data_builders.jaffe import make_dummy_data as jaffe_dummy
-from tests import train_helpers
+from tests.helpers import train_helpers
 
 # Built once from the intact dummy data; every failing build below writes into
 # the same data_dir, next to them, and must leave them readable and complete.
@@ -44,7 +47,7 @@ def prebuilt(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("prebuilt")
     counts = {}
     for name, manual_dir in _PREBUILT.items():
-        builder = build.build_dataset(name, manual_dir, data_dir)
+        builder = building.build_dataset(name, manual_dir, data_dir)
         counts[name] = {s: len(builder.as_data_source(s)) for s in builder.info.splits}
     return data_dir, counts
 
@@ -123,7 +126,7 @@ def test_bad_annotation_file_stops_the_build(prebuilt, tmp_path, text, messages)
     manual_dir = _copy(tmp_path, affwild2_dummy.DUMMY_DATA)
     (manual_dir / _VA_FILE).write_text(text)
     with pytest.raises(ValueError) as error:
-        build.build_dataset("affwild2/va", manual_dir, prebuilt[0])
+        building.build_dataset("affwild2/va", manual_dir, prebuilt[0])
     message = str(error.value)
     assert str(manual_dir / _VA_FILE) in message and "Fix:" in message
     for part in messages:
@@ -159,10 +162,10 @@ _AFFWILD2_REPORT = {
 def test_tolerated_layout_quirks_build_the_same_dataset(prebuilt, tmp_path, change):
     manual_dir = _copy(tmp_path, affwild2_dummy.DUMMY_DATA)
     change(manual_dir)
-    builder = build.build_dataset("affwild2/va", manual_dir, tmp_path / "tfds")
+    builder = building.build_dataset("affwild2/va", manual_dir, tmp_path / "tfds")
     expected = affwild2_dummy.EXPECTED_EXAMPLES
     assert {s: builder.info.splits[s].num_examples for s in expected} == expected
-    report = build.read_build_report(builder)
+    report = building.read_build_report(builder)
     assert {s: report[s]["dropped"] for s in expected} == _AFFWILD2_REPORT
     assert report["train"]["annotation_lines"] == 12
     _assert_prebuilt_intact(prebuilt)
@@ -185,9 +188,9 @@ _GOOD_JPG = (affwild2_dummy.DUMMY_DATA / _FRAME).read_bytes()
 def test_unreadable_frame_is_listed_and_skipped(prebuilt, tmp_path, content):
     manual_dir = _copy(tmp_path, affwild2_dummy.DUMMY_DATA)
     (manual_dir / _FRAME).write_bytes(content)
-    builder = build.build_dataset("affwild2/va", manual_dir, tmp_path / "tfds")
+    builder = building.build_dataset("affwild2/va", manual_dir, tmp_path / "tfds")
     expected = affwild2_dummy.EXPECTED_EXAMPLES
-    report = build.read_build_report(builder)["validation"]
+    report = building.read_build_report(builder)["validation"]
     assert report["corrupt_images"] == [str(manual_dir / _FRAME)]
     assert report["dropped"] == {"corrupt_image": 1}
     assert builder.info.splits["validation"].num_examples == expected["validation"] - 1
@@ -199,8 +202,8 @@ def test_annotation_for_a_video_with_no_images_is_counted(prebuilt, tmp_path):
     manual_dir = _copy(tmp_path, affwild2_dummy.DUMMY_DATA)
     ghost = manual_dir / "annotations/VA_Set/Validation_Set/ghost.txt"
     ghost.write_text("valence,arousal\n0.1,0.1\n0.2,0.2\n")
-    builder = build.build_dataset("affwild2/va", manual_dir, tmp_path / "tfds")
-    report = build.read_build_report(builder)["validation"]
+    builder = building.build_dataset("affwild2/va", manual_dir, tmp_path / "tfds")
+    report = building.read_build_report(builder)["validation"]
     assert report["videos_without_image_folder"] == ["ghost"]
     assert report["dropped"] == {"no_image_folder": 2}
     assert builder.info.splits["validation"].num_examples == 5
@@ -209,7 +212,7 @@ def test_annotation_for_a_video_with_no_images_is_counted(prebuilt, tmp_path):
 
 def test_manual_dir_that_does_not_exist_says_where_to_get_the_data(prebuilt, tmp_path):
     with pytest.raises(AssertionError) as error:
-        build.build_dataset("affwild2/va", tmp_path / "nowhere", prebuilt[0])
+        building.build_dataset("affwild2/va", tmp_path / "nowhere", prebuilt[0])
     assert str(tmp_path / "nowhere") in str(error.value)
     assert "End User License" in str(error.value)
     _assert_prebuilt_intact(prebuilt)
@@ -237,7 +240,7 @@ def test_bad_emotion_file_stops_the_build(prebuilt, tmp_path, content, messages)
     manual_dir = _copy(tmp_path, ck_plus_dummy.DUMMY_DATA)
     (manual_dir / _EMOTION).write_text(content)
     with pytest.raises(ValueError) as error:
-        build.build_dataset("ck_plus/fold1", manual_dir, prebuilt[0])
+        building.build_dataset("ck_plus/fold1", manual_dir, prebuilt[0])
     message = str(error.value)
     assert str(manual_dir / _EMOTION) in message
     assert "Fix: it must hold one number, the emotion code 0-7" in message
@@ -253,11 +256,11 @@ def test_sixteen_bit_png_builds_like_the_eight_bit_one(prebuilt, tmp_path):
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     cv2.imwrite(str(path), image.astype(np.uint16) * 257)
     assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).dtype == np.uint16
-    builder = build.build_dataset("ck_plus/fold0", manual_dir, tmp_path / "tfds")
+    builder = building.build_dataset("ck_plus/fold0", manual_dir, tmp_path / "tfds")
     assert {s: len(builder.as_data_source(s)) for s in builder.info.splits} == prebuilt[1][
         "ck_plus/fold0"
     ]
-    report = build.read_build_report(builder)["train"]
+    report = building.read_build_report(builder)["train"]
     assert report["dropped"] == {"no_face": 1} and report["unreadable_images"] == []
     _assert_prebuilt_intact(prebuilt)
 
@@ -265,8 +268,8 @@ def test_sixteen_bit_png_builds_like_the_eight_bit_one(prebuilt, tmp_path):
 def test_zero_byte_png_is_listed_and_skipped(prebuilt, tmp_path):
     manual_dir = _copy(tmp_path, ck_plus_dummy.DUMMY_DATA)
     (manual_dir / _CK_FRAME).write_bytes(b"")
-    builder = build.build_dataset("ck_plus/fold0", manual_dir, tmp_path / "tfds")
-    report = build.read_build_report(builder)["train"]
+    builder = building.build_dataset("ck_plus/fold0", manual_dir, tmp_path / "tfds")
+    report = building.read_build_report(builder)["train"]
     assert report["unreadable_images"] == [str(manual_dir / _CK_FRAME)]
     assert report["dropped"] == {"no_face": 1, "unreadable": 1}
     assert len(builder.as_data_source("train")) == prebuilt[1]["ck_plus/fold0"]["train"] - 1
@@ -281,7 +284,7 @@ def test_jaffe_file_name_with_an_unknown_code_stops_the_build(prebuilt, tmp_path
     path = manual_dir / "KA.QQ2.99.tiff"
     shutil.copy(manual_dir / "EM.AN1.3.tiff", path)
     with pytest.raises(ValueError) as error:
-        build.build_dataset("jaffe/fold0", manual_dir, prebuilt[0])
+        building.build_dataset("jaffe/fold0", manual_dir, prebuilt[0])
     message = str(error.value)
     assert str(path) in message and "unknown expression code 'QQ'" in message
     assert "rename or remove the file" in message
@@ -295,14 +298,14 @@ def test_four_channel_tiff_builds_like_the_three_channel_one(prebuilt, tmp_path)
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_BGR2BGRA))
     assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).shape[-1] == 4
-    builder = build.build_dataset("jaffe/all", manual_dir, tmp_path / "tfds")
+    builder = building.build_dataset("jaffe/all", manual_dir, tmp_path / "tfds")
     # The alpha channel is dropped on read: the very same crops as from RGB.
     intact = tfds.builder("jaffe/all", data_dir=str(prebuilt[0])).as_data_source("test")
     source = builder.as_data_source("test")
     assert len(source) == prebuilt[1]["jaffe/all"]["test"]
     for i in range(len(source)):
         np.testing.assert_array_equal(source[i]["image"], intact[i]["image"])
-    report = build.read_build_report(builder)["test"]
+    report = building.read_build_report(builder)["test"]
     assert report["dropped"] == {"no_face": 1} and report["unreadable_images"] == []
     _assert_prebuilt_intact(prebuilt)
 
@@ -328,7 +331,7 @@ def test_four_channel_tiff_builds_like_the_three_channel_one(prebuilt, tmp_path)
         pytest.param(
             "configs/affwild2_cnn.py:tiny,stpes=5",
             "--config.seed=1",
-            ["Unknown config argument 'stpes'", "valid arguments: data_dir, loss, quickstart"],
+            ["Unknown config argument 'stpes'", "valid arguments: data_dir, loss, paper, quickstart"],
             id="cli_unknown_argument_after_colon",
         ),
     ],
@@ -439,7 +442,9 @@ def test_checkpoint_of_another_model_is_refused_and_left_intact(
     assert "model=" in str(raised.value) and "fresh --workdir" in str(raised.value)
     assert _tree_digest(workdir / "checkpoints") == before
     # Still usable: prediction restores it (and lists the one missing input).
-    summary = predict.predict_videos(str(workdir), [str(tmp_path / "gone.mp4")], str(tmp_path))
+    summary = predict_videos.predict_videos(
+        str(workdir), [str(tmp_path / "gone.mp4")], str(tmp_path)
+    )
     assert summary.written == [] and [p for p, _ in summary.failed] == [str(tmp_path / "gone.mp4")]
 
 
@@ -468,7 +473,7 @@ def test_checkpoint_of_another_model_is_refused_and_left_intact(
 def test_unusable_prediction_checkpoint_is_named(tmp_path, make_path, messages):
     path = make_path(tmp_path / "run")
     with pytest.raises(NotACheckpointError) as raised:
-        predict.predict_videos(str(path), [str(tmp_path / "x.mp4")], str(tmp_path / "out"))
+        predict_videos.predict_videos(str(path), [str(tmp_path / "x.mp4")], str(tmp_path / "out"))
     assert str(tmp_path / "run") in str(raised.value)
     for part in messages:
         assert part in str(raised.value)
@@ -477,7 +482,7 @@ def test_unusable_prediction_checkpoint_is_named(tmp_path, make_path, messages):
 
 def test_missing_checkpoint_step_is_named(tiny_cnn_run, tmp_path):
     with pytest.raises(NotACheckpointError) as raised:
-        predict.predict_videos(tiny_cnn_run[0], ["x.mp4"], str(tmp_path / "out"), step="999")
+        predict_videos.predict_videos(tiny_cnn_run[0], ["x.mp4"], str(tmp_path / "out"), step="999")
     assert (
         str(raised.value)
         == f"No checkpoint '999' in {Path(tiny_cnn_run[0]).resolve()}/checkpoints."
@@ -497,7 +502,7 @@ def bad_predictions(tiny_cnn_run, tmp_path_factory):
     root = tmp_path_factory.mktemp("bad_inputs")
     out = root / "out"
     portrait_video.write_portrait_video(root / "good.avi", 6, seed=2)
-    first = predict.predict_videos(tiny_cnn_run[0], [str(root / "good.avi")], str(out))
+    first = predict_videos.predict_videos(tiny_cnn_run[0], [str(root / "good.avi")], str(out))
     assert first.written == ["good"] and first.failed == []
     before = _tree_digest(out)
     (root / "empty.mp4").write_bytes(b"")
@@ -509,7 +514,9 @@ def bad_predictions(tiny_cnn_run, tmp_path_factory):
         (root / "broken_images" / f"{i:03d}.jpg").write_bytes(b"")
     (root / "labels.csv").write_text("frame,valence\n")
     inputs = ["empty.mp4", "noise.avi", "no_images", "broken_images", "gone.mp4", "labels.csv"]
-    summary = predict.predict_videos(tiny_cnn_run[0], [str(root / n) for n in inputs], str(out))
+    summary = predict_videos.predict_videos(
+        tiny_cnn_run[0], [str(root / n) for n in inputs], str(out)
+    )
     return summary, root, out, before
 
 

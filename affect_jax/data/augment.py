@@ -27,8 +27,9 @@ from typing import Any
 
 import cv2
 import grain
-import ml_collections
 import numpy as np
+
+from affect_jax.runtime import ConfigError
 
 BORDER_MODE = cv2.BORDER_REFLECT  # Keras/scipy "reflect", see the module docstring.
 
@@ -67,7 +68,7 @@ class AugmentConfig:
         if not 0 <= bright_lo <= bright_hi:
             problems.append(f"brightness_range={self.brightness_range} needs 0 <= low <= high")
         if problems:
-            raise ValueError("Bad config.augment: " + "; ".join(problems) + ".")
+            raise ConfigError("Bad config.augment: " + "; ".join(problems) + ".")
 
     @classmethod
     def from_config(cls, section: Any) -> AugmentConfig:
@@ -76,25 +77,13 @@ class AugmentConfig:
         valid = [field.name for field in dataclasses.fields(cls)]
         unknown = sorted(set(values) - set(valid))
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"Unknown config.augment field(s) {', '.join(unknown)}; valid: {', '.join(valid)}."
             )
         for name in ("zoom_range", "brightness_range"):
             if name in values:
                 values[name] = tuple(float(v) for v in values[name])
         return cls(**values)
-
-
-def default_augment_config() -> ml_collections.ConfigDict:
-    """The `config.augment` section, with the reference's ranges."""
-    config = ml_collections.ConfigDict()
-    config.enabled = True  # Training only; evaluation never augments.
-    config.rotation_degrees = 15.0  # Uniform in [-15, 15].
-    config.shift_fraction = 0.1  # Of width (x) and height (y), drawn independently.
-    config.zoom_range = (0.9, 1.25)  # Keras zoom: > 1 zooms out; x and y independent.
-    config.horizontal_flip = True  # With probability 0.5.
-    config.brightness_range = (0.5, 1.5)  # Pixel factor, clipped to [0, 255].
-    return config
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,7 +182,7 @@ class RandomAugment(grain.transforms.RandomMap):
             return element
         image = element[self.image_key]
         if image.dtype != np.uint8 or image.ndim != 3:
-            raise ValueError(
+            raise ConfigError(
                 f"Augmentation expects uint8 images (H, W, C); got {image.dtype} {image.shape}."
             )
         transform = draw_transform(self.config, rng, *image.shape[:2])

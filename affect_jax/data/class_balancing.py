@@ -2,16 +2,14 @@
 
 Two alternatives for an imbalanced training split (CK+ has four times as many
 neutral images as fear ones): weight the cross-entropy by inverse class
-frequency (`class_weights` + `weighted_cross_entropy`), or draw epochs in which
+frequency (`class_weights` here, `tasks.losses.weighted_cross_entropy`), or draw epochs in which
 every present class appears equally often (`balanced_sample_indices`). Both
 read only the integer labels of the training split.
 """
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
-import optax
 
 
 def _checked_labels(labels: np.ndarray, num_classes: int) -> np.ndarray:
@@ -42,36 +40,6 @@ def class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
     present = counts > 0
     inverse = np.divide(1.0, counts, out=np.zeros(num_classes), where=present)
     return (inverse / inverse[present].mean()).astype(np.float32)
-
-
-def weighted_cross_entropy(
-    logits: jnp.ndarray,
-    labels: jnp.ndarray,
-    weights: jnp.ndarray,
-    mask: jnp.ndarray | None = None,
-) -> jnp.ndarray:
-    """Softmax cross-entropy, each example weighted by its class's weight.
-
-    Normalised by the batch's total weight (PyTorch's CrossEntropyLoss(weight=)
-    does the same), so a batch of one class gives that class's plain loss and
-    equal weights give the unweighted mean.
-
-    Args:
-      logits: [N, C].
-      labels: [N] integer classes.
-      weights: [C], e.g. from `class_weights`.
-      mask: optional [N] 0/1; padding rows (mask 0) count for nothing.
-
-    Returns:
-      The scalar loss; 0 for a batch whose total weight is 0.
-    """
-    labels = labels.astype(jnp.int32)
-    losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-    example_weights = jnp.asarray(weights, logits.dtype)[labels]
-    if mask is not None:
-        example_weights = example_weights * mask
-    total = example_weights.sum()
-    return jnp.where(total > 0, (losses * example_weights).sum() / jnp.maximum(total, 1e-12), 0.0)
 
 
 def balanced_sample_indices(

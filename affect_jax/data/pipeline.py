@@ -16,6 +16,8 @@ import jax
 import ml_collections
 import numpy as np
 
+from affect_jax.tasks import registry
+
 
 @dataclasses.dataclass(frozen=True)
 class FrameToModelInputs(grain.transforms.Map):
@@ -43,7 +45,7 @@ class FrameToModelInputs(grain.transforms.Map):
 
 def frame_inputs(config: ml_collections.ConfigDict) -> FrameToModelInputs:
     """The record transform for single-frame models of `config`."""
-    if config.loss == "cross_entropy":
+    if registry.get_task(config.loss).target_key == "label":
         return FrameToModelInputs(label_key=config.label_key)
     return FrameToModelInputs(targets=tuple(config.targets))
 

@@ -1,10 +1,14 @@
 """Opens a built TFDS dataset split as a random-access source for Grain."""
 
+import dataclasses
 import importlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tensorflow_datasets as tfds
+
+from affect_jax.runtime import ConfigError, ProjectError
 
 # Importing the module registers its builder with TFDS.
 BUILDER_MODULES = {
@@ -14,7 +18,7 @@ BUILDER_MODULES = {
 }
 
 
-class DatasetNotBuiltError(FileNotFoundError):
+class DatasetNotBuiltError(ProjectError, FileNotFoundError):
     """The dataset was never built, or its build did not finish."""
 
 
@@ -22,7 +26,7 @@ def register_builder(dataset_name: str) -> None:
     """Imports the module that registers `dataset_name`'s builder with TFDS."""
     base = dataset_name.split("/")[0].split(":")[0]
     if base not in BUILDER_MODULES:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown dataset {dataset_name!r} (config key dataset.name, or --dataset); "
             f"valid: {', '.join(BUILDER_MODULES)}."
         )
@@ -61,3 +65,17 @@ def open_split(dataset_name: str, data_dir: str, split: str) -> Any:
             f"{', '.join(builder.info.splits)}."
         )
     return builder.as_data_source(split)
+
+
+@dataclasses.dataclass(frozen=True)
+class SubsetSource:
+    """The records of `source` at `indices`, as a random-access source for Grain."""
+
+    source: Any
+    indices: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.source[int(self.indices[index])]

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from affect_jax.runtime import ConfigError
+
 TARGET_MODES = ("next", "every")
 
 
@@ -38,7 +40,7 @@ def window_starts(
     same run too. Videos or runs shorter than that give no window.
     """
     if target not in TARGET_MODES:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown window target {target!r} (config key rnn.target); valid: "
             f"{', '.join(TARGET_MODES)}."
         )
@@ -103,3 +105,14 @@ class WindowSource:
             "targets": np.asarray(targets, np.float32),
             "row": np.asarray(row, np.int64),
         }
+
+
+def fill_by_interpolation(known: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Values at `query` frames from `values` at the `known` frames.
+
+    Linear between neighbours, constant beyond the first and last known frame.
+    `values` is [len(known), D]; returns [len(query), D].
+    """
+    order = np.argsort(known)
+    known, values = known[order], values[order]
+    return np.stack([np.interp(query, known, values[:, d]) for d in range(values.shape[1])], axis=1)

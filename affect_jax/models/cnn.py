@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from affect_jax.models.first_layer import normalized_conv_relu_pool
 from affect_jax.models.input_norm import ConvKernel, InputNormalization
 from affect_jax.models.pooling import quadrant_pool, relu_max_pool_2x2
+from affect_jax.runtime import ConfigError
 
 # Padding of the three convolutions and the activation of the feature layer.
 VARIANTS = {
@@ -36,7 +37,7 @@ FIRST_BLOCKS = ("auto", "fused", "plain")
 def resolve_first_block(first_block: str) -> str:
     """Returns "fused" or "plain": what `first_block` means on the current backend."""
     if first_block not in FIRST_BLOCKS:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown config.model.first_block {first_block!r}; valid: {', '.join(FIRST_BLOCKS)}."
         )
     if first_block == "auto":
@@ -69,18 +70,18 @@ class FrameCNN(nn.Module):
     @nn.compact
     def __call__(self, images: jnp.ndarray, *, train: bool, return_features: bool = False):
         if self.variant not in VARIANTS:
-            raise ValueError(
+            raise ConfigError(
                 f"Unknown CNN variant {self.variant!r}; valid: "
                 f"{', '.join(VARIANTS)} (config key model.variant)."
             )
         paddings, feature_activation = VARIANTS[self.variant]
         if len(self.conv_features) != len(paddings):
-            raise ValueError(
+            raise ConfigError(
                 f"config.model.conv_features={tuple(self.conv_features)} must give "
                 f"{len(paddings)} widths, one per convolution."
             )
         if self.compute_dtype not in COMPUTE_DTYPES:
-            raise ValueError(
+            raise ConfigError(
                 f"Unknown config.model.compute_dtype {self.compute_dtype!r}; valid: "
                 f"{', '.join(COMPUTE_DTYPES)}."
             )

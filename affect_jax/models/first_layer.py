@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from affect_jax.models.pooling import first_max_position, place_at_positions, relu_max_pool_2x2
+from affect_jax.runtime import ConfigError
 
 _DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 
@@ -101,7 +102,7 @@ def _ones_kernel_gradient(y_grad, total, kernel_shape, rows_padding, cols_paddin
     left, right = cols_padding
     _, height, width, _ = y_grad.shape
     if height < top + bottom or width < left + right:  # Strips would overlap.
-        raise ValueError(
+        raise ConfigError(
             f"config.model.first_block='fused' needs frames of at least {top + bottom}x"
             f"{left + right} pixels; got outputs of {height}x{width}. Use first_block='plain'."
         )

@@ -13,6 +13,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from affect_jax.models.wavefront import CELL_FUNCTIONS, wavefront_scan
+from affect_jax.runtime import ConfigError
 
 CELLS = {"gru": nn.GRUCell, "simple_rnn": nn.SimpleCell}
 
@@ -39,7 +40,7 @@ class SequenceRegressor(nn.Module):
     def __call__(self, inputs: jnp.ndarray, *, train: bool = False) -> jnp.ndarray:
         del train  # No dropout or normalization in the reference RNN.
         if self.cell not in CELLS:
-            raise ValueError(
+            raise ConfigError(
                 f"Unknown RNN cell {self.cell!r} (config key model.cell); valid: "
                 f"{', '.join(CELLS)}."
             )

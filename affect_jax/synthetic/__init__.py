@@ -1,4 +1,4 @@
-"""The embedded default: learnable synthetic faces written in raw dataset layouts.
+"""The embedded default: learnable synthetic faces written in raw dataset layouts (data layer).
 
 `python -m affect_jax.synthetic --out=DIR --preset=quickstart` writes an
 Aff-Wild2-shaped release that `python -m affect_jax.build --dataset=affwild2/va

@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from affect_jax.emotions import CK_PLUS_EMOTIONS
+from affect_jax.tasks.labels import CK_PLUS_EMOTIONS
 
 # CK+ emotion codes, in code order (code = index).
 CK_PLUS_CLASSES = CK_PLUS_EMOTIONS

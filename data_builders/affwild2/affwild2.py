@@ -48,6 +48,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from data_builders.affwild2 import frames, raw_layout, streaming_writer, task_join, tasks
+from data_builders.errors import RawDataMissingError
 
 # Beside dataset_info.json; affect_jax.build reads it back.
 BUILD_REPORT_FILENAME = streaming_writer.BUILD_REPORT_FILENAME
@@ -183,7 +184,7 @@ class Affwild2(streaming_writer.StreamingBuilderMixin, tfds.core.GeneratorBasedB
         manual_dir = Path(dl_manager.manual_dir)  # Raises with the instructions if missing.
         config = self.builder_config
         if not (manual_dir / raw_layout.IMAGES_FOLDER).is_dir():
-            raise FileNotFoundError(
+            raise RawDataMissingError(
                 f"No {raw_layout.IMAGES_FOLDER}/ folder in {manual_dir}.\n"
                 f"{self.MANUAL_DOWNLOAD_INSTRUCTIONS}"
             )
@@ -192,7 +193,7 @@ class Affwild2(streaming_writer.StreamingBuilderMixin, tfds.core.GeneratorBasedB
                 manual_dir, config.task_list, require_all=not config.joined
             )
         except FileNotFoundError as error:
-            raise FileNotFoundError(f"{error}\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}") from None
+            raise RawDataMissingError(f"{error}\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}") from None
         overlap = task_join.videos_in_several_splits(layout)
         if any(overlap.values()):
             logging.warning("Videos with annotation files in several splits: %s", overlap)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from data_builders.errors import RawDataError, RawDataMissingError
+
 IMAGES_FOLDER = "cropped_aligned"
 ANNOTATIONS_FOLDER = "annotations"
 _FRAME_NAME = re.compile(r"^(\d{5})\.jpg$")
@@ -153,7 +155,7 @@ def find_annotation_dirs(manual_dir: Path, fmt: AnnotationFormat) -> dict[str, P
         "{" + ", ".join(f"{ANNOTATIONS_FOLDER}/{task}/{f}" for f in folders.values()) + "}"
         for task, folders in fmt.folders
     )
-    raise FileNotFoundError(f"No annotation folders in {manual_dir}: expected {expected}.")
+    raise RawDataMissingError(f"No annotation folders in {manual_dir}: expected {expected}.")
 
 
 def list_videos(annotation_dir: Path) -> list[tuple[str, Path]]:
@@ -183,8 +185,8 @@ def parse_annotation_file(path: Path, fmt: AnnotationFormat) -> Annotation:
     while lines and not lines[-1].strip():
         lines.pop()
 
-    def fail(line_number: int, problem: str, fix: str) -> ValueError:
-        return ValueError(f"{path}, line {line_number}: {problem}. Fix: {fix}.")
+    def fail(line_number: int, problem: str, fix: str) -> RawDataError:
+        return RawDataError(f"{path}, line {line_number}: {problem}. Fix: {fix}.")
 
     header = lines[0].rstrip() if lines else None
     if header not in fmt.headers:

@@ -25,6 +25,8 @@ from absl import logging
 from array_record.python import array_record_module
 from tensorflow_datasets.core import example_serializer
 
+from data_builders.errors import RawDataError
+
 # Shards of about this size: few files, yet small enough to copy around.
 SHARD_BYTES = 256 << 20
 # TFDS's own setting: every record is its own chunk, for fast random access.
@@ -49,7 +51,7 @@ def _write_split(
         try:
             record = serializer.serialize_example(features.encode_example(example))
         except Exception as error:
-            raise ValueError(
+            raise RawDataError(
                 f"Cannot encode an example of split {split!r}: "
                 f"{ {k: v for k, v in example.items() if k != 'image'} }"
             ) from error
@@ -65,7 +67,7 @@ def _write_split(
         shard_size += len(record)
         total_bytes += len(record)
     if writer is None:
-        raise ValueError(
+        raise RawDataError(
             f"No examples were generated for split {split!r}: check that the "
             "manual dir holds both images and annotations for it."
         )

@@ -25,6 +25,7 @@ from absl import logging
 
 from data_builders.affwild2 import raw_layout
 from data_builders.affwild2.tasks import FeatureArrays, Task
+from data_builders.errors import RawDataMissingError
 
 SPLITS = ("train", "validation")
 
@@ -82,7 +83,7 @@ def find_and_parse(manual_dir: Path, tasks: list[Task], *, require_all: bool) ->
             folders[task.name] = None
             errors.append(str(error))
     if all(found is None for found in folders.values()):
-        raise FileNotFoundError("\n".join(errors))
+        raise RawDataMissingError("\n".join(errors))
     for error in errors:
         logging.warning("Building without a task: %s", error)
 

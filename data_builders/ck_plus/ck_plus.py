@@ -32,9 +32,10 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from affect_jax import faces
+from affect_jax.faces import detect
 from data_builders.ck_plus import folds, raw_layout
 from data_builders.ck_plus.face_crop_builder import FaceCropBuilder, FaceCropConfig
+from data_builders.errors import RawDataMissingError
 
 _HOMEPAGE = "http://www.pitt.edu/~emotion/ck-spread.htm"
 
@@ -74,7 +75,7 @@ class CkPlus(FaceCropBuilder):
     """
 
     def _info(self) -> tfds.core.DatasetInfo:
-        size = faces.MODEL_IMAGE_SIZE
+        size = detect.MODEL_IMAGE_SIZE
         return self.dataset_info_from_configs(
             description="CK+ posed expressions, Haar face crops with emotion labels.",
             features=tfds.features.FeaturesDict(
@@ -96,14 +97,14 @@ class CkPlus(FaceCropBuilder):
         manual_dir = Path(dl_manager.manual_dir)  # Raises with the instructions if missing.
         config = self.builder_config
         if not (manual_dir / raw_layout.IMAGES_FOLDER).is_dir():
-            raise FileNotFoundError(
+            raise RawDataMissingError(
                 f"No {raw_layout.IMAGES_FOLDER}/ folder in {manual_dir}.\n"
                 f"{self.MANUAL_DOWNLOAD_INSTRUCTIONS}"
             )
         try:
             sequences = raw_layout.find_labelled_sequences(manual_dir)
         except FileNotFoundError as error:
-            raise FileNotFoundError(f"{error}\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}") from None
+            raise RawDataMissingError(f"{error}\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}") from None
         # Listing frames is cheap: every sequence is resolved before any image
         # is decoded, and the folds only count subjects that give examples.
         examples, frameless = [], []
@@ -120,7 +121,7 @@ class CkPlus(FaceCropBuilder):
                 ", ".join(frameless),
             )
         if not examples:
-            raise FileNotFoundError(
+            raise RawDataMissingError(
                 f"No labelled sequence in {manual_dir} has frames: check that "
                 f"{raw_layout.EMOTION_FOLDER}/ and {raw_layout.IMAGES_FOLDER}/ belong together."
             )

@@ -1,6 +1,6 @@
 """What the still-photo builders (CK+, JAFFE) share: find the face, crop it, report.
 
-Each photograph goes through the Haar cascade (`affect_jax.faces`), the
+Each photograph goes through the Haar cascade (`affect_jax.faces.detect`), the
 largest face is cropped to 96x96 gray and stored as PNG. A photograph where
 no face is found is handled by the config's `no_face_policy`: `skip` leaves
 it out, `center_crop` keeps its centred square. Either way it is listed in
@@ -21,7 +21,7 @@ import cv2
 import tensorflow_datasets as tfds
 from absl import logging
 
-from affect_jax import faces
+from affect_jax.faces import detect
 from data_builders.affwild2 import streaming_writer
 
 # Beside dataset_info.json; affect_jax.build reads it back.
@@ -40,14 +40,14 @@ class FaceCropConfig(tfds.core.BuilderConfig):
       fold: the subject fold whose subjects form `test` (the rest `train`);
         None puts everything in one `test` split.
       num_folds: subject folds in all.
-      no_face_policy: `skip` or `center_crop` (see `affect_jax.faces`).
+      no_face_policy: `skip` or `center_crop` (see `affect_jax.faces.detect`).
       face_margin: border added around the detected face, as a fraction of
         its size (0 crops the cascade's box, as the reference does).
     """
 
     fold: int | None = None
     num_folds: int = 10
-    no_face_policy: str = faces.SKIP
+    no_face_policy: str = detect.SKIP
     face_margin: float = 0.0
 
 
@@ -69,7 +69,7 @@ class CropReport:
 
 
 def crop_image(
-    path: Path, detector: faces.FaceDetector, config: FaceCropConfig, report: CropReport
+    path: Path, detector: detect.FaceDetector, config: FaceCropConfig, report: CropReport
 ) -> bytes | None:
     """The PNG of the face in the photograph at `path`, or None if it gives none."""
     report.images += 1
@@ -118,7 +118,7 @@ class FaceCropBuilder(
         config = self.builder_config
         report = self._reports[split] = CropReport(subjects=sorted(subjects))
         # One detector per split generator: OpenCV's cascade is not thread-safe.
-        detector = faces.FaceDetector()
+        detector = detect.FaceDetector()
         name = f"{self.name}/{config.name} {split}"
         start = last = time.monotonic()
         for fields, path in items:
@@ -140,7 +140,7 @@ class FaceCropBuilder(
                 name,
                 len(report.no_face_images),
                 report.images,
-                "skipped" if config.no_face_policy == faces.SKIP else "centre-cropped",
+                "skipped" if config.no_face_policy == detect.SKIP else "centre-cropped",
                 ", ".join(report.no_face_images),
             )
         if report.unreadable_images:

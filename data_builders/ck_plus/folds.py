@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from data_builders.errors import RawDataError
+
 DEFAULT_NUM_FOLDS = 10
 # Fixed forever: changing it changes every published fold.
 FOLD_SEED = 20100613
@@ -28,9 +30,9 @@ def assign_folds(subjects: Iterable[str], num_folds: int = DEFAULT_NUM_FOLDS) ->
     """
     ordered = sorted(set(subjects))
     if num_folds < 2:
-        raise ValueError(f"num_folds must be at least 2, got {num_folds}.")
+        raise RawDataError(f"num_folds must be at least 2, got {num_folds}.")
     if len(ordered) < num_folds:
-        raise ValueError(
+        raise RawDataError(
             f"{len(ordered)} subjects cannot fill {num_folds} subject-independent folds; "
             "use fewer folds or more subjects."
         )
@@ -43,7 +45,7 @@ def split_subjects(
 ) -> dict[str, list[str]]:
     """{"train": [...], "test": [...]} subjects of one fold, each list sorted."""
     if not 0 <= fold < num_folds:
-        raise ValueError(f"fold must be in [0, {num_folds}), got {fold}.")
+        raise RawDataError(f"fold must be in [0, {num_folds}), got {fold}.")
     assignment = assign_folds(subjects, num_folds)
     return {
         "train": sorted(s for s, f in assignment.items() if f != fold),

@@ -18,7 +18,8 @@ import math
 import re
 from pathlib import Path
 
-from affect_jax.emotions import CK_PLUS_EMOTIONS
+from affect_jax.tasks.labels import CK_PLUS_EMOTIONS
+from data_builders.errors import RawDataError, RawDataMissingError
 
 IMAGES_FOLDER = "cohn-kanade-images"
 EMOTION_FOLDER = "Emotion"
@@ -77,13 +78,13 @@ def parse_emotion_file(path: Path) -> int:
     fields = text.split()
     if len(fields) != 1:
         found = "an empty file" if not fields else f"{len(fields)} values {text.strip()[:60]!r}"
-        raise ValueError(f"{path}: expected one emotion code, found {found}. Fix: {fix}.")
+        raise RawDataError(f"{path}: expected one emotion code, found {found}. Fix: {fix}.")
     try:
         value = float(fields[0])
     except ValueError:
-        raise ValueError(f"{path}: not a number: {fields[0][:60]!r}. Fix: {fix}.") from None
+        raise RawDataError(f"{path}: not a number: {fields[0][:60]!r}. Fix: {fix}.") from None
     if not math.isfinite(value) or value != round(value) or not 0 <= value < len(EMOTION_NAMES):
-        raise ValueError(f"{path}: unknown emotion code {fields[0]!r}. Fix: {fix}.")
+        raise RawDataError(f"{path}: unknown emotion code {fields[0]!r}. Fix: {fix}.")
     return int(value)
 
 
@@ -99,14 +100,14 @@ def find_labelled_sequences(manual_dir: Path) -> list[LabelledSequence]:
     """
     emotion_root = Path(manual_dir) / EMOTION_FOLDER
     if not emotion_root.is_dir():
-        raise FileNotFoundError(f"No {EMOTION_FOLDER}/ folder in {manual_dir}.")
+        raise RawDataMissingError(f"No {EMOTION_FOLDER}/ folder in {manual_dir}.")
     sequences = []
     for folder in sorted(p for p in emotion_root.glob("*/*") if p.is_dir()):
         files = sorted(folder.glob(f"*{_EMOTION_SUFFIX}"))
         if not files:
             continue  # An unlabelled sequence, as most are.
         if len(files) > 1:
-            raise ValueError(
+            raise RawDataError(
                 f"{folder}: {len(files)} emotion files ({', '.join(f.name for f in files)}). "
                 "Fix: keep the one of the sequence's last frame."
             )

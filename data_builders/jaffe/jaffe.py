@@ -33,10 +33,11 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from affect_jax import faces
+from affect_jax.faces import detect
 from data_builders.ck_plus import folds
 from data_builders.ck_plus.face_crop_builder import FaceCropBuilder, FaceCropConfig
 from data_builders.ck_plus.raw_layout import EMOTION_NAMES
+from data_builders.errors import RawDataMissingError
 from data_builders.jaffe import raw_layout
 
 _HOMEPAGE = "https://zenodo.org/record/3451524"
@@ -77,7 +78,7 @@ class Jaffe(FaceCropBuilder):
     """
 
     def _info(self) -> tfds.core.DatasetInfo:
-        size = faces.MODEL_IMAGE_SIZE
+        size = detect.MODEL_IMAGE_SIZE
         columns = len(raw_layout.RATING_COLUMNS)
         return self.dataset_info_from_configs(
             description="JAFFE posed expressions, Haar face crops with CK+ emotion codes.",
@@ -107,7 +108,7 @@ class Jaffe(FaceCropBuilder):
         try:
             folder = raw_layout.find_image_folder(manual_dir)
         except FileNotFoundError as error:
-            raise FileNotFoundError(f"{error}\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}") from None
+            raise RawDataMissingError(f"{error}\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}") from None
         # Every name and the ratings are checked before any image is decoded.
         images = raw_layout.list_images(folder)
         ratings_file = raw_layout.find_ratings_file(*{folder, manual_dir})

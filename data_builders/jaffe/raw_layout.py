@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from data_builders.errors import RawDataError, RawDataMissingError
+
 # Expression codes in file names -> CK+ emotion codes (JAFFE has no contempt).
 CODES = {"NE": 0, "AN": 1, "DI": 3, "FE": 4, "HA": 5, "SA": 6, "SU": 7}
 # The ratings features, in this order.
@@ -72,8 +74,8 @@ def find_image_folder(manual_dir: Path) -> Path:
     if len(folders) == 1:
         return folders[0]
     if not folders:
-        raise FileNotFoundError(f"No .tiff images in {manual_dir} or its subfolders.")
-    raise FileNotFoundError(
+        raise RawDataMissingError(f"No .tiff images in {manual_dir} or its subfolders.")
+    raise RawDataMissingError(
         f"Several folders of .tiff images in {manual_dir}: {', '.join(d.name for d in folders)}; "
         "point the manual dir at the one holding the JAFFE images."
     )
@@ -87,10 +89,10 @@ def parse_file_name(path: Path) -> Image:
     """
     match = _FILE_NAME.match(Path(path).name)
     if not match:
-        raise ValueError(f"{path}: not a JAFFE file name. Fix: {_NAME_FIX}; rename or remove it.")
+        raise RawDataError(f"{path}: not a JAFFE file name. Fix: {_NAME_FIX}; rename or remove it.")
     subject, code, pose, number = match.groups()
     if code.upper() not in CODES:
-        raise ValueError(
+        raise RawDataError(
             f"{path}: unknown expression code {code!r}. Fix: use one of "
             f"{', '.join(CODES)} ({_NAME_FIX}); rename or remove the file."
         )
@@ -125,7 +127,7 @@ def find_ratings_file(*folders: Path) -> Path | None:
     candidates = {p for folder in folders for p in Path(folder).glob("*.txt")}
     found = sorted(p for p in candidates if _find_header(_read_lines(p)) is not None)
     if len(found) > 1:
-        raise ValueError(
+        raise RawDataError(
             f"Several semantic ratings files: {', '.join(map(str, found))}. "
             "Fix: keep the one to use in the manual dir and move the others away."
         )
@@ -135,8 +137,8 @@ def find_ratings_file(*folders: Path) -> Path | None:
 def _parse_rating_line(path: Path, number: int, line: str, order: list[str]) -> tuple:
     """(picture name, float32 ratings in RATING_COLUMNS order) of one data line."""
 
-    def fail(problem: str) -> ValueError:
-        return ValueError(
+    def fail(problem: str) -> RawDataError:
+        return RawDataError(
             f"{path}, line {number}: {problem} in {line.strip()!r}. Fix: write "
             "[index] then the six ratings (1-5) in the header's order, then the "
             "picture name such as KA-AN1."
@@ -172,7 +174,7 @@ def parse_ratings(path: Path) -> dict[str, np.ndarray]:
     lines = _read_lines(path)
     found = _find_header(lines)
     if found is None:
-        raise ValueError(f"{path}: no HAP SAD SUR ANG DIS FEA PIC header line.")
+        raise RawDataError(f"{path}: no HAP SAD SUR ANG DIS FEA PIC header line.")
     header_index, header = found
     order = [c for c in header if c in RATING_COLUMNS]  # The file's column order.
     ratings: dict[str, np.ndarray] = {}
@@ -183,7 +185,7 @@ def parse_ratings(path: Path) -> dict[str, np.ndarray]:
             break  # Text after the table.
         name, values = _parse_rating_line(path, number, line, order)
         if name in ratings:
-            raise ValueError(
+            raise RawDataError(
                 f"{path}, line {number}: {name} is rated twice. Fix: keep one line per picture."
             )
         ratings[name] = values

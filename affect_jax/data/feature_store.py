@@ -1,0 +1,114 @@
+"""The per-frame feature store: one CNN feature vector per frame, memory-mapped.
+
+Layout of `<workdir>/features/<split>/`:
+  features.npy     [frames, feature_dim] float16 or float32, the CNN's linear
+                   feature layer (before dropout)
+  cnn_outputs.npy  [frames, outputs] float32, the CNN's own predictions (the
+                   single-frame baseline the RNN is compared with)
+  video_ids.npy, frames.npy  int32 per frame; labels.npy [frames, targets]
+  progress.json    rows written so far (resume point) and the video names
+  complete.json    written last; a store without it is unfinished
+Rows keep the dataset's order: by video, then frame.
+"""
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from affect_jax.runtime import ProjectError
+
+COMPLETE_FILE = "complete.json"
+PROGRESS_FILE = "progress.json"
+ARRAYS = ("features", "cnn_outputs", "video_ids", "frames", "labels")
+
+
+class FeatureStoreError(ProjectError, FileNotFoundError):
+    """A feature store is missing, unfinished or empty."""
+
+
+def write_json_atomically(path: Path, content: dict) -> None:
+    """Replaces `path` in one rename, so a crash leaves the old or the new file."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(content, indent=1))
+    os.replace(temporary, path)
+
+
+def _readable_npy(path: Path) -> bool:
+    try:
+        np.load(path, mmap_mode="r")
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+class NpyRowWriter:
+    """Writes rows into a preallocated .npy file with plain file writes.
+
+    Plain writes (not a writable memmap) turn a full disk into an OSError at
+    the write, instead of a SIGBUS later. Rows can be rewritten, so a resumed
+    extraction simply writes again from its last recorded row.
+    """
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any):
+        self.path, self.shape, self.dtype = path, shape, np.dtype(dtype)
+        # True when the file had to be (re)made: rows recorded earlier are gone.
+        self.created = not path.exists() or not _readable_npy(path)
+        if not self.created:
+            existing = np.load(path, mmap_mode="r")
+            if existing.shape != shape or existing.dtype != self.dtype:
+                raise FeatureStoreError(
+                    f"{path} holds {existing.shape} {existing.dtype}, expected {shape} "
+                    f"{self.dtype}: another extraction wrote it. Delete {path.parent} and "
+                    "extract again."
+                )
+            del existing
+        else:
+            path.unlink(missing_ok=True)  # A file whose sizing a full disk cut short.
+            # Sized but sparse: disk blocks are taken as rows are written.
+            np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=shape).flush()
+        self._file = open(path, "r+b")  # noqa: SIM115 (closed in close()).
+        major, _ = np.lib.format.read_magic(self._file)
+        if major == 1:
+            np.lib.format.read_array_header_1_0(self._file)
+        else:
+            np.lib.format.read_array_header_2_0(self._file)
+        self._offset = self._file.tell()
+        self._row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * self.dtype.itemsize
+
+    def write(self, first_row: int, rows: np.ndarray) -> None:
+        self._file.seek(self._offset + first_row * self._row_bytes)
+        self._file.write(np.ascontiguousarray(rows, self.dtype).tobytes())
+
+    def sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class FeatureStore:
+    """Read-only, memory-mapped view of one split's finished feature store."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        complete = self.directory / COMPLETE_FILE
+        if not complete.exists():
+            raise FeatureStoreError(
+                f"No finished feature store in {self.directory} ({COMPLETE_FILE} is "
+                "missing). Run the extract stage (configs/affwild2_extract.py) first, or "
+                "rerun it to finish an interrupted extraction."
+            )
+        self.metadata = json.loads(complete.read_text())
+        for name in ARRAYS:
+            setattr(self, name, np.load(self.directory / f"{name}.npy", mmap_mode="r"))
+        self.video_names: list[str] = self.metadata["video_names"]
+        self.label_names: list[str] = self.metadata["label_names"]
+        if len(self.features) == 0:
+            raise FeatureStoreError(f"The feature store in {self.directory} has no frames.")
+
+    def __len__(self) -> int:
+        return len(self.features)

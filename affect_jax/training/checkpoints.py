@@ -1,0 +1,241 @@
+"""Orbax checkpoints of the whole run: state, data iterator and config.
+
+Each checkpoint holds the train state (params, optimizer, BatchNorm statistics,
+dropout key), the Grain iterator state (so a resumed run sees exactly the
+batches the interrupted run would have seen) and the config that made it (so
+a checkpoint describes itself). Orbax writes into a temporary folder and renames
+it when complete: a crash mid-write never leaves a partial "latest".
+
+Kept: the newest `keep` checkpoints, plus the best by validation loss.
+
+Finding and restoring a run for use (extraction, prediction, fine-tuning) also
+lives here: `find_checkpoint` then `restore_run_state`, or `restore_cnn`.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import grain
+import jax
+import ml_collections
+import orbax.checkpoint as ocp
+from orbax.checkpoint import checkpoint_managers
+
+from affect_jax.models.registry import create_model, input_spec
+from affect_jax.runtime import ProjectError
+from affect_jax.training import steps
+
+# Parts of the config that fix the shapes of the saved state.
+SHAPE_KEYS = ("model", "loss", "targets", "num_classes")
+# Same parameters and values either way: a run may resume with another setting
+# (say first_block "plain" on a GPU), and checkpoints older than the key load.
+COMPUTE_ONLY_MODEL_KEYS = ("first_block", "compute_dtype")
+
+
+class CheckpointMismatchError(ProjectError, ValueError):
+    """A checkpoint was written by a config with a different model."""
+
+
+class CheckpointWriteError(ProjectError, OSError):
+    """Writing a checkpoint failed (disk full, permissions); earlier ones are intact."""
+
+
+class NotACheckpointError(ProjectError, FileNotFoundError):
+    """A path that holds no run checkpoint (or not a usable one)."""
+
+
+def _write_failed(manager: ocp.CheckpointManager, step: int, error: Exception):
+    complete = [s for s in manager.all_steps() if s != step]
+    last = max(complete) if complete else None
+    return CheckpointWriteError(
+        f"Writing checkpoint {step} in {manager.directory} failed: {error}. Free disk space "
+        f"or fix the folder's permissions, then rerun: it resumes from "
+        f"{'checkpoint ' + str(last) if last is not None else 'the start'}, which is intact "
+        "(Orbax only renames a checkpoint into place once it is complete)."
+    )
+
+
+def _validation_loss(metrics: dict[str, float]) -> float:
+    return metrics["val_loss"]
+
+
+def make_manager(workdir: str, keep: int = 2) -> ocp.CheckpointManager:
+    policy = checkpoint_managers.AnyPreservationPolicy(
+        [
+            checkpoint_managers.LatestN(n=keep),
+            # reverse=True sorts descending, so the n kept are the lowest losses.
+            checkpoint_managers.BestN(
+                get_metric_fn=_validation_loss,
+                reverse=True,
+                n=1,
+                keep_checkpoints_without_metrics=False,
+            ),
+        ]
+    )
+    # best_fn makes Orbax store each save's metrics and answer best_step().
+    return ocp.CheckpointManager(
+        Path(workdir).resolve() / "checkpoints",
+        options=ocp.CheckpointManagerOptions(
+            create=True,
+            preservation_policy=policy,
+            best_fn=_validation_loss,
+            best_mode="min",
+        ),
+    )
+
+
+def save(
+    manager: ocp.CheckpointManager,
+    step: int,
+    state: Any,
+    data_iterator: grain.DatasetIterator | None,
+    config: ml_collections.ConfigDict,
+    metrics: dict[str, float] | None = None,
+) -> None:
+    """Saves everything needed to resume at `step` (asynchronously)."""
+    items = {
+        "state": ocp.args.StandardSave(state),
+        "config": ocp.args.JsonSave(config.to_dict()),
+    }
+    if data_iterator is not None:
+        items["data_iterator"] = grain.checkpoint.CheckpointSave(data_iterator)
+    try:
+        manager.save(step, args=ocp.args.Composite(**items), metrics=metrics)
+    except Exception as error:  # noqa: BLE001 (Orbax and TensorStore raise many types).
+        raise _write_failed(manager, step, error) from error
+
+
+def wait_until_written(manager: ocp.CheckpointManager) -> None:
+    """Waits for asynchronous saves; their failures become CheckpointWriteError."""
+    try:
+        manager.wait_until_finished()
+    except Exception as error:  # noqa: BLE001
+        raise _write_failed(manager, manager.latest_step() or -1, error) from error
+
+
+def saved_config(manager: ocp.CheckpointManager, step: int) -> ml_collections.ConfigDict:
+    restored = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
+    return ml_collections.ConfigDict(restored["config"])
+
+
+def check_compatible(
+    saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict, where: str
+) -> None:
+    """Raises if the checkpoint's model differs from the one being built."""
+    for key in SHAPE_KEYS:
+        old = _without_compute_keys(saved.to_dict().get(key) if key in saved else None)
+        new = _without_compute_keys(config.to_dict().get(key) if key in config else None)
+        if _normalize(old) != _normalize(new):
+            raise CheckpointMismatchError(
+                f"The checkpoint in {where} was written with config.{key}={old!r}, "
+                f"but this run has config.{key}={new!r}. Use a fresh --workdir, or "
+                "the config that wrote the checkpoint."
+            )
+
+
+def _without_compute_keys(model: Any) -> Any:
+    """A model config less the keys that change how, not what, it computes."""
+    if not isinstance(model, dict):
+        return model
+    return {k: v for k, v in model.items() if k not in COMPUTE_ONLY_MODEL_KEYS}
+
+
+def _normalize(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_normalize(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalize(v) for k, v in value.items()}
+    return value
+
+
+def restore(
+    manager: ocp.CheckpointManager,
+    step: int,
+    abstract_state: Any,
+    data_iterator: grain.DatasetIterator | None,
+    config: ml_collections.ConfigDict,
+) -> Any:
+    """Restores state (and the iterator, in place) at `step` after a config check."""
+    where = str(Path(manager.directory) / str(step))
+    check_compatible(saved_config(manager, step), config, where)
+    items = {"state": ocp.args.StandardRestore(abstract_state)}
+    if data_iterator is not None:
+        items["data_iterator"] = grain.checkpoint.CheckpointRestore(data_iterator)
+    restored = manager.restore(step, args=ocp.args.Composite(**items))
+    return restored["state"]
+
+
+def abstract(tree: Any) -> Any:
+    """Shapes, dtypes and shardings of `tree`, the target that restore needs."""
+    return jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)
+
+
+def locate_run(path: str | Path) -> tuple[Path, int | None]:
+    """(run workdir, step or None) of a workdir, checkpoints/ or checkpoints/<step> path."""
+    path = Path(path).resolve()
+    if path.name.isdigit() and path.parent.name == "checkpoints":
+        return path.parent.parent, int(path.name)
+    if path.name == "checkpoints" and path.is_dir():
+        return path.parent, None
+    if (path / "checkpoints").is_dir():
+        return path, None
+    raise NotACheckpointError(
+        f"{path} is not a checkpoint: give the --workdir of a train_cnn or train_rnn run "
+        f"(it holds checkpoints/, and {path / 'checkpoints'} does not exist), that "
+        "checkpoints/ folder, or one checkpoints/<step> folder."
+    )
+
+
+def find_checkpoint(path: str | Path, which: str) -> tuple[Path, int, ml_collections.ConfigDict]:
+    """(workdir, step, saved config) of the checkpoint at `path`.
+
+    Args:
+      which: "best" (lowest validation loss; the latest if none has one),
+        "latest", or a step; ignored when `path` names a step.
+    """
+    workdir, step = locate_run(path)
+    if not any(p.name.isdigit() for p in (workdir / "checkpoints").iterdir()):
+        raise NotACheckpointError(f"{workdir}/checkpoints holds no finished checkpoint.")
+    manager = make_manager(str(workdir))
+    try:
+        if step is None:
+            latest = manager.latest_step()
+            step = {"best": manager.best_step() or latest, "latest": latest}.get(which)
+            step = int(which) if step is None and which.isdigit() else step
+        if step is None or step not in manager.all_steps():
+            raise NotACheckpointError(f"No checkpoint {which!r} in {workdir}/checkpoints.")
+        return workdir, step, saved_config(manager, step)
+    finally:
+        manager.close()
+
+
+def restore_run_state(
+    workdir: Path, step: int, config: ml_collections.ConfigDict, mesh, feature_dim: int = 0
+) -> Any:
+    """The train state saved at `step`; `feature_dim` is an RNN's input width."""
+    sample = input_spec(config, feature_dim)
+    # Shapes only: compiling the initializer would take seconds and its values are overwritten.
+    target = jax.eval_shape(
+        lambda: steps.create_train_state(create_model(config), config, mesh, sample)
+    )
+    manager = make_manager(str(workdir))
+    try:
+        return restore(manager, step, target, None, config)
+    except ValueError as error:
+        if isinstance(error, CheckpointMismatchError):
+            raise
+        raise CheckpointMismatchError(
+            f"{workdir}/checkpoints/{step} does not fit its own config's model (an RNN over "
+            f"{feature_dim}-wide features?): {error}"
+        ) from error
+    finally:
+        manager.close()
+
+
+def restore_cnn(path: str | Path, which: str, mesh) -> tuple[Any, ml_collections.ConfigDict, str]:
+    """(train state, config, "<workdir>/checkpoints/<step>") of the CNN run at `path`."""
+    workdir, step, config = find_checkpoint(path, which)
+    where = f"{workdir}/checkpoints/{step}"
+    if config.model.name != "cnn":
+        raise CheckpointMismatchError(f"{where} holds a {config.model.name!r} model, not a CNN.")
+    return restore_run_state(workdir, step, config, mesh), config, where

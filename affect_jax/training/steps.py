@@ -1,0 +1,159 @@
+"""Train state, optimizer and the jit-compiled train / eval steps."""
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+from flax.training import train_state
+from jax.sharding import Mesh
+
+from affect_jax.runtime import ConfigError
+from affect_jax.tasks import losses, registry
+from affect_jax.training import sharding
+
+
+class TrainState(train_state.TrainState):
+    """Parameters, optimizer state, BatchNorm statistics and the dropout key."""
+
+    batch_stats: Any
+    dropout_key: jax.Array
+
+
+def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+    """SGD with momentum; `decay_style` picks what the `decay` number means.
+
+    `inverse_time` (the reference code's Keras `decay`): lr / (1 + decay * step).
+    `weight_decay` (the paper's words): L2 weight decay added to the gradient.
+    """
+    opt = config.optimizer
+    learning_rate: Any = opt.learning_rate
+    if opt.decay_style == "inverse_time":
+        learning_rate = lambda step: opt.learning_rate / (1.0 + opt.decay * step)
+    elif opt.decay_style not in ("weight_decay", "none"):
+        raise ConfigError(
+            f"Unknown optimizer.decay_style {opt.decay_style!r}; "
+            "valid: inverse_time, weight_decay, none."
+        )
+    sgd = optax.sgd(learning_rate, momentum=opt.momentum)
+    if opt.decay_style == "weight_decay":
+        return optax.chain(optax.add_decayed_weights(opt.decay), sgd)
+    return sgd
+
+
+def create_train_state(
+    model: nn.Module,
+    config: ml_collections.ConfigDict,
+    mesh: Mesh,
+    sample_inputs: jax.ShapeDtypeStruct,
+) -> TrainState:
+    """Initializes a replicated train state from `config.seed`.
+
+    `sample_inputs` gives the shape (any batch size) and dtype of the model's
+    inputs: uint8 frames for the CNN, feature windows for the RNN.
+    """
+    init_key, dropout_key = jax.random.split(jax.random.PRNGKey(config.seed))
+
+    @functools.partial(jax.jit, out_shardings=sharding.replicated(mesh))
+    def init():
+        inputs = jnp.zeros((1, *sample_inputs.shape[1:]), sample_inputs.dtype)
+        variables = model.init({"params": init_key}, inputs, train=False)
+        return TrainState.create(
+            apply_fn=model.apply,
+            params=variables["params"],
+            tx=make_optimizer(config),
+            batch_stats=variables.get("batch_stats", {}),
+            dropout_key=dropout_key,
+        )
+
+    return init()
+
+
+def targets_of(batch: dict[str, jax.Array], config: ml_collections.ConfigDict) -> jax.Array:
+    return batch[registry.get_task(config.loss).target_key]
+
+
+def flat_loss(config: ml_collections.ConfigDict, class_weights: Any = None) -> Callable:
+    """The config's loss over all predictions, whatever the leading axes.
+
+    A sequence model that predicts every frame of a window gives [B, W, D]
+    outputs; CCC is over all B * W frames at once. `class_weights` ([C])
+    turns cross-entropy into its class-weighted form.
+    """
+    task = registry.get_task(config.loss)
+    loss_fn = task.loss
+    if class_weights is not None:
+        weights = jnp.asarray(class_weights, jnp.float32)
+        loss_fn = lambda logits, labels: losses.weighted_cross_entropy(logits, labels, weights)
+
+    def loss(outputs: jax.Array, targets: jax.Array) -> jax.Array:
+        flat_outputs = outputs.reshape(-1, outputs.shape[-1])
+        if task.target_key == "label":  # One integer class per example.
+            return loss_fn(flat_outputs, targets.reshape(-1))
+        return loss_fn(flat_outputs, targets.reshape(-1, targets.shape[-1]))
+
+    return loss
+
+
+def make_train_step(
+    config: ml_collections.ConfigDict, mesh: Mesh, class_weights: Any = None
+) -> Callable:
+    """Returns `step(state, batch) -> (state, metrics)`, jitted, state donated."""
+    loss_fn = flat_loss(config, class_weights)
+
+    def step(state: TrainState, batch: dict[str, jax.Array]):
+        dropout_key = jax.random.fold_in(state.dropout_key, state.step)
+
+        def objective(params):
+            outputs, updates = state.apply_fn(
+                {"params": params, "batch_stats": state.batch_stats},
+                batch["inputs"],
+                train=True,
+                rngs={"dropout": dropout_key},
+                mutable=["batch_stats"],
+            )
+            return loss_fn(outputs, targets_of(batch, config)), updates
+
+        (loss, updates), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+        new_state = state.apply_gradients(grads=grads, batch_stats=updates["batch_stats"])
+        metrics = {"loss": loss, "grad_norm": optax.tree.norm(grads)}
+        return new_state, metrics
+
+    return jax.jit(
+        step,
+        in_shardings=(sharding.replicated(mesh), sharding.batch_sharded(mesh)),
+        out_shardings=(sharding.replicated(mesh), sharding.replicated(mesh)),
+        donate_argnums=(0,),
+    )
+
+
+def make_predict_step(mesh: Mesh, return_features: bool = False) -> Callable:
+    """Returns `predict(state, batch) -> batch less "inputs", plus "outputs"`, jitted.
+
+    The one inference step (evaluation, extraction, prediction). With
+    `return_features` (the CNN) the result also holds the "features" of the
+    layer before the head. Everything comes back replicated, so every process
+    holds the whole batch's results (labels and mask included), whatever rows
+    it loaded itself.
+    """
+
+    def predict(state: TrainState, batch: dict[str, jax.Array]):
+        variables = {"params": state.params, "batch_stats": state.batch_stats}
+        result = {key: value for key, value in batch.items() if key != "inputs"}
+        if return_features:
+            result["outputs"], result["features"] = state.apply_fn(
+                variables, batch["inputs"], train=False, return_features=True
+            )
+        else:
+            result["outputs"] = state.apply_fn(variables, batch["inputs"], train=False)
+        return result
+
+    return jax.jit(
+        predict,
+        in_shardings=(sharding.replicated(mesh), sharding.batch_sharded(mesh)),
+        out_shardings=sharding.replicated(mesh),
+    )

@@ -1,0 +1,87 @@
+"""The Grain pipeline: exact resume, evaluation untouched, balancing wired in."""
+
+import numpy as np
+
+from affect_jax.data import pipeline, sources
+from affect_jax.stages import inputs as stage_inputs
+from tests.helpers import train_helpers
+
+
+def _config(data_dir, **changes):
+    config = train_helpers.tiny_config(data_dir)
+    config.augment.enabled = True
+    for key, value in changes.items():
+        config[key] = value
+    return config
+
+
+def _next(iterator, count):
+    return [next(iterator) for _ in range(count)]
+
+
+def test_resumed_iterator_yields_the_uninterrupted_batches(tiny_affwild2, tmp_path):
+    config = _config(tiny_affwild2)
+    config.balancing.enabled = True
+    config.balancing.rule = "flatten"
+    inputs = stage_inputs.for_stage(config, str(tmp_path))
+
+    def fresh():
+        return pipeline.training_iterator(
+            inputs.train, inputs.transform, config, 8, augment=inputs.augment
+        )
+
+    # 15 batches of 8 run past the end of one epoch of the balanced subset.
+    uninterrupted = fresh()
+    _next(uninterrupted, 15)
+    expected = _next(uninterrupted, 10)
+
+    interrupted = fresh()
+    _next(interrupted, 15)
+    state = interrupted.get_state()
+    resumed = fresh()
+    resumed.set_state(state)
+    for want, got in zip(expected, _next(resumed, 10), strict=True):
+        for key in want:
+            np.testing.assert_array_equal(want[key], got[key])
+
+
+def test_augmentation_differs_per_epoch_and_stays_off_at_evaluation(tiny_affwild2, tmp_path):
+    config = _config(tiny_affwild2, batch_size=1)
+    inputs = stage_inputs.for_stage(config, str(tmp_path))
+    source = inputs.train
+    iterator = pipeline.training_iterator(
+        source, inputs.transform, config, 1, augment=inputs.augment
+    )
+    seen: dict[int, list[np.ndarray]] = {}
+    for batch in _next(iterator, 2 * len(source)):
+        key = int(batch["frame"][0]) * 1000 + int(batch["targets"][0, 0] * 997)
+        seen.setdefault(key, []).append(batch["inputs"][0])
+    twice = [images for images in seen.values() if len(images) == 2]
+    assert twice, "every record should appear once per epoch"
+    assert all(not np.array_equal(a, b) for a, b in twice)
+
+    evaluation = sources.open_split("affwild2/va", tiny_affwild2, "validation")
+    rows = []
+    for batch in pipeline.evaluation_batches(evaluation, inputs.transform, config, 16):
+        keep = batch["mask"] > 0
+        rows.extend(zip(batch["inputs"][keep], batch["frame"][keep], strict=True))
+    assert len(rows) == len(evaluation)
+    for index, (image, frame) in enumerate(rows):
+        record = evaluation[index]
+        assert frame == record["frame"]
+        np.testing.assert_array_equal(image, record["image"])  # Never augmented.
+
+
+def test_balancing_trains_on_the_subset_and_writes_its_report(tiny_affwild2, tmp_path):
+    config = _config(tiny_affwild2)
+    config.balancing.enabled = True
+    full = sources.open_split("affwild2/va", tiny_affwild2, "train")
+    inputs = stage_inputs.for_stage(config, str(tmp_path))
+    assert 0 < len(inputs.train) < len(full)
+    assert (tmp_path / "balancing.json").exists()
+    assert (tmp_path / "balancing.png").stat().st_size > 10_000
+    labels = np.array([[r["valence"], r["arousal"]] for r in (full[i] for i in range(len(full)))])
+    zero = np.flatnonzero((labels == 0).all(1))
+    assert len(zero), "the synthetic layout writes some exact (0, 0) frames"
+    kept = {int(i) for i in inputs.train.indices}
+    assert kept and not kept.intersection(zero.tolist())

@@ -1,0 +1,88 @@
+"""Windows over gap-free runs, their targets, and per-frame interpolation."""
+
+import numpy as np
+import pytest
+
+from affect_jax.data import windows
+
+
+def _fixture():
+    """Two videos; video 0 has a gap after frame 5, video 1 is too short."""
+    video_ids = np.array([0] * 12 + [1] * 3)
+    frames = np.array([1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 1, 2, 3])
+    return video_ids, frames
+
+
+def _count_by_brute_force(video_ids, frames, length, span):
+    count = 0
+    for start in range(len(frames) - span + 1):
+        rows = range(start, start + span)
+        same_video = len({video_ids[r] for r in rows}) == 1
+        consecutive = all(frames[r + 1] == frames[r] + 1 for r in rows[:-1])
+        count += same_video and consecutive
+    return count
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 4, 5, 7])
+@pytest.mark.parametrize("target", ["next", "every"])
+def test_window_counts_equal_brute_force(length, target):
+    video_ids, frames = _fixture()
+    span = length + 1 if target == "next" else length
+    starts = windows.window_starts(video_ids, frames, length, target=target)
+    assert len(starts) == _count_by_brute_force(video_ids, frames, length, span)
+
+
+def test_stride_and_short_video():
+    video_ids, frames = _fixture()
+    starts = windows.window_starts(video_ids, frames, 3, stride=2, target="every")
+    # Stride restarts at every run: runs are rows 0-4, 5-11 and 12-14 (video 1).
+    np.testing.assert_array_equal(starts, [0, 2, 5, 7, 9, 12])
+    assert 12 not in windows.window_starts(video_ids, frames, 4, target="every")
+
+
+def test_next_target_is_the_frame_after_the_window():
+    video_ids, frames = _fixture()
+    features = np.arange(len(frames), dtype=np.float32)[:, None].repeat(4, 1)
+    labels = np.stack([frames, -frames], 1).astype(np.float32)
+    starts = windows.window_starts(video_ids, frames, 3, target="next")
+    source = windows.WindowSource(features, labels, starts, 3, "next")
+    for i in range(len(source)):
+        element = source[i]
+        last_row = int(element["inputs"][-1, 0])
+        assert element["row"] == last_row + 1
+        assert element["targets"][0] == frames[last_row] + 1  # The next frame's label.
+        assert element["inputs"].shape == (3, 4)
+
+
+def test_every_target_labels_each_frame():
+    video_ids, frames = _fixture()
+    labels = np.stack([frames, frames], 1).astype(np.float32)
+    starts = windows.window_starts(video_ids, frames, 4, target="every")
+    element = windows.WindowSource(np.zeros((15, 2)), labels, starts, 4, "every")[0]
+    np.testing.assert_array_equal(element["targets"][:, 0], frames[:4])
+
+
+def test_unknown_target_lists_valid_names():
+    with pytest.raises(ValueError, match="next, every"):
+        windows.window_starts(np.zeros(3), np.arange(3), 2, target="last")
+
+
+def test_interpolation_is_exactly_linear_with_end_fill():
+    known = np.array([3, 7, 11])
+    values = np.array([[0.0, 1.0], [0.4, -1.0], [-0.4, 0.0]])
+    query = np.array([1, 2, 4, 5, 6, 8, 12, 20])
+    filled = windows.fill_by_interpolation(known, values, query)
+    expected_v = [0.0, 0.0, 0.1, 0.2, 0.3, 0.2, -0.4, -0.4]
+    expected_a = [1.0, 1.0, 0.5, 0.0, -0.5, -0.75, 0.0, 0.0]
+    np.testing.assert_allclose(filled[:, 0], expected_v, atol=1e-12)
+    np.testing.assert_allclose(filled[:, 1], expected_a, atol=1e-12)
+
+
+def test_videos_shorter_than_the_window_are_counted():
+    video_ids, frames = _fixture()
+    starts = windows.window_starts(video_ids, frames, 4, target="every")
+    assert windows.count_windows(video_ids, starts) == {
+        "windows": 2 + 4,  # Video 0: runs of 5 and 7 frames; video 1 (3 frames): none.
+        "videos": 2,
+        "videos_without_windows": 1,
+    }

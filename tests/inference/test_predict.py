@@ -1,0 +1,202 @@
+"""Prediction on new videos (affect_jax.predict) with the tiny CNN and a tiny RNN.
+
+The test videos show a rendered portrait that the Haar cascade finds in every
+frame where one was drawn (checked exactly: no detector misses are allowed),
+and plain background in the frames listed as `no_face`.
+"""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import ml_collections
+import numpy as np
+import pytest
+from absl.testing import flagsaver
+
+from affect_jax import predict
+from affect_jax.faces import detect, video_io
+from affect_jax.faces.track import FaceTracker
+from affect_jax.inference import outputs as prediction_outputs
+from affect_jax.inference import predict_videos, video_model
+from affect_jax.synthetic import expressions, face_crop_video, portrait_renderer, portrait_video
+from affect_jax.tasks.metrics import concordance_correlation
+from affect_jax.training.checkpoints import NotACheckpointError
+from tests.helpers import train_helpers
+
+
+def _read_csv(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def _check_rows(rows, face: np.ndarray, window_after_gap: int) -> None:
+    """One row per frame; faces where drawn; values in [-1, 1]; the window rule."""
+    assert [int(r["frame"]) for r in rows] == list(range(len(face)))
+    assert list(rows[0]) == list(prediction_outputs.CSV_COLUMNS)
+    np.testing.assert_array_equal([int(r["face_found"]) for r in rows], face.astype(int))
+    values = np.array([[float(r["valence"]), float(r["arousal"])] for r in rows])
+    assert np.all(np.abs(values) <= 1.0)
+    assert all((r["box_w"] != "") == bool(f) for r, f in zip(rows, face, strict=True))
+    # A frame is the model's own output when it and the `window_after_gap`
+    # frames before it have a face (RNN, target next: W; CNN alone: 0).
+    run = 0
+    expected = []
+    for has_face in face:
+        run = run + 1 if has_face else 0
+        expected.append(int(run <= window_after_gap))
+    assert [int(r["interpolated"]) for r in rows] == expected
+
+
+def test_rnn_run_predicts_every_frame_of_avi_and_mp4(tiny_rnn_run, tmp_path):
+    avi_face = portrait_video.write_portrait_video(
+        tmp_path / "talk.avi", 36, no_face=[*range(10, 15), 30], seed=1
+    )
+    mp4_face = portrait_video.write_portrait_video(
+        tmp_path / "walk.mp4", 20, no_face=range(3), fourcc="mp4v", fps=30.0, seed=2
+    )
+    out = tmp_path / "out"
+    summary = predict_videos.predict_videos(
+        str(tiny_rnn_run),
+        [str(tmp_path / "talk.avi"), str(tmp_path / "walk.mp4")],
+        str(out),
+        batch_size=16,
+        options=predict_videos.Options(write_video=True),
+    )
+    assert summary.exit_code == 0 and summary.written == ["talk", "walk"], summary
+    _check_rows(_read_csv(out / "talk.csv"), avi_face, window_after_gap=3)
+    walk = _read_csv(out / "walk.csv")
+    _check_rows(walk, mp4_face, window_after_gap=3)
+    assert float(walk[3]["time_s"]) == pytest.approx(0.1)  # 30 frames/s, from the file.
+    for name in ("talk", "walk"):
+        assert (out / f"{name}_timeline.png").stat().st_size > 10_000
+    capture = cv2.VideoCapture(str(out / "talk_annotated.mp4"))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    assert count == 36
+
+
+def test_rnn_finds_its_cnn_or_takes_the_one_given(tiny_rnn_run, tiny_cnn_run, tmp_path):
+    found = video_model.load_video_model(tiny_rnn_run)
+    step_folder = found.cnn_path
+    assert Path(step_folder).parent == Path(tiny_cnn_run[0]).resolve() / "checkpoints"
+    given = video_model.load_video_model(f"{tiny_rnn_run}/checkpoints", cnn_path=step_folder)
+    assert (given.cnn_path, given.window, given.target) == (step_folder, 3, "next")
+    config = ml_collections.ConfigDict(
+        {"rnn": {"features_dir": str(tmp_path)}, "dataset": {"train_split": "train"}}
+    )
+    with pytest.raises(NotACheckpointError, match="pass the CNN run with --cnn_checkpoint"):
+        video_model.feature_store_info(config, "the rnn", required=True)
+
+
+def test_cnn_run_with_bad_inputs_named_and_the_others_processed(tiny_cnn_run, tmp_path, capsys):
+    good = portrait_video.write_portrait_video(tmp_path / "good.avi", 8, seed=4)
+    frames, shots = portrait_video.portrait_frames(12, no_face=[0, 5, 6], seed=3)
+    (tmp_path / "shots").mkdir()
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(tmp_path / "shots" / f"img_{i:03d}.png"), frame)
+    portrait_video.write_portrait_video(tmp_path / "empty_room.avi", 6, no_face=range(6))
+    (tmp_path / "corrupt.mp4").write_bytes(b"not a video" * 100)
+    # A valid file with no frame at all.
+    cv2.VideoWriter(
+        str(tmp_path / "zero.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 64)
+    ).release()
+    (tmp_path / "no_images").mkdir()
+    (tmp_path / "no_images" / "notes.txt").write_text("nothing to see")
+    inputs = ["good.avi", "shots", "empty_room.avi", "corrupt.mp4", "zero.avi", "no_images"]
+    inputs.append("gone.mov")
+    flag_values = {
+        "checkpoint": f"{tiny_cnn_run[0]}/checkpoints",
+        "batch_size": 16,
+        "input": [str(tmp_path / name) for name in inputs],
+        "output": str(tmp_path / "out"),
+    }
+    with flagsaver.flagsaver(**flag_values), pytest.raises(SystemExit) as exit_info:
+        predict.main(["predict"])
+    assert exit_info.value.code == 1
+    summary = capsys.readouterr().err
+    assert "3 written, 4 failed." in summary
+    for name in ("corrupt.mp4", "zero.avi", "no_images", "gone.mov"):
+        assert f"FAILED: {tmp_path / name}" in summary
+    assert "no face in any frame: empty_room" in summary
+    # The CNN alone: every face frame is its own prediction, the others interpolated.
+    _check_rows(_read_csv(tmp_path / "out" / "good.csv"), good, window_after_gap=0)
+    _check_rows(_read_csv(tmp_path / "out" / "shots.csv"), shots, window_after_gap=0)
+    empty = _read_csv(tmp_path / "out" / "empty_room.csv")
+    assert len(empty) == 6 and {r["face_found"] for r in empty} == {"0"}
+    assert {r["valence"] for r in empty} == {""} and {r["arousal"] for r in empty} == {""}
+    assert (tmp_path / "out" / "empty_room_timeline.png").exists()
+
+
+def test_cropped_faces_are_used_whole_and_follow_a_held_out_trajectory(tiny_cnn_run, tmp_path):
+    # A person the CNN never saw, 112x112 crops as in cropped_aligned/.
+    truth = face_crop_video.write_face_crop_video(tmp_path / "crops.avi", 100, seed=11)
+    flag_values = {
+        "checkpoint": tiny_cnn_run[0],
+        "input": [str(tmp_path / "crops.avi")],
+        "output": str(tmp_path / "out"),
+        "cropped_faces": True,
+    }
+    with flagsaver.flagsaver(**flag_values), pytest.raises(SystemExit) as exit_info:
+        predict.main(["predict"])
+    assert exit_info.value.code == 0
+    rows = _read_csv(tmp_path / "out" / "crops.csv")
+    _check_rows(rows, np.ones(100, bool), window_after_gap=0)
+    boxes = {tuple(int(r[k]) for k in ("box_x", "box_y", "box_w", "box_h")) for r in rows}
+    assert boxes == {(0, 0, 112, 112)}
+    predicted = np.array([[float(r["valence"]), float(r["arousal"])] for r in rows])
+    ccc = concordance_correlation(predicted, np.stack(truth, axis=1))
+    # The tiny CNN reaches validation CCC > 0.4 (test_train.py); new footage of
+    # a new person, predicted through video decoding and cropping, does too.
+    assert np.all(ccc > 0.4), ccc
+
+
+def test_a_path_that_is_not_a_checkpoint_is_named(tmp_path):
+    with pytest.raises(NotACheckpointError, match=str(tmp_path)):
+        predict_videos.predict_videos(str(tmp_path), ["x.mp4"], str(tmp_path / "out"))
+    assert not (tmp_path / "checkpoints").exists()  # Nothing created in a wrong path.
+    command = [sys.executable, "-m", "affect_jax.predict", f"--checkpoint={tmp_path}"]
+    command += [f"--input={tmp_path}", f"--output={tmp_path / 'out'}"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=train_helpers.REPO)
+    assert result.returncode == 1
+    assert f"Cannot use --checkpoint: {tmp_path} is not a checkpoint" in result.stderr
+
+
+def test_a_folder_of_videos_is_many_inputs_with_distinct_names(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for name in ("x.avi", "y.mp4"):
+            (tmp_path / folder / name).write_bytes(b"")
+    sources, failures = video_io.find_inputs([tmp_path / "a", tmp_path / "b" / "x.avi"])
+    assert [s.name for s in sources] == ["x", "y", "x_2"] and not failures
+
+
+def _portrait(seed: int, centre_x: float, radius: float) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return portrait_renderer.render_portrait(
+        portrait_renderer.random_identity(rng),
+        expressions.NEUTRAL,
+        canvas_size=(245, 420),
+        centre=(centre_x, 120.0),
+        radius=radius,
+        rng=rng,
+    )
+
+
+@pytest.mark.parametrize("search_region", [True, False])
+def test_tracker_follows_the_nearest_face_not_the_largest(search_region):
+    small = _portrait(5, 320.0, 32.0)
+    # A larger face comes in on the left of the one being followed.
+    both = np.concatenate([_portrait(6, 100.0, 50.0)[:, :210], small[:, 210:]], axis=1)
+    detector = detect.FaceDetector()
+    assert detect.largest_face(detector.detect(both)).x < 210
+    tracker = FaceTracker(detector, search_region=search_region)
+    first = tracker.track(small)
+    assert first is not None and first.x > 210
+    followed = tracker.track(both)
+    assert followed is not None and followed.x > 210
+    assert tracker.track(np.zeros_like(both)) is None
+    assert tracker.track(both).x < 210  # After a loss: the largest face.

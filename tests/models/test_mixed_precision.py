@@ -1,0 +1,33 @@
+"""bfloat16 compute with float32 parameters learns like float32."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from affect_jax.models.cnn import FrameCNN
+from affect_jax.stages import train
+from tests.helpers import train_helpers
+
+
+def test_parameters_and_outputs_stay_float32():
+    model = FrameCNN(conv_features=(8, 16, 16), feature_dim=32, compute_dtype="bfloat16")
+    images = np.random.default_rng(0).integers(0, 256, (2, 96, 96, 1), dtype=np.uint8)
+    variables = model.init(jax.random.PRNGKey(0), images, train=False)
+    assert {leaf.dtype for leaf in jax.tree.leaves(variables)} == {jnp.dtype("float32")}
+    outputs, features = model.apply(variables, images, train=False, return_features=True)
+    assert outputs.dtype == features.dtype == jnp.float32
+    reference = FrameCNN(conv_features=(8, 16, 16), feature_dim=32).apply(
+        variables, images, train=False
+    )
+    # Same function up to bfloat16 rounding.
+    np.testing.assert_allclose(outputs, reference, rtol=0.1, atol=0.05)
+
+
+def test_bfloat16_training_learns_like_float32(tiny_affwild2, tmp_path, tiny_cnn_run):
+    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=150, eval_every_steps=75)
+    config.model.compute_dtype = "bfloat16"
+    mixed = train.train_and_evaluate(config, str(tmp_path))
+    full = tiny_cnn_run[1]  # The same config in float32.
+    for key in ("ccc_valence", "ccc_arousal"):
+        assert mixed[key] > 0.4, mixed
+        assert abs(mixed[key] - full[key]) < 0.15, (key, mixed[key], full[key])
