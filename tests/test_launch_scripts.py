@@ -7,6 +7,7 @@ which pip target a script asked for and what it passed on.
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,21 @@ def test_test_script_installs_the_test_extras(recording_venv):
     result = _run("test.sh", ["--co", "-q", "tests/test_launch_scripts.py"], venv)
     assert result.returncode == 0, result.stderr
     assert _pip_targets(log) == [f"{REPO}[test]"]
+
+
+def test_gpu_check_installs_the_cuda_extras_and_passes_its_flags_with_a_deadline(recording_venv):
+    venv, log = recording_venv
+    result = subprocess.run(
+        ["bash", "benchmarks/gpu_check.sh", "--out=/tmp/report.md"],
+        cwd=REPO,
+        env={**os.environ, "AFFECT_JAX_VENV": str(venv)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert _pip_targets(log) == [f"{REPO}[cuda12,test]"]
+    check = log.read_text().splitlines()[-1].split()
+    assert check[0] == "benchmarks/gpu_check.py" and check[-1] == "--out=/tmp/report.md", check
+    deadline = next(arg for arg in check if arg.startswith("--deadline_at="))
+    # The whole script stops within 9 minutes; the check plans to end 20 s before.
+    assert 0 < int(deadline.split("=")[1]) - time.time() <= 540 - 20

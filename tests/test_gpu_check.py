@@ -1,0 +1,79 @@
+"""benchmarks/gpu_check.py cannot rot before a GPU is lent: its CPU smoke run.
+
+The smoke run goes through every step at tiny sizes and checks the report's
+shape (speed on this CPU says nothing). benchmarks/gpu_check.sh's install and
+arguments are checked in test_launch_scripts.py.
+"""
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HEADINGS = [
+    "### 1. Tests on the device",
+    "### 2. Matmul ceiling",
+    "### 3. CNN train step",
+    "### 4. GRU train step",
+    "### 5. Feature extraction",
+    "### 6. Grain loader against the CNN step",
+    "### 7. Quickstart end to end",
+    "### Bars",
+]
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    pytest.skip("no /proc/cpuinfo model name")
+
+
+def _tables(markdown: str) -> list[list[list[str]]]:
+    """Each markdown table as rows of cells, header row first, separator dropped."""
+    tables, current = [], []
+    for line in markdown.splitlines() + [""]:
+        if line.startswith("|"):
+            if not set(line) <= set("|-"):
+                current.append([cell.strip() for cell in line.strip("|").split("|")])
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+@pytest.mark.timeout(240)
+def test_cpu_smoke_run_writes_every_section_with_figures(tmp_path):
+    out = tmp_path / "report.md"
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "benchmarks/gpu_check.py", "--cpu_smoke", f"--out={out}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=220,
+    )
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr[-3000:]
+    # ~45 s on an idle 2-core CI machine; the margin is for a loaded one.
+    assert elapsed < 180, f"the smoke run took {elapsed:.0f} s"
+    report = out.read_text()
+    assert report.startswith("## ") and report.count("\n## ") == 0  # One section.
+    assert report in result.stdout  # Printed too.
+    positions = [report.find(heading) for heading in HEADINGS]
+    assert -1 not in positions and positions == sorted(positions), positions
+    assert "Failed:" not in report and "Stopped" not in report, report
+    machine = next(line for line in report.splitlines() if line.startswith("Machine:"))
+    assert _cpu_model() in machine and "cores" in machine and "flags:" in machine
+    assert "jax 0." in report and "flax 0." in report
+    tables = _tables(report)
+    assert len(tables) == 9  # Steps 1-6 one each, the quickstart two, the bars.
+    for table in tables[:-1]:
+        for row in table[1:]:
+            assert any(re.fullmatch(r"-?[\d,.]+%?", cell) for cell in row), row
+    bars = tables[-1]
+    assert [row[0].split()[0] for row in bars[1:]] == ["CNN", "Grain", "quickstart"]
