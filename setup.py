@@ -23,6 +23,8 @@ INSTALL_REQUIRES = [
     # TensorBoard event files without TensorFlow.
     "tensorboardX>=2.6,<3",
     "matplotlib>=3.8,<4",
+    # dlib's HOG face detector, built into the wheel (no model file to fetch).
+    "dlib-bin>=19.24",
     # Reads the authors' Keras 2 HDF5 checkpoints (affect_jax.import_keras).
     "h5py>=3.10,<4",
 ]
@@ -38,6 +40,8 @@ EXTRAS_REQUIRE = {
         "nbformat>=5",
         "import-linter>=2.1,<3",
     ],
+    # dlib's 5-point landmark model (9 MB, in a 100 MB source package) for eye alignment.
+    "align": ["face-recognition-models>=0.3"],
     "notebook": ["nbclient>=0.10", "ipykernel>=6", "nbformat>=5"],
 }
 

@@ -8,15 +8,19 @@ store or its config.rnn.cnn_workdir, as in runs from affect_jax.import_keras, or
 given with --cnn_checkpoint) or a train_cnn run (the CNN's own head,
 frame by frame); the checkpoint's saved config rebuilds the model. Inputs are
 videos (mp4, avi, mov, ...), folders of videos, or folders of images (one
-sequence, in name order). Per frame: gray, Haar face detection, the face
-followed from frame to frame (face_tracking.py) — or, with --cropped_faces,
-the frame's centred square, for inputs that are face crops already (such as
-Aff-Wild2's cropped_aligned folders) — a 96x96 crop, the CNN in
-batches, then the RNN over every full window at once (video_model.py says
-which frames it predicts and how the others are filled).
+sequence, in name order). Every face is detected (`--detector`: dlib's HOG by
+default, or the paper's Haar cascade) and followed with a stable id; only faces
+seen in several consecutive frames (or with a high score) count, so isolated
+false hits are no face (faces/track.py). Each face is cropped aligned by its
+eyes like Aff-Wild2's cropped_aligned frames (`--crop=aligned`, or the raw
+`box`), smoothed along its track; with --cropped_faces the inputs are face
+crops already and each frame's centred square is the face. The CNN runs in
+batches, then the RNN over every full window of each face's track
+(video_model.py says which frames it predicts and how the others are filled).
 
-Writes per input OUT/<name>.csv (one row per frame), OUT/<name>_timeline.png
-and, with --write_video, OUT/<name>_annotated.mp4. An input that fails is
+Writes per input OUT/<name>.csv (one row per frame and face;
+inference/outputs.py lists the columns), OUT/<name>_timeline.png (a panel per
+face) and, with --write_video, OUT/<name>_annotated.mp4 (boxes with ids). An input that fails is
 reported and skipped; the exit status is 1 if any failed.
 """
 
@@ -25,8 +29,11 @@ import sys
 from absl import app, flags
 
 from affect_jax import runtime
+from affect_jax.faces.align import EYE_METHODS
+from affect_jax.faces.detectors import DEFAULT_DETECT_WIDTH, DEFAULT_DETECTOR, DETECTORS
 from affect_jax.faces.video_io import DEFAULT_FPS
 from affect_jax.inference.predict_videos import Options, predict_videos
+from affect_jax.inference.video_faces import CROPS
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A train_rnn or train_cnn run (workdir).")
 _CNN_CHECKPOINT = flags.DEFINE_string(
@@ -40,18 +47,26 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Face crops per CNN call.")
 _FPS = flags.DEFINE_float("fps", DEFAULT_FPS, "Frame rate of image folders and rate-less videos.")
 _FACE_MARGIN = flags.DEFINE_float("face_margin", 0.0, "Border around the face box (fraction).")
 _MIN_FACE = flags.DEFINE_integer(
-    "min_face_size", 0, "Smallest face in pixels (0: 24, the cascade's)."
+    "min_face_size", 0, "Haar only: smallest face in pixels at --detect_width (0: 24)."
+)
+_DETECTOR = flags.DEFINE_enum("detector", DEFAULT_DETECTOR, DETECTORS, "Face detector.")
+_DETECT_WIDTH = flags.DEFINE_integer(
+    "detect_width", DEFAULT_DETECT_WIDTH, "Frames are searched at this width (0: as they are)."
+)
+_MAX_FACES = flags.DEFINE_integer(
+    "max_faces", 0, "Most faces kept per video, longest first (0: all)."
+)
+_CROP = flags.DEFINE_enum(
+    "crop", "aligned", CROPS, "aligned: by the eyes; box: the detector's box."
+)
+_EYES = flags.DEFINE_enum(
+    "eyes", "auto", EYE_METHODS, "Eye finder for aligned crops (auto: best installed)."
 )
 _CROPPED_FACES = flags.DEFINE_bool(
     "cropped_faces",
     False,
     "Inputs are already face crops (e.g. Aff-Wild2's cropped_aligned frames): no "
     "detection, the centred square of each frame is the face.",
-)
-_FULL_FRAME = flags.DEFINE_bool(
-    "full_frame_detection",
-    False,
-    "Search every whole frame (slower) instead of near the last face.",
 )
 
 
@@ -64,8 +79,12 @@ def main(argv: list[str]) -> None:
         write_video=_WRITE_VIDEO.value,
         face_margin=_FACE_MARGIN.value,
         min_face_size=_MIN_FACE.value,
-        search_region=not _FULL_FRAME.value,
         cropped_faces=_CROPPED_FACES.value,
+        detector=_DETECTOR.value,
+        detect_width=_DETECT_WIDTH.value,
+        max_faces=_MAX_FACES.value,
+        crop=_CROP.value,
+        eyes=_EYES.value,
     )
     from affect_jax.training import checkpoints  # Imports JAX: after the CPU flags.
 

@@ -44,6 +44,17 @@ class Box(NamedTuple):
         return self.width * self.height
 
 
+class Detection(NamedTuple):
+    """A face found in one frame, with the detector's confidence in it.
+
+    `score` is the detector's own scale: the HOG detector's SVM margin, or the
+    Haar cascade's last-stage weight; higher is surer.
+    """
+
+    box: Box
+    score: float
+
+
 @dataclasses.dataclass(frozen=True)
 class FaceCrop:
     """What became of one image.
@@ -178,6 +189,23 @@ class FaceDetector:
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, **kwargs
         )
         return [Box(*(int(v) for v in row)) for row in found]
+
+    def detect_scored(self, gray: np.ndarray) -> list[Detection]:
+        """All faces with the cascade's confidence (the weight of its last stage)."""
+        if gray.ndim != 2 or gray.dtype != np.uint8:
+            raise ValueError(f"detect wants a uint8 gray image, got {gray.dtype} {gray.shape}.")
+        kwargs = {"minSize": self.min_size} if self.min_size else {}
+        found, _, weights = self._cascade.detectMultiScale3(
+            gray,
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            outputRejectLevels=True,
+            **kwargs,
+        )
+        return [
+            Detection(Box(*(int(v) for v in row)), float(weight))
+            for row, weight in zip(found, np.ravel(weights), strict=True)
+        ]
 
     def crop(
         self,

@@ -16,31 +16,22 @@ import cv2
 import numpy as np
 from absl import logging
 
-from affect_jax.faces import detect
-from affect_jax.faces.track import FaceTracker
+from affect_jax.faces.track import Track
 from affect_jax.faces.video_io import DEFAULT_FPS, FrameSource, InputError, find_inputs
 from affect_jax.inference import outputs as prediction_outputs
-from affect_jax.training.progress import RateMeter
+from affect_jax.inference.video_faces import FaceOptions, crops_by_frame, find_faces
 
 if TYPE_CHECKING:  # The real import waits for the XLA flags (main).
-    from affect_jax.faces.detect import Box
     from affect_jax.inference.video_model import VideoModel
 
-_PROGRESS_EVERY_S = 10.0
 _IN_FLIGHT = 2  # CNN batches dispatched but not yet collected.
 
 
 @dataclasses.dataclass(frozen=True)
-class Options:
-    """How to find faces and what to write (see the flags)."""
+class Options(FaceOptions):
+    """How to find faces (see FaceOptions and the flags) and what to write."""
 
     write_video: bool = False
-    face_margin: float = 0.0
-    min_face_size: int = 0
-    search_region: bool = True
-    # Frames that are already face crops (Aff-Wild2's cropped_aligned, an
-    # aligner's output): no detection; each frame's centred square is the face.
-    cropped_faces: bool = False
 
 
 @dataclasses.dataclass
@@ -62,65 +53,53 @@ class Summary:
         return lines
 
 
-def track_and_embed(
-    model: VideoModel, source: FrameSource, options: Options
-) -> tuple[float, list[Box | None], np.ndarray, np.ndarray]:
-    """Reads every frame, follows the face, runs the CNN on the crops.
+def embed_faces(
+    model: VideoModel, source: FrameSource, tracks: list[Track], options: Options
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """CNN outputs [n, K] and features [n, D] of each track's n crops, in frame order.
 
-    Returns:
-      (fps, boxes per frame, CNN outputs [faces, K], features [faces, D]).
+    Crops of all tracks go to the CNN in shared batches, and JAX dispatches
+    them asynchronously, so the next crops are cut while the CNN runs.
     """
-    reader = source.open()
-    if options.cropped_faces:
-        tracker = None
-    else:
-        detector = detect.FaceDetector(
-            min_size=(options.min_face_size,) * 2 if options.min_face_size else None
-        )
-        tracker = FaceTracker(detector, search_region=options.search_region)
-    boxes, crops, pending, results = [], [], [], []
-    meter, last_report = RateMeter(reader.frame_count), time.monotonic()
-    for frame in reader.frames():
-        gray = detect.to_gray(frame)
-        box = detect.center_square(gray.shape) if tracker is None else tracker.track(gray)
-        boxes.append(box)
-        if box is not None:
-            crops.append(detect.crop_face(gray, box, options.face_margin))
+    owners, crops, pending, results = [], [], [], []
+    for track_index, crop in crops_by_frame(source, tracks, options):
+        owners.append(track_index)
+        crops.append(crop)
         if len(crops) == model.batch_size:
             pending.append(model.submit(np.stack(crops)))
             crops = []
             if len(pending) > _IN_FLIGHT:
                 results.append(model.collect(pending.pop(0)))
-        meter.update()
-        if time.monotonic() - last_report > _PROGRESS_EVERY_S:
-            rate, eta = meter.report()
-            total = reader.frame_count or "?"
-            logging.info(
-                "%s: %d/%s frames, %.1f frames/s, ETA %s", source.name, meter.done, total, rate, eta
-            )
-            last_report = time.monotonic()
     if crops:
         pending.append(model.submit(np.stack(crops)))
     results += [model.collect(p) for p in pending]
     if not results:
-        return reader.fps, boxes, np.zeros((0, 2), np.float32), np.zeros((0, 1), np.float32)
+        return []
     outputs, features = (np.concatenate(parts) for parts in zip(*results, strict=True))
-    return reader.fps, boxes, outputs, features
+    owners = np.asarray(owners)
+    return [(outputs[owners == t], features[owners == t]) for t in range(len(tracks))]
 
 
 def predict_source(model: VideoModel, source: FrameSource, out_dir: Path, options: Options) -> bool:
     """Predicts one input and writes its files; returns whether any face was found."""
     start = time.perf_counter()
-    fps, boxes, outputs, features = track_and_embed(model, source, options)
-    face = np.array([box is not None for box in boxes], bool)
-    values, interpolated = model.values(face, features, outputs, source.name)
-    prediction = prediction_outputs.VideoPrediction(source.name, fps, boxes, values, interpolated)
+    fps, num_frames, tracks = find_faces(source, options)
+    faces = []
+    for track, (outputs, features) in zip(
+        tracks, embed_faces(model, source, tracks, options), strict=True
+    ):
+        present = np.zeros(num_frames, bool)
+        present[track.frames] = True
+        name = source.name if len(tracks) == 1 else f"{source.name} face {track.face_id}"
+        values, interpolated = model.values(present, features, outputs, name)
+        faces.append(prediction_outputs.FacePrediction(track, present, values, interpolated))
+    prediction = prediction_outputs.VideoPrediction(source.name, fps, num_frames, faces)
     seconds = time.perf_counter() - start
-    if not face.any():
+    if not faces:
         logging.warning(
             "%s: no face in any of its %d frames; the CSV has empty valence/arousal.",
             source.name,
-            len(boxes),
+            num_frames,
         )
     csv_path = prediction_outputs.write_csv(prediction, out_dir / f"{source.name}.csv")
     prediction_outputs.plot_timeline(prediction, out_dir / f"{source.name}_timeline.png")
@@ -128,16 +107,16 @@ def predict_source(model: VideoModel, source: FrameSource, out_dir: Path, option
         video_path = out_dir / f"{source.name}_annotated.mp4"
         prediction_outputs.write_annotated_video(prediction, source.open().frames(), video_path)
     logging.info(
-        "%s: %d frames in %.1f s (%.1f frames/s), face in %d, interpolated %d -> %s",
+        "%s: %d frames in %.1f s (%.1f frames/s), %d face(s) in %d frames -> %s",
         source.name,
-        len(boxes),
+        num_frames,
         seconds,
-        len(boxes) / max(seconds, 1e-9),
-        int(face.sum()),
-        int(interpolated.sum()),
+        num_frames / max(seconds, 1e-9),
+        len(faces),
+        int(prediction.any_face.sum()),
         csv_path,
     )
-    return bool(face.any())
+    return bool(faces)
 
 
 def predict_videos(
@@ -178,5 +157,3 @@ def predict_videos(
         if not found:
             summary.no_face.append(source.name)
     return summary
-
-

@@ -17,11 +17,11 @@ import pytest
 from absl.testing import flagsaver
 
 from affect_jax import predict
-from affect_jax.faces import detect, video_io
-from affect_jax.faces.track import FaceTracker
+from affect_jax.faces import video_io
 from affect_jax.inference import outputs as prediction_outputs
 from affect_jax.inference import predict_videos, video_model
-from affect_jax.synthetic import expressions, face_crop_video, portrait_renderer, portrait_video
+from affect_jax.synthetic import face_crop_video, portrait_video
+from affect_jax.synthetic.scene_video import Person, scene_frames
 from affect_jax.tasks.metrics import concordance_correlation
 from affect_jax.training.checkpoints import NotACheckpointError
 from tests.helpers import train_helpers
@@ -174,29 +174,25 @@ def test_a_folder_of_videos_is_many_inputs_with_distinct_names(tmp_path):
     assert [s.name for s in sources] == ["x", "y", "x_2"] and not failures
 
 
-def _portrait(seed: int, centre_x: float, radius: float) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return portrait_renderer.render_portrait(
-        portrait_renderer.random_identity(rng),
-        expressions.NEUTRAL,
-        canvas_size=(245, 420),
-        centre=(centre_x, 120.0),
-        radius=radius,
-        rng=rng,
+def test_a_larger_face_coming_in_does_not_take_the_first_ones_id(tiny_cnn_run, tmp_path):
+    # The first person alone for 6 frames, then a larger one joins on the left.
+    people = [
+        Person(5, range(0, 14), (470, 150), (470, 150), radius=50),
+        Person(6, range(6, 14), (160, 170), (160, 170), radius=75),
+    ]
+    frames, _ = scene_frames(14, people, seed=9)
+    portrait_video.write_video(frames, tmp_path / "two.avi", 25.0, "MJPG")
+    summary = predict_videos.predict_videos(
+        tiny_cnn_run[0], [str(tmp_path / "two.avi")], str(tmp_path / "out"), batch_size=16
     )
-
-
-@pytest.mark.parametrize("search_region", [True, False])
-def test_tracker_follows_the_nearest_face_not_the_largest(search_region):
-    small = _portrait(5, 320.0, 32.0)
-    # A larger face comes in on the left of the one being followed.
-    both = np.concatenate([_portrait(6, 100.0, 50.0)[:, :210], small[:, 210:]], axis=1)
-    detector = detect.FaceDetector()
-    assert detect.largest_face(detector.detect(both)).x < 210
-    tracker = FaceTracker(detector, search_region=search_region)
-    first = tracker.track(small)
-    assert first is not None and first.x > 210
-    followed = tracker.track(both)
-    assert followed is not None and followed.x > 210
-    assert tracker.track(np.zeros_like(both)) is None
-    assert tracker.track(both).x < 210  # After a loss: the largest face.
+    assert summary.written == ["two"]
+    rows = _read_csv(tmp_path / "out" / "two.csv")
+    assert len(rows) == 6 + 2 * 8  # One row per frame and face.
+    by_face = {}
+    for row in rows:
+        by_face.setdefault(row["face_id"], []).append(row)
+    assert sorted(by_face) == ["0", "1"]
+    assert [int(r["frame"]) for r in by_face["0"]] == list(range(14))
+    assert all(int(r["box_x"]) > 300 for r in by_face["0"])  # Still the one on the right.
+    assert [int(r["frame"]) for r in by_face["1"]] == list(range(6, 14))
+    assert all(float(r["detector_score"]) > 0 for r in rows)

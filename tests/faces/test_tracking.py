@@ -1,0 +1,124 @@
+"""Every face tracked with a stable id, isolated hits dropped, crops aligned and steady.
+
+On synthetic scenes (synthetic/scene_video.py) whose truth is known: where each
+face's centre and eyes are in every frame.
+"""
+
+import numpy as np
+import pytest
+
+from affect_jax.faces import align, detect
+from affect_jax.faces.detectors import make_detector
+from affect_jax.faces.track import FaceTracks
+from affect_jax.synthetic.scene_video import Person, scene_frames
+
+
+def _track(frames, detector_name="hog", **kwargs):
+    detector = make_detector(detector_name)
+    finder = align.EyeFinder("cascade", detector.name)
+    tracks = FaceTracks(**kwargs)
+    for i, frame in enumerate(frames):
+        found = detector.detect_scored(frame)
+        tracks.update(i, found, [finder.eyes(frame, d.box) for d in found])
+    return tracks.finish()
+
+
+def _centre(box):
+    return np.array([box.x + box.width / 2, box.y + box.height / 2])
+
+
+@pytest.fixture(scope="module")
+def crossing():
+    """Two people walking past each other (one a little higher), 36 frames."""
+    people = [
+        Person(1, range(0, 36), (120, 140), (520, 140), radius=55),
+        Person(2, range(0, 36), (520, 235), (120, 235), radius=55),
+    ]
+    return scene_frames(36, people, seed=3)
+
+
+def test_a_face_that_comes_and_goes_is_one_track_over_exactly_its_frames():
+    frames, truth = scene_frames(30, [Person(4, range(8, 22), (250, 170), (390, 170))], seed=1)
+    (track,) = _track(frames)
+    assert track.frames == list(range(8, 22))
+    # The box follows the face: a fixed offset (HOG boxes sit low on the face) plus
+    # the detector's window steps (up to ~5% of the box: what smoothing removes).
+    offsets = np.array(
+        [_centre(b) - truth.centres[0, f] for f, b in zip(track.frames, track.boxes, strict=True)]
+    )
+    assert np.abs(offsets - np.median(offsets, 0)).max() < 9
+
+
+def test_crossing_faces_keep_their_ids(crossing):
+    frames, truth = crossing
+    tracks = _track(frames)
+    assert len(tracks) == 2
+    for track in tracks:
+        # Which person a track is: the one nearest its first box.
+        first = _centre(track.boxes[0])
+        person = int(np.argmin([np.linalg.norm(first - truth.centres[k, 0]) for k in range(2)]))
+        for frame, box in zip(track.frames, track.boxes, strict=True):
+            assert np.linalg.norm(_centre(box) - truth.centres[person, frame]) < 25, (
+                track.face_id,
+                frame,
+            )
+        assert len(track.frames) >= 30  # Detected in nearly every frame, under one id.
+    assert {t.face_id for t in tracks} == {0, 1}
+
+
+def test_a_face_like_pattern_that_flickers_never_becomes_a_track():
+    # Shown in every 4th frame only: hits that never make a run of 3 frames.
+    blinking = Person(5, range(0, 32), (320, 180), (320, 180), flicker=4)
+    frames, truth = scene_frames(32, [blinking], seed=2)
+    detector = make_detector("hog")
+    hits = sum(bool(detector.detect_scored(f)) for f in frames)
+    assert hits >= 6  # The detector does fire on it...
+    assert _track(frames) == []  # ...but never in enough consecutive frames.
+
+
+def test_max_faces_keeps_the_longest_tracks(crossing):
+    frames, _ = crossing
+    assert len(_track(frames[:12], max_faces=1)) == 1
+
+
+def test_a_tilted_face_is_cropped_level():
+    tilted = Person(6, range(0, 3), (320, 180), (320, 180), radius=70, tilt_degrees=12)
+    frames, truth = scene_frames(3, [tilted], seed=4)
+    detector = make_detector("hog")
+    (found,) = detector.detect_scored(frames[0])
+    eyes = align.EyeFinder("cascade", "hog").eyes(frames[0], found.box)
+    np.testing.assert_allclose(eyes, truth.eyes[0, 0], atol=4.0)
+    matrix = align.alignment_matrix(eyes)
+    true_in_crop = truth.eyes[0, 0] @ matrix[:, :2].T + matrix[:, 2]
+    # The true eyes land where the template puts them: level, at its height.
+    template = align.TEMPLATE_EYES * 96 / 112
+    assert abs(true_in_crop[0, 1] - true_in_crop[1, 1]) < 2.0
+    np.testing.assert_allclose(true_in_crop, template, atol=3.0)
+    crop = align.aligned_crop(frames[0], eyes)
+    assert crop.shape == (96, 96) and crop.dtype == np.uint8
+
+
+def test_smoothing_along_the_track_steadies_the_crop():
+    # A face moving at constant speed: the true eye path is a straight line.
+    walker = Person(7, range(0, 30), (200, 170), (440, 190), radius=60)
+    frames, truth = scene_frames(30, [walker], seed=5)
+    (track,) = _track(frames)
+    raw = np.stack(track.eyes)
+    smoothed = align.smooth_along_track(raw, track.frames, window=5)
+    true = truth.eyes[0, track.frames]
+    inner = slice(2, -2)  # The ends average fewer frames.
+    raw_error = np.abs(raw - true)[inner].mean()
+    smooth_error = np.abs(smoothed - true)[inner].mean()
+    jitter = lambda e: np.abs(np.diff(e - true, 2, axis=0))[inner].mean()
+    assert jitter(smoothed) < 0.6 * jitter(raw), (jitter(raw), jitter(smoothed))
+    assert smooth_error <= raw_error + 0.1
+
+
+def test_haar_scores_come_with_its_usual_boxes():
+    frames, _ = scene_frames(1, [Person(8, range(0, 1), (320, 180), (320, 180))], seed=6)
+    cascade = detect.FaceDetector()
+    scored = cascade.detect_scored(frames[0])
+    assert [d.box for d in scored] == cascade.detect(frames[0])
+    assert all(d.score > 0 for d in scored)
+    hog = make_detector("hog").detect_scored(frames[0])
+    assert len(hog) == 1 and hog[0].score > 0.5
