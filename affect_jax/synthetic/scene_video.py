@@ -52,7 +52,7 @@ class Person:
 
 @dataclasses.dataclass(frozen=True)
 class Truth:
-    """Per person and frame: face centre [frames, 2] and eye centres [frames, 2, 2] (NaN: absent)."""
+    """Per person and frame: face centre [frames, 2], eye centres [frames, 2, 2]; NaN: absent."""
 
     centres: np.ndarray
     eyes: np.ndarray
