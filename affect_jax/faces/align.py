@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from affect_jax.faces import detect
 from affect_jax.faces.detect import MODEL_IMAGE_SIZE, Box
 from affect_jax.runtime import ConfigError
 
@@ -150,3 +151,38 @@ def smooth_along_track(values: np.ndarray, frames: Sequence[int], window: int = 
     totals = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
     counts = (stop - first).reshape(-1, *([1] * (values.ndim - 1)))
     return (totals[stop] - totals[first]) / counts
+
+
+class AlignedFaceCropper:
+    """`crop(image, ...)` like `detect.FaceDetector.crop`, but HOG-detected and eye-aligned.
+
+    For still photographs (the CK+ and JAFFE builders' `aligned` configs): the
+    largest face, cropped as prediction crops video faces.
+    """
+
+    def __init__(self, eyes: str = "auto"):
+        from affect_jax.faces.detectors import make_detector  # dlib loads only when asked.
+
+        self.detector = make_detector("hog")
+        self.eye_finder = EyeFinder(eyes, "hog")
+
+    def crop(
+        self,
+        image: np.ndarray,
+        *,
+        margin: float = 0.0,
+        no_face_policy: str = detect.SKIP,
+        size: int = MODEL_IMAGE_SIZE,
+    ) -> detect.FaceCrop:
+        """The aligned crop of the largest face (`margin` applies to the no-face square only)."""
+        gray = detect.to_gray(image)
+        found = self.detector.detect_scored(gray)
+        box = detect.largest_face([d.box for d in found])
+        if box is None:
+            if no_face_policy == detect.SKIP:
+                return detect.FaceCrop(image=None, box=None, found=False, num_faces=0)
+            square = detect.center_square(gray.shape)
+            crop = detect.crop_face(gray, square, margin, size)
+            return detect.FaceCrop(image=crop, box=square, found=False, num_faces=0)
+        crop = aligned_crop(gray, self.eye_finder.eyes(gray, box), size)
+        return detect.FaceCrop(image=crop, box=box, found=True, num_faces=len(found))

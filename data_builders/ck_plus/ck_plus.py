@@ -53,12 +53,24 @@ class CkPlus(FaceCropBuilder):
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "96x96 gray Haar face crops, 10 subject-independent folds."}
     BUILDER_CONFIGS = [
-        CkPlusConfig(
-            name=f"fold{k}",
-            description=f"Test on the subjects of fold {k} of 10, train on the rest.",
-            fold=k,
-        )
-        for k in range(folds.DEFAULT_NUM_FOLDS)
+        *(
+            CkPlusConfig(
+                name=f"fold{k}",
+                description=f"Test on the subjects of fold {k} of 10, train on the rest.",
+                fold=k,
+            )
+            for k in range(folds.DEFAULT_NUM_FOLDS)
+        ),
+        # The same folds with faces cropped as video prediction crops them.
+        *(
+            CkPlusConfig(
+                name=f"fold{k}_aligned",
+                description=f"fold{k}, faces found by HOG and aligned by the eyes.",
+                fold=k,
+                crop="aligned",
+            )
+            for k in range(folds.DEFAULT_NUM_FOLDS)
+        ),
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
     CK+ (the Extended Cohn-Kanade dataset) is distributed for non-commercial

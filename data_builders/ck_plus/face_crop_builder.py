@@ -1,7 +1,9 @@
 """What the still-photo builders (CK+, JAFFE) share: find the face, crop it, report.
 
 Each photograph goes through the Haar cascade (`affect_jax.faces.detect`), the
-largest face is cropped to 96x96 gray and stored as PNG. A photograph where
+largest face is cropped to 96x96 gray and stored as PNG: the paper's crop, the
+default for reproduction. Configs with `crop="aligned"` detect with HOG and
+align the face by its eyes as video prediction does (`affect_jax.faces.align`). A photograph where
 no face is found is handled by the config's `no_face_policy`: `skip` leaves
 it out, `center_crop` keeps its centred square. Either way it is listed in
 `build_report.json` (beside `dataset_info.json`) and in the build log, so
@@ -21,7 +23,7 @@ import cv2
 import tensorflow_datasets as tfds
 from absl import logging
 
-from affect_jax.faces import detect
+from affect_jax.faces import align, detect
 from data_builders.affwild2 import streaming_writer
 
 # Beside dataset_info.json; affect_jax.build reads it back.
@@ -43,12 +45,14 @@ class FaceCropConfig(tfds.core.BuilderConfig):
       no_face_policy: `skip` or `center_crop` (see `affect_jax.faces.detect`).
       face_margin: border added around the detected face, as a fraction of
         its size (0 crops the cascade's box, as the reference does).
+      crop: "box" (the Haar box, the paper's) or "aligned" (HOG, eyes level).
     """
 
     fold: int | None = None
     num_folds: int = 10
     no_face_policy: str = detect.SKIP
     face_margin: float = 0.0
+    crop: str = "box"
 
 
 @dataclasses.dataclass
@@ -68,8 +72,17 @@ class CropReport:
         return {**dataclasses.asdict(self), "dropped": dict(self.dropped)}
 
 
+def make_cropper(config: FaceCropConfig) -> detect.FaceDetector | align.AlignedFaceCropper:
+    """What cuts faces out for `config`: one per split generator (OpenCV's cascade is not
+    thread-safe)."""
+    return align.AlignedFaceCropper() if config.crop == "aligned" else detect.FaceDetector()
+
+
 def crop_image(
-    path: Path, detector: detect.FaceDetector, config: FaceCropConfig, report: CropReport
+    path: Path,
+    detector: detect.FaceDetector | align.AlignedFaceCropper,
+    config: FaceCropConfig,
+    report: CropReport,
 ) -> bytes | None:
     """The PNG of the face in the photograph at `path`, or None if it gives none."""
     report.images += 1
@@ -115,14 +128,13 @@ class FaceCropBuilder(
           items: the photographs in record order.
           subjects: the split's subjects, for the report.
         """
-        config = self.builder_config
+        config = self._crop_config
         report = self._reports[split] = CropReport(subjects=sorted(subjects))
-        # One detector per split generator: OpenCV's cascade is not thread-safe.
-        detector = detect.FaceDetector()
+        detector = make_cropper(config)
         name = f"{self.name}/{config.name} {split}"
         start = last = time.monotonic()
         for fields, path in items:
-            png = crop_image(path, detector, config, report)
+            png = self._example_png(path, detector, report)
             if png is not None:
                 # Integer keys in yield order: with shuffling disabled TFDS
                 # writes records sorted by key.
@@ -147,6 +159,17 @@ class FaceCropBuilder(
             logging.warning(
                 "%s: unreadable images skipped: %s", name, ", ".join(report.unreadable_images)
             )
+
+    @property
+    def _crop_config(self) -> FaceCropConfig:
+        """How faces are cut out (no-face policy, margin): the builder config, by default."""
+        return self.builder_config
+
+    def _example_png(
+        self, path: Path, detector: detect.FaceDetector, report: CropReport
+    ) -> bytes | None:
+        """The PNG stored for the photograph at `path`, or None if it gives no example."""
+        return crop_image(path, detector, self._crop_config, report)
 
     def _report_json(self, report: CropReport) -> dict:
         return report.to_json()

@@ -55,6 +55,11 @@ class Jaffe(FaceCropBuilder):
     RELEASE_NOTES = {"1.0.0": "96x96 gray Haar face crops, CK+ codes, `all` and 10 folds."}
     BUILDER_CONFIGS = [
         JaffeConfig(name="all", description="Every image in one `test` split (cross-dataset)."),
+        JaffeConfig(
+            name="all_aligned",
+            description="`all`, faces found by HOG and aligned by the eyes (as in prediction).",
+            crop="aligned",
+        ),
         *(
             JaffeConfig(
                 name=f"fold{k}",
