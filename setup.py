@@ -1,6 +1,12 @@
 """affect-jax: facial emotion recognition from video in JAX/Flax."""
 
+import sys
+from pathlib import Path
+
 import setuptools
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # build_meta does not add it.
+import build_onednn  # noqa: E402
 
 # Ranges that install together with no conflicts (see shared docs, STACK.md).
 # Python 3.12 machines resolve newer jax/flax unless these stay pinned.
@@ -27,6 +33,8 @@ INSTALL_REQUIRES = [
     "dlib-bin>=19.24",
     # Reads the authors' Keras 2 HDF5 checkpoints (affect_jax.import_keras).
     "h5py>=3.10,<4",
+    # libdnnl.so.3 for the optional oneDNN convolutions (config.model.conv_backend).
+    build_onednn.RUNTIME_REQUIREMENT,
 ]
 
 EXTRAS_REQUIRE = {
@@ -54,6 +62,9 @@ setuptools.setup(
     package_data={"data_builders": ["*/dummy_data/**/*", "*/CITATIONS.bib"]},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
+    # Optional: a failed build prints one line and the install goes on (build_onednn.py).
+    ext_modules=[build_onednn.extension()],
+    cmdclass={"build_ext": build_onednn.BuildOptionalOnednn},
     extras_require=EXTRAS_REQUIRE,
     entry_points={
         "console_scripts": [

@@ -14,8 +14,10 @@ again and it builds from the start.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from absl import app, flags
 
@@ -29,13 +31,40 @@ _MANUAL_DIR = flags.DEFINE_string(
 _DATA_DIR = flags.DEFINE_string(
     "data_dir", "~/tensorflow_datasets", "Where the TFDS records are written."
 )
+_BUILDER_OPTION = flags.DEFINE_multi_string(
+    "builder_option",
+    [],
+    "key=value builder keyword argument, repeatable; the value is read as a Python literal "
+    "when it parses as one, else kept as text. E.g. face_folders' "
+    "--builder_option='subject_regex=S\\d{3}' --builder_option=class_map=1:surprise,2:fear.",
+)
+
+
+def builder_options(items: Sequence[str]) -> dict[str, Any]:
+    """{key: value} of `--builder_option=key=value` flags."""
+    options = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise app.UsageError(f"--builder_option={item!r} is not key=value.")
+        try:
+            value: Any = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        options[key.strip()] = value
+    return options
 
 
 def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     with runtime.one_line_errors():
-        builder = build_dataset(_DATASET.value, _MANUAL_DIR.value, _DATA_DIR.value)
+        builder = build_dataset(
+            _DATASET.value,
+            _MANUAL_DIR.value,
+            _DATA_DIR.value,
+            builder_options(_BUILDER_OPTION.value),
+        )
     for split, info in builder.info.splits.items():
         print(f"{split}: {info.num_examples} examples")
     report = read_build_report(builder)

@@ -86,6 +86,13 @@ def reference_cnn() -> ml_collections.ConfigDict:
     # "plain" is flax layers + autodiff; "auto" = fused on CPU, plain elsewhere.
     # Same values and parameters either way (benchmarks/RESULTS.md).
     model.first_block = "auto"
+    # Convolutions: "onednn" runs them (and their gradients) through oneDNN's CPU
+    # primitives, an extension `pip install -e .` compiles (README, "Speed
+    # knobs"); "xla" is XLA's own; "auto" = oneDNN on x86-64 CPUs where the
+    # extension loads, XLA elsewhere. Same parameters either way. Default "xla":
+    # with oneDNN a killed and resumed run does not yet repeat the uninterrupted
+    # one batch for batch (tests/stages/test_train.py), so it stays opt-in.
+    model.conv_backend = "xla"
     return model
 
 
@@ -128,6 +135,27 @@ def sgd_optimizer() -> ml_collections.ConfigDict:
     optimizer.decay_style = "inverse_time"
     optimizer.decay = 1e-5
     return optimizer
+
+
+def cross_dataset_options(
+    targets: tuple[str, ...] = (), own_test_split: str = "test"
+) -> ml_collections.ConfigDict:
+    """The `config.cross_dataset` section: where a trained classifier is tested at the end.
+
+    One table (results.json `cross_dataset`, `cross_dataset.md`, a confusion
+    figure per target) over the own test split and the targets
+    (affect_jax/stages/cross_dataset.py).
+    """
+    options = ml_collections.ConfigDict()
+    # Each "[key=]name:split[@data_dir]", e.g. "jaffe/all:test" (in the training
+    # data_dir) or "fer=face_folders/cropped:test@DATA/fer2013"; () for none.
+    # Results keys <key>_accuracy, ...; the key defaults to the name before "/".
+    options.targets = tuple(targets)
+    # The training dataset's split tested first ("" to skip); no extra keys
+    # when it is the evaluation split.
+    options.own_test_split = own_test_split
+    options.report = "cross_dataset.md"  # In the workdir.
+    return options
 
 
 def input_options() -> ml_collections.ConfigDict:

@@ -6,7 +6,9 @@ Measures, in one process, on random inputs:
   * the float32 matmul ceiling: jit dot of 2048x2048 matrices, GFLOP/s;
   * the reference CNN train step (96x96x1, fwd + bwd + SGD), through the project's
     own model, loss and step code: frames/s, GFLOP/s, share of the ceiling;
-  * the same CNN step with the first block as plain flax layers + autodiff
+  * the same CNN step with XLA's own convolutions (config.model.conv_backend="xla"
+    where the default resolves to oneDNN; benchmarks/conv_backend.py has more),
+    with the first block as plain flax layers + autodiff
     (config.model.first_block="plain"), and with bfloat16 compute
     (config.model.compute_dtype);
   * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s,
@@ -39,6 +41,7 @@ from timing import (
 from affect_jax import runtime
 from affect_jax.config import load_config
 from affect_jax.models.cnn import FrameCNN, resolve_first_block
+from affect_jax.models.onednn.conv import resolve_conv_backend
 from affect_jax.models.rnn import SequenceRegressor
 
 _ROUNDS = flags.DEFINE_integer("rounds", 10, "Timed rounds (one step of every contender each).")
@@ -81,9 +84,11 @@ def main(argv) -> None:
     cnn_config = load_config("affwild2_cnn")
     images = rng.integers(0, 256, (cnn_batch, 96, 96, 1), dtype=np.uint8)
     targets = rng.uniform(-1, 1, (cnn_batch, 2)).astype(np.float32)
-    ours = f"project (first block {resolve_first_block(FrameCNN().first_block)})"
+    backend = resolve_conv_backend(FrameCNN().conv_backend)
+    ours = f"project (first block {resolve_first_block(FrameCNN().first_block)}, {backend} convs)"
     cnn_models = {
         ours: FrameCNN(),
+        "project, XLA convolutions (conv_backend=xla)": FrameCNN(conv_backend="xla"),
         "project, first block as plain flax layers + autodiff": FrameCNN(first_block="plain"),
         "project, bfloat16 compute (float32 parameters)": FrameCNN(compute_dtype="bfloat16"),
     }

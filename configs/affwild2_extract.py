@@ -9,7 +9,13 @@ frames). The dataset and its location come from the CNN checkpoint's own
 config; set --config.dataset.data_dir if the records moved. Rerunning resumes
 an interrupted extraction and skips finished splits.
 
-Arguments: `cnn_workdir=DIR`, `tiny` (small batches, for tests).
+The store keeps every label its records have. For the RNN of expressions,
+AUs or all three tasks (configs/affwild2_rnn.py:task=...), extract over the
+`affwild2/multitask` records: a multitask CNN's own, or a VA CNN's with
+`dataset=affwild2/multitask` (built in the same data_dir).
+
+Arguments: `cnn_workdir=DIR`, `dataset=NAME` (default: the CNN's), `tiny`
+(small batches, for tests).
 """
 
 import ml_collections
@@ -19,11 +25,13 @@ from affect_jax.config import parse_arg
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-    args = parse_arg(arg, cnn_workdir="", tiny=False)
+    args = parse_arg(arg, cnn_workdir="", dataset="", tiny=False)
     config = config_lib.run_header("extract")
 
     config.extract = ml_collections.ConfigDict()
     config.extract.cnn_workdir = args.cnn_workdir  # --workdir of the train_cnn run.
+    # The records to run it over; "": the CNN's own dataset.
+    config.extract.dataset = args.dataset
     config.extract.checkpoint = "best"  # "best" (validation loss), "latest" or a step.
     config.extract.feature_dtype = "float16"  # Or "float32"; float16 halves the store.
     config.extract.splits = ("train", "validation")

@@ -14,9 +14,12 @@ The embedded default has every task with
 A frame keeps whichever labels it has; each task's loss and metrics count only
 the frames it labels (affect_jax/multitask.py). Validation reports ccc_valence,
 ccc_arousal, ccc_mean, expression_accuracy, expression_f1_macro, au_f1_<AU>,
-au_f1_mean; plots/ holds a VA scatter, the expression confusion matrices and
-the per-AU F1. A multitask checkpoint also serves `affect_jax.predict`, which
-uses its valence and arousal outputs.
+au_f1_mean, and `au_thresholds` (per AU, the probability with the best
+validation F1; tasks/thresholds.py); plots/ holds a VA scatter, the expression
+confusion matrices and the per-AU F1. A multitask checkpoint also serves
+`affect_jax.predict`, which writes every head per frame: valence and arousal,
+the 8 expression probabilities and label, the 13 AU probabilities and their
+0/1 decisions at `au_thresholds`.
 
 Arguments: `quickstart`, `tiny`, `data_dir=D`.
 """
@@ -38,5 +41,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.label_key = ""
     config.class_names = AFFWILD2_EXPRESSIONS
     config.action_units = AFFWILD2_ACTION_UNITS
+    # Each task's loss is multiplied by its weight (tasks/multitask.joint_loss).
+    config.task_weights = ml_collections.ConfigDict(dict(va=1.0, expression=1.0, au=1.0))
     config_lib.apply_frame_presets(config, quickstart=args.quickstart, tiny=args.tiny)
     return config

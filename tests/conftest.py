@@ -41,6 +41,17 @@ def tiny_cnn_run(tiny_affwild2, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_cnn_20_steps(tiny_affwild2, tmp_path_factory):
+    """An uninterrupted 20-step tiny CNN run, what resumed ones must equal: (workdir, result)."""
+    from affect_jax.stages import train
+    from tests.helpers import train_helpers
+
+    workdir = tmp_path_factory.mktemp("tiny_cnn_20_steps")
+    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=20)
+    return workdir, train.train_and_evaluate(config, str(workdir))
+
+
+@pytest.fixture(scope="session")
 def tiny_features(tiny_cnn_run, tmp_path_factory):
     """The extract stage run on `tiny_cnn_run`: the features/ folder."""
     from affect_jax.stages import extract
@@ -63,3 +74,39 @@ def tiny_rnn_run(tiny_features, tmp_path_factory):
     config.num_train_steps = 10
     train.train_and_evaluate(config, str(workdir))
     return workdir
+
+
+@pytest.fixture(scope="session")
+def tiny_multitask_affwild2(tmp_path_factory):
+    """A tiny synthetic release with VA, EXPR and AU files, built as `affwild2/multitask`.
+
+    Other people than `tiny_affwild2`'s (seed 5), 6 of them held out for
+    validation. Returns the TFDS data_dir.
+    """
+    from affect_jax.synthetic import affwild2_layout
+
+    raw = tmp_path_factory.mktemp("raw_affwild2_multitask")
+    size = {**affwild2_layout.PRESETS["tiny"], "num_validation_videos": 6}
+    affwild2_layout.write_affwild2_layout(raw, seed=5, tasks=("va", "expr", "au"), **size)
+    data_dir = tmp_path_factory.mktemp("tfds_multitask")
+    building.build_dataset("affwild2/multitask", raw, data_dir)
+    return str(data_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_multitask_features(tiny_cnn_run, tiny_multitask_affwild2, tmp_path_factory):
+    """`tiny_cnn_run` (a VA CNN) extracted over the multitask records: the features/ folder.
+
+    The store keeps every label (valence, arousal, expression, 13 AU slots)
+    with the release's sentinels where a frame lacks one.
+    """
+    from affect_jax.stages import extract
+    from tests.helpers import train_helpers
+
+    workdir = tmp_path_factory.mktemp("tiny_multitask_extract")
+    config = train_helpers.load_config(
+        "affwild2_extract", f"tiny,cnn_workdir={tiny_cnn_run[0]},dataset=affwild2/multitask"
+    )
+    config.dataset.data_dir = tiny_multitask_affwild2
+    extract.extract(config, str(workdir))
+    return workdir / "features"

@@ -331,7 +331,10 @@ def test_four_channel_tiff_builds_like_the_three_channel_one(prebuilt, tmp_path)
         pytest.param(
             "configs/affwild2_cnn.py:tiny,stpes=5",
             "--config.seed=1",
-            ["Unknown config argument 'stpes'", "valid arguments: data_dir, loss, paper, quickstart"],
+            [
+                "Unknown config argument 'stpes'",
+                "valid arguments: data_dir, loss, paper, quickstart",
+            ],
             id="cli_unknown_argument_after_colon",
         ),
     ],

@@ -7,7 +7,9 @@ paper reproduction call `build_dataset` directly.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import tensorflow_datasets as tfds
 from absl import logging
@@ -30,7 +32,10 @@ def _warn_about_stale_incomplete_folders(builder: tfds.core.DatasetBuilder) -> N
 
 
 def build_dataset(
-    name: str, manual_dir: str | Path, data_dir: str | Path
+    name: str,
+    manual_dir: str | Path,
+    data_dir: str | Path,
+    builder_options: Mapping[str, Any] | None = None,
 ) -> tfds.core.DatasetBuilder:
     """Builds `name` from the raw files in `manual_dir` unless already built.
 
@@ -38,14 +43,23 @@ def build_dataset(
       name: "dataset/config" (optionally ":version"), e.g. "affwild2/va".
       manual_dir: the raw release (or a synthetic one in the same layout).
       data_dir: root of the TFDS data folders.
+      builder_options: keyword arguments of the builder (e.g. face_folders'
+        `class_map`, `subject_regex`).
 
     Returns:
       The prepared builder; read with `builder.as_data_source(split)`.
     """
     sources.register_builder(name)
     data_dir = Path(data_dir).expanduser()
-    builder = tfds.builder(name, data_dir=str(data_dir), file_format="array_record")
+    builder = tfds.builder(
+        name, data_dir=str(data_dir), file_format="array_record", **dict(builder_options or {})
+    )
     if builder.is_prepared():
+        # Options that are not part of the folder name (face_folders' class
+        # map, ...) must match the finished build, or it would be reused wrongly.
+        check_options = getattr(builder, "check_prepared_options", None)
+        if check_options is not None:
+            check_options()
         logging.info("%s is already built in %s; reusing it.", name, builder.data_dir)
         return builder
     if Path(builder.data_dir).exists():

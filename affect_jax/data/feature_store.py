@@ -5,7 +5,13 @@ Layout of `<workdir>/features/<split>/`:
                    feature layer (before dropout)
   cnn_outputs.npy  [frames, outputs] float32, the CNN's own predictions (the
                    single-frame baseline the RNN is compared with)
-  video_ids.npy, frames.npy  int32 per frame; labels.npy [frames, targets]
+  video_ids.npy, frames.npy  int32 per frame
+  labels.npy       [frames, labels] float32: every label the records have,
+                   columns named by complete.json's label_names (valence,
+                   arousal, expression, then AU1 ... AU26: the 13 AU slots).
+                   The release's sentinels are the masks: -5 = no valence /
+                   arousal, -1 = no expression, -1 = AU not annotated. A store
+                   written before multitask records holds its CNN's targets.
   progress.json    rows written so far (resume point) and the video names
   complete.json    written last; a store without it is unfinished
 Rows keep the dataset's order: by video, then frame.
@@ -18,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from affect_jax.runtime import ProjectError
+from affect_jax.runtime import ConfigError, ProjectError
+from affect_jax.tasks.labels import AFFWILD2_ACTION_UNITS
 
 COMPLETE_FILE = "complete.json"
 PROGRESS_FILE = "progress.json"
@@ -27,6 +34,46 @@ ARRAYS = ("features", "cnn_outputs", "video_ids", "frames", "labels")
 
 class FeatureStoreError(ProjectError, FileNotFoundError):
     """A feature store is missing, unfinished or empty."""
+
+
+# Record fields a store keeps, in column order, when the records have them;
+# "aus" is one column per AU slot.
+LABEL_FIELDS = ("valence", "arousal", "expression", "aus")
+
+
+def label_fields(record: dict[str, Any]) -> tuple[str, ...]:
+    """The fields of LABEL_FIELDS that `record` (a dataset record) has."""
+    return tuple(name for name in LABEL_FIELDS if name in record)
+
+
+def label_names(fields: tuple[str, ...]) -> list[str]:
+    """Column names of labels.npy for `fields`: "aus" -> AU1 ... AU26."""
+    names: list[str] = []
+    for field in fields:
+        names += list(AFFWILD2_ACTION_UNITS) if field == "aus" else [field]
+    return names
+
+
+def label_row(record: dict[str, Any], fields: tuple[str, ...]) -> np.ndarray:
+    """One labels.npy row of `record`: its fields flattened, as float32."""
+    return np.concatenate([np.asarray(record[name], np.float32).reshape(-1) for name in fields])
+
+
+def label_columns(names: list[str], targets: tuple[str, ...], where: Any = "") -> list[int]:
+    """Columns of labels.npy (named `names`) holding config.targets, "aus" expanded.
+
+    Raises:
+      ConfigError: naming the targets the store lacks.
+    """
+    wanted = label_names(tuple(targets))
+    missing = [name for name in wanted if name not in names]
+    if missing:
+        raise ConfigError(
+            f"config.targets asks for {missing}, but the feature store in {where} holds labels "
+            f"{names}. Extract features over records that have them: a multitask CNN, or "
+            "--config.extract.dataset=affwild2/multitask (configs/affwild2_extract.py)."
+        )
+    return [names.index(name) for name in wanted]
 
 
 def write_json_atomically(path: Path, content: dict) -> None:

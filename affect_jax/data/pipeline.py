@@ -4,10 +4,15 @@ A source is anything with `len` and random access (a TFDS ArrayRecord split, a
 window view of the feature store). Training iterators are infinite, reshuffled
 every epoch, and checkpointable (their state goes into the Orbax checkpoint).
 Evaluation reads every example of its shard exactly once, in order, with no
-sampling and no augmentation.
+sampling and no augmentation. Grain worker processes (`config.input.num_workers`)
+end with the process that trains, however it ends.
 """
 
 import dataclasses
+import functools
+import os
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -51,8 +56,39 @@ def frame_inputs(config: ml_collections.ConfigDict) -> FrameToModelInputs:
 
 
 def process_shard(dataset: grain.MapDataset) -> grain.MapDataset:
-    """This process's rows: every process_count-th record from process_index."""
+    """This process's share: every process_count-th element (record, or block of
+    a batch) from process_index on."""
     return dataset[jax.process_index() :: jax.process_count()]
+
+
+# How often a Grain worker checks that the process that started it is alive.
+_TRAINER_POLL_S = 0.5
+
+
+def exit_with_trainer(trainer_pid: int, worker_index: int, worker_count: int) -> None:
+    """Grain worker initializer: the worker exits as soon as its trainer is gone.
+
+    A trainer killed by SIGKILL (a preempted VM, an OOM kill, `kill -9`) runs no
+    cleanup, and Grain's workers would live on, reparented to init, each holding
+    its memory and the multiprocessing resource tracker (which exits once the
+    last worker has). A daemon thread watches the parent pid instead of
+    prctl(PR_SET_PDEATHSIG): that signal follows the parent *thread*, and Grain
+    starts its workers from short-lived threads of a pool.
+
+    Args:
+      trainer_pid: the pid of the process that starts the workers.
+      worker_index, worker_count: given by Grain's `mp_prefetch`; unused.
+    """
+    del worker_index, worker_count
+    if os.getppid() != trainer_pid:  # Gone before this worker got here.
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == trainer_pid:
+            time.sleep(_TRAINER_POLL_S)
+        os._exit(1)  # From any thread: ends the process at once, no cleanup to hang in.
+
+    threading.Thread(target=watch, name="exit_with_trainer", daemon=True).start()
 
 
 def _read_options(config: ml_collections.ConfigDict) -> grain.ReadOptions:
@@ -75,11 +111,13 @@ def training_iterator(
     """Infinite, shuffled, batched training iterator over this process's rows.
 
     One global order for every process count: the whole set is shuffled (a new
-    order every epoch) and augmented by global position, then process p takes
-    positions p, p + P, p + 2P, ... Each global batch of B rows is therefore the
-    same B examples on 1 host or on P hosts (each of which reads and decodes
-    only its B / P), so a multi-host run trains on exactly what a single-host
-    run with the same global batch would.
+    order every epoch) and augmented by global position, then cut into blocks of
+    b = B / P rows, and process p takes blocks p, p + P, p + 2P, ... Global
+    batch k (the P processes' blocks side by side) is therefore rows kB .. kB +
+    B - 1 in that order on 1 host or on P hosts (each of which reads and decodes
+    only its b), so a multi-host run trains on exactly what a single-host run
+    with the same global batch would, row for row: dropout masks, drawn per row
+    of the global batch, fall on the same examples too.
 
     `source` is already the sampled training set (e.g. a VA-balanced subset).
     `augment` draws from Grain's per-record random stream: a new transform every
@@ -88,13 +126,13 @@ def training_iterator(
     dataset = grain.MapDataset.source(source).shuffle(seed=config.seed).repeat(None)
     if augment is not None:
         dataset = dataset.random_map(augment, seed=config.seed + 1)
-    dataset = _mapped(process_shard(dataset), transform)
-    iter_dataset = dataset.batch(per_process_batch, drop_remainder=True).to_iter_dataset(
-        _read_options(config)
-    )
+    # Lazy: each process reads and decodes only the blocks it takes.
+    blocks = _mapped(dataset, transform).batch(per_process_batch, drop_remainder=True)
+    iter_dataset = process_shard(blocks).to_iter_dataset(_read_options(config))
     if config.input.num_workers > 0:
         iter_dataset = iter_dataset.mp_prefetch(
-            grain.MultiprocessingOptions(num_workers=config.input.num_workers)
+            grain.MultiprocessingOptions(num_workers=config.input.num_workers),
+            worker_init_fn=functools.partial(exit_with_trainer, os.getpid()),
         )
     return iter(iter_dataset)
 

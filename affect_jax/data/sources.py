@@ -14,6 +14,7 @@ from affect_jax.runtime import ConfigError, ProjectError
 BUILDER_MODULES = {
     "affwild2": "data_builders.affwild2",
     "ck_plus": "data_builders.ck_plus",
+    "face_folders": "data_builders.face_folders",
     "jaffe": "data_builders.jaffe",
 }
 

@@ -76,7 +76,9 @@ class WindowSource:
     """Random access to (feature window, targets) pairs, for Grain.
 
     Element i: `inputs` float32 [length, feature_dim]; `targets` float32 [D]
-    (next) or [length, D] (every); `row` the predicted row (of its last output).
+    (next) or [length, D] (every); `row` the predicted row (of its last output);
+    with `with_label` also `label`, int32 [] or [length]: the first target
+    column as a class index (-1: unlabelled), for a task whose loss reads one.
     """
 
     def __init__(
@@ -86,12 +88,22 @@ class WindowSource:
         starts: np.ndarray,
         length: int,
         target: str,
+        with_label: bool = False,
     ):
         self._features, self._labels = features, labels
         self._starts, self._length, self._target = starts, length, target
+        self._with_label = with_label
 
     def __len__(self) -> int:
         return len(self._starts)
+
+    def scored_labels(self) -> np.ndarray:
+        """The label rows the windows' outputs are scored on (all frames, with `every`)."""
+        if self._target == "every":
+            rows = (self._starts[:, None] + np.arange(self._length)).reshape(-1)
+        else:
+            rows = predicted_rows(self._starts, self._length, self._target)
+        return np.asarray(self._labels)[rows]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         start = int(self._starts[index])
@@ -100,11 +112,14 @@ class WindowSource:
             targets, row = self._labels[stop], stop
         else:
             targets, row = self._labels[start:stop], stop - 1
-        return {
+        element = {
             "inputs": np.asarray(self._features[start:stop], np.float32),
             "targets": np.asarray(targets, np.float32),
             "row": np.asarray(row, np.int64),
         }
+        if self._with_label:
+            element["label"] = np.asarray(targets, np.float32)[..., 0].astype(np.int32)
+        return element
 
 
 def fill_by_interpolation(known: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:

@@ -4,10 +4,16 @@ CSV: one row per frame and face, in frame order then face_id. Columns: frame
 (0-based, in reading order), time_s (frame / fps), face_id (0, 1, ... in
 order of appearance; empty in a frame with no face), face_found (0/1),
 detector_score (the detector's confidence), box_x, box_y, box_w, box_h
-(pixels; empty without a face), valence, arousal (in [-1, 1]), interpolated
-(1 where the value is not the model's own output for that frame). A frame
-with no face has one row; it carries the values interpolated for the video's
-face when there is exactly one (as a one-person video always had), else none.
+(pixels; empty without a face), then the run's values: valence, arousal (in
+[-1, 1]) for a VA head; expression_prob_<class> (softmax probabilities) and
+expression_label (the most likely class) for an expression head;
+au_prob_<AU> (sigmoid probabilities) and au_active_<AU> (0/1 at the run's
+threshold, chosen on validation) for an AU head; last interpolated (1 where
+the values are not the model's own output for that frame: probabilities are
+interpolated, labels derived from them). A VA-only run's CSV has exactly the
+VA columns. A frame with no face has one row; it carries the values
+interpolated for the video's face when there is exactly one (as a one-person
+video always had), else none.
 """
 
 from __future__ import annotations
@@ -22,10 +28,11 @@ import numpy as np
 
 from affect_jax.faces.detect import Box
 from affect_jax.faces.track import Track
-from affect_jax.plots.timelines import Timeline, plot_timelines
+from affect_jax.plots.timelines import Strip, Timeline, plot_timelines
+from affect_jax.tasks import registry, thresholds
 from affect_jax.tasks.labels import VALENCE_AROUSAL
 
-CSV_COLUMNS = (
+FRAME_COLUMNS = (
     "frame",
     "time_s",
     "face_id",
@@ -35,9 +42,6 @@ CSV_COLUMNS = (
     "box_y",
     "box_w",
     "box_h",
-    "valence",
-    "arousal",
-    "interpolated",
 )
 _GREEN, _ORANGE, _WHITE, _GRAY, _DARK = (
     (60, 200, 60),
@@ -73,12 +77,19 @@ class FacePrediction:
 
 @dataclasses.dataclass
 class VideoPrediction:
-    """Per-frame results of one video: every confirmed face."""
+    """Per-frame results of one video: every confirmed face.
+
+    Attributes:
+      value_names: the columns of each face's `values` (VideoModel.value_names).
+      au_thresholds: per AU, the probability above which it is active.
+    """
 
     name: str
     fps: float
     num_frames: int
     faces: list[FacePrediction]
+    value_names: tuple[str, ...] = VALENCE_AROUSAL
+    au_thresholds: dict = dataclasses.field(default_factory=dict)
 
     @property
     def any_face(self) -> np.ndarray:
@@ -93,13 +104,61 @@ def _number(value: float) -> str:
     return "" if np.isnan(value) else f"{value:.4f}"
 
 
+def _csv_name(name: str) -> str:
+    if name.startswith(registry.EXPRESSION_PREFIX):
+        return "expression_prob_" + name[len(registry.EXPRESSION_PREFIX) :]
+    if name.startswith(registry.AU_PREFIX):
+        return "au_prob_" + name[len(registry.AU_PREFIX) :]
+    return name
+
+
+def _labels(names: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(expression class names, AU names) of a run's value columns."""
+    groups = registry.task_columns(names)
+    expressions = [
+        names[c][len(registry.EXPRESSION_PREFIX) :] for c in groups.get("expression", [])
+    ]
+    action_units = [names[c][len(registry.AU_PREFIX) :] for c in groups.get("au", [])]
+    return expressions, action_units
+
+
+def csv_columns(value_names: tuple[str, ...] = VALENCE_AROUSAL) -> tuple[str, ...]:
+    """The CSV header of a run whose values are `value_names` (see the module docstring)."""
+    expressions, action_units = _labels(value_names)
+    derived = ["expression_label"] if expressions else []
+    derived += [f"au_active_{name}" for name in action_units]
+    return (*FRAME_COLUMNS, *map(_csv_name, value_names), *derived, "interpolated")
+
+
+CSV_COLUMNS = csv_columns()  # A valence-arousal run's header.
+
+
+def _value_cells(values: np.ndarray, prediction: VideoPrediction) -> list[str]:
+    """The value and derived cells of one row (empty where the values are NaN)."""
+    names = prediction.value_names
+    cells = [_number(v) for v in values]
+    groups = registry.task_columns(names)
+    expressions, action_units = _labels(names)
+    known = not np.isnan(values).all()
+    if expressions:
+        best = int(np.argmax(values[groups["expression"]])) if known else -1
+        cells.append(expressions[best] if known else "")
+    if action_units:
+        active = thresholds.decisions(
+            values[groups["au"]][None], tuple(action_units), prediction.au_thresholds
+        )[0]
+        cells += [str(int(a)) if known else "" for a in active]
+    return cells
+
+
 def write_csv(prediction: VideoPrediction, path: Path) -> Path:
     """One row per frame and face (see the module docstring)."""
     found = [face.detections() for face in prediction.faces]
     alone = prediction.faces[0] if len(prediction.faces) == 1 else None
+    nothing = np.full(len(prediction.value_names), np.nan)
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(csv_columns(prediction.value_names))
         for i in range(prediction.num_frames):
             time_s = f"{i / prediction.fps:.3f}"
             rows = 0
@@ -107,45 +166,79 @@ def write_csv(prediction: VideoPrediction, path: Path) -> Path:
                 if i not in detections:
                     continue
                 box, score = detections[i]
-                valence, arousal = face.values[i]
                 score_text = "" if np.isinf(score) else f"{score:.3f}"
                 writer.writerow(
                     [i, time_s, face.track.face_id, 1, score_text, *box]
-                    + [_number(valence), _number(arousal), int(face.interpolated[i])]
+                    + _value_cells(face.values[i], prediction)
+                    + [int(face.interpolated[i])]
                 )
                 rows += 1
             if rows:
                 continue
-            values, interpolated = (np.nan, np.nan), 1
+            values, interpolated = nothing, 1
             if alone is not None:
                 values, interpolated = alone.values[i], int(alone.interpolated[i])
             writer.writerow(
                 [i, time_s, "", 0, "", "", "", "", ""]
-                + [_number(values[0]), _number(values[1]), interpolated]
+                + _value_cells(values, prediction)
+                + [interpolated]
             )
     return path
 
 
+def _va(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """[..., 2] valence and arousal of value rows (NaN where the run has none)."""
+    values = np.asarray(values, np.float64)
+    picked = [
+        values[..., names.index(n)] if n in names else np.full(values.shape[:-1], np.nan)
+        for n in VALENCE_AROUSAL
+    ]
+    return np.stack(picked, axis=-1)
+
+
+def _strips(values: np.ndarray, names: tuple[str, ...]) -> tuple[Strip, ...]:
+    """Expression and AU probabilities of a face, as heat strips."""
+    groups = registry.task_columns(names)
+    expressions, action_units = _labels(names)
+    strips = []
+    if expressions:
+        strips.append(Strip("expression", values[:, groups["expression"]], tuple(expressions)))
+    if action_units:
+        strips.append(Strip("AUs", values[:, groups["au"]], tuple(action_units)))
+    return tuple(strips)
+
+
 def plot_timeline(prediction: VideoPrediction, path: Path) -> Path:
-    """Valence and arousal against time, one panel per face; frames without it shaded."""
+    """Values against time, a panel per face (frames without it shaded).
+
+    Valence and arousal as lines; expression and AU probabilities, where the
+    run has those heads, as heat strips under them.
+    """
+    names = prediction.value_names
     times = np.arange(prediction.num_frames) / prediction.fps
+    step = 1 / prediction.fps
     timelines = []
     for face in prediction.faces:
         values = face.values
         if len(prediction.faces) > 1:  # Each panel shows its face's frames only.
             values = np.where(face.present[:, None], values, np.nan)
-        title = (
-            prediction.name
-            if len(prediction.faces) == 1
-            else f"{prediction.name}: face {face.track.face_id}"
-        )
+        title = prediction.name
+        if len(prediction.faces) > 1:
+            title = f"{prediction.name}: face {face.track.face_id}"
         timelines.append(
-            Timeline(title, times, values, gaps=~face.present, step=1 / prediction.fps)
+            Timeline(
+                title,
+                times,
+                _va(values, names),
+                gaps=~face.present,
+                step=step,
+                strips=_strips(values, names),
+            )
         )
     if not timelines:
         nothing = np.full((prediction.num_frames, 2), np.nan)
         gaps = np.ones(prediction.num_frames, bool)
-        timelines = [Timeline(prediction.name, times, nothing, gaps=gaps, step=1 / prediction.fps)]
+        timelines = [Timeline(prediction.name, times, nothing, gaps=gaps, step=step)]
     return plot_timelines(timelines, VALENCE_AROUSAL, path, xlabel="time (s)", overlay=True)
 
 
@@ -212,7 +305,12 @@ def write_annotated_video(
                 if not writer.isOpened():
                     raise OSError(f"OpenCV cannot write the video {path} (mp4v codec).")
             in_frame = [
-                (face.track.face_id, detections[i][0], face.values[i], bool(face.interpolated[i]))
+                (
+                    face.track.face_id,
+                    detections[i][0],
+                    _va(face.values[i], prediction.value_names),
+                    bool(face.interpolated[i]),
+                )
                 for face, detections in zip(prediction.faces, found, strict=True)
                 if i in detections
             ]

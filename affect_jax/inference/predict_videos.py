@@ -93,7 +93,9 @@ def predict_source(model: VideoModel, source: FrameSource, out_dir: Path, option
         name = source.name if len(tracks) == 1 else f"{source.name} face {track.face_id}"
         values, interpolated = model.values(present, features, outputs, name)
         faces.append(prediction_outputs.FacePrediction(track, present, values, interpolated))
-    prediction = prediction_outputs.VideoPrediction(source.name, fps, num_frames, faces)
+    prediction = prediction_outputs.VideoPrediction(
+        source.name, fps, num_frames, faces, model.value_names, model.au_thresholds
+    )
     seconds = time.perf_counter() - start
     if not faces:
         logging.warning(

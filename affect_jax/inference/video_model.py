@@ -33,25 +33,13 @@ from absl import logging
 from affect_jax.data import pipeline, windows
 from affect_jax.data.feature_store import COMPLETE_FILE
 from affect_jax.data.windows import fill_by_interpolation
-from affect_jax.tasks import registry
+from affect_jax.inference import heads
+from affect_jax.tasks import thresholds
 from affect_jax.tasks.labels import VALENCE_AROUSAL
 from affect_jax.training import sharding, steps
 from affect_jax.training.checkpoints import NotACheckpointError, find_checkpoint, restore_run_state
 
-VALUE_NAMES = VALENCE_AROUSAL
 RNN_BATCH_SIZE = 256  # Windows per RNN call: fixed, so the RNN compiles once.
-
-
-def _check_targets(config: ml_collections.ConfigDict, where: str) -> tuple[int, int]:
-    targets = tuple(config.get("targets", ()))
-    # A multitask head starts with valence and arousal; a class head has none.
-    classifies = registry.get_task(config.get("loss", "ccc")).target_key == "label"
-    if classifies or not set(VALUE_NAMES) <= set(targets):
-        raise NotACheckpointError(
-            f"{where} predicts {targets or config.get('loss')}, not valence and arousal: "
-            "prediction needs an Aff-Wild2 (valence/arousal) CNN or RNN run."
-        )
-    return targets.index(VALUE_NAMES[0]), targets.index(VALUE_NAMES[1])
 
 
 def feature_store_info(
@@ -77,21 +65,28 @@ class VideoModel:
 
     Attributes:
       cnn_path / rnn_path: the checkpoints restored (rnn_path "" for a CNN run).
+      cnn_columns / rnn_columns: the output columns holding `value_names`
+        (-1: the CNN of an RNN run lacks that value).
+      value_names: what `values` gives per frame (inference/heads.py).
+      au_thresholds: per AU, the probability above which it is active (the
+        run's, chosen on validation; 0.5 for AUs it has none for).
       window, target: the RNN's config.rnn.window and .target.
       feature_dtype: features are rounded to the store's dtype, as in training.
     """
 
     cnn_state: Any
     cnn_path: str
-    cnn_columns: tuple[int, int]
+    cnn_columns: tuple[int, ...]
     mesh: Any
     batch_size: int
     rnn_state: Any = None
     rnn_path: str = ""
-    rnn_columns: tuple[int, int] = (0, 1)
+    rnn_columns: tuple[int, ...] = (0, 1)
     window: int = 0
     target: str = "next"
     feature_dtype: str = "float32"
+    value_names: tuple[str, ...] = VALENCE_AROUSAL
+    au_thresholds: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         self._cnn = steps.make_predict_step(self.mesh, return_features=True)
@@ -134,24 +129,31 @@ class VideoModel:
             results.append(outputs[: len(chunk)])
         return np.concatenate(results)[:, list(self.rnn_columns)]
 
+    def _cnn_values(self, cnn_outputs: np.ndarray) -> np.ndarray:
+        columns = np.asarray(self.cnn_columns)
+        values = cnn_outputs[:, np.maximum(columns, 0)].astype(np.float64)
+        values[:, columns < 0] = np.nan
+        return values
+
     def values(
         self, face: np.ndarray, features: np.ndarray, cnn_outputs: np.ndarray, name: str = ""
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Valence and arousal of every frame, and whether each was interpolated.
+        """Every frame's `value_names`, and whether each frame was interpolated.
 
         Args:
           face: bool [frames], whether the frame has a face.
           features, cnn_outputs: CNN results of the face frames, in order.
 
         Returns:
-          values float [frames, 2] in [-1, 1] (NaN everywhere if no face),
+          values float [frames, len(value_names)]: valence and arousal in
+          [-1, 1], expression and AU probabilities (NaN everywhere if no face);
           interpolated bool [frames].
         """
         face_frames = np.flatnonzero(face)
         all_frames = np.arange(len(face))
         if len(face_frames) == 0:
-            return np.full((len(face), 2), np.nan), np.zeros(len(face), bool)
-        known, known_values = face_frames, cnn_outputs[:, list(self.cnn_columns)]
+            return np.full((len(face), len(self.value_names)), np.nan), np.zeros(len(face), bool)
+        known, known_values = face_frames, self._cnn_values(cnn_outputs)
         if self.rnn_state is not None:
             starts = windows.window_starts(
                 np.zeros(len(face_frames)), face_frames, self.window, 1, self.target
@@ -167,8 +169,10 @@ class VideoModel:
                     self.window + (self.target == "next"),
                 )
         interpolated = ~np.isin(all_frames, known)
-        values = fill_by_interpolation(known, known_values.astype(np.float64), all_frames)
-        return np.clip(values, -1.0, 1.0), interpolated
+        # Probabilities, not logits, are interpolated: labels derive from them.
+        known_values = heads.probabilities(known_values, self.value_names)
+        values = fill_by_interpolation(known, known_values, all_frames)
+        return heads.clip_values(values, self.value_names), interpolated
 
 
 def load_video_model(
@@ -187,13 +191,13 @@ def load_video_model(
     batch_size = sharding.per_process_batch_size(batch_size, "batch_size (--batch_size)")
     workdir, step, config = find_checkpoint(path, which)
     where = f"{workdir}/checkpoints/{step}"
-    columns = _check_targets(config, where)
+    names, columns = heads.predicted_columns(config, where)
+    outputs = dict(value_names=names, au_thresholds=_au_thresholds(workdir))
     if config.model.name == "cnn":
         if cnn_path:
             logging.warning("%s is a CNN run; --cnn_checkpoint is ignored.", where)
-        return VideoModel(
-            restore_run_state(workdir, step, config, mesh), where, columns, mesh, batch_size
-        )
+        state = restore_run_state(workdir, step, config, mesh)
+        return VideoModel(state, where, columns, mesh, batch_size, **outputs)
     named = config.rnn.get("cnn_workdir", "")  # Older runs lack the key.
     info = feature_store_info(config, where, required=not (cnn_path or named))
     cnn_path = cnn_path or info.get("checkpoint") or named
@@ -216,7 +220,7 @@ def load_video_model(
     return VideoModel(
         restore_run_state(cnn_workdir, cnn_step, cnn_config, mesh),
         cnn_where,
-        _check_targets(cnn_config, cnn_where),
+        tuple(heads.columns_for(names, cnn_config)),
         mesh,
         batch_size,
         rnn_state=restore_run_state(workdir, step, config, mesh, cnn_config.model.feature_dim),
@@ -225,4 +229,13 @@ def load_video_model(
         window=int(config.rnn.window),
         target=config.rnn.target,
         feature_dtype=info.get("feature_dtype", "float32"),
+        **outputs,
     )
+
+
+def _au_thresholds(workdir: Path) -> dict[str, float]:
+    """The AU thresholds a run chose on validation (results.json), or {} (0.5 each)."""
+    results = workdir / "results.json"
+    if not results.exists():
+        return {}
+    return dict(json.loads(results.read_text()).get(thresholds.THRESHOLDS_KEY) or {})

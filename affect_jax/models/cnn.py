@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from affect_jax.models.first_layer import normalized_conv_relu_pool
 from affect_jax.models.input_norm import ConvKernel, InputNormalization
+from affect_jax.models.onednn import conv as onednn_conv
 from affect_jax.models.pooling import quadrant_pool, relu_max_pool_2x2
 from affect_jax.runtime import ConfigError
 
@@ -66,6 +67,9 @@ class FrameCNN(nn.Module):
     # the returned outputs and features stay float32 (mixed precision).
     compute_dtype: str = "float32"
     first_block: str = "auto"
+    # "auto", "xla" or "onednn" (onednn/conv.py): who computes conv2, conv3 (and
+    # conv1 when the first block is plain); the parameters are the same.
+    conv_backend: str = "xla"
 
     @nn.compact
     def __call__(self, images: jnp.ndarray, *, train: bool, return_features: bool = False):
@@ -89,6 +93,8 @@ class FrameCNN(nn.Module):
         if images.dtype == jnp.uint8:  # Pixels travel as uint8 (4x less to copy).
             images = images.astype(jnp.float32) / 255.0
         first_block = resolve_first_block(self.first_block)
+        conv_backend = onednn_conv.resolve_conv_backend(self.conv_backend)
+        conv_function = onednn_conv.conv_general_dilated if conv_backend == "onednn" else None
         # Keras BatchNormalization defaults: momentum 0.99, epsilon 1e-3.
         if first_block == "fused":
             x_hat, scale, bias = InputNormalization(0.99, 1e-3, name="input_norm")(
@@ -115,6 +121,8 @@ class FrameCNN(nn.Module):
                 use_bias=False,
                 kernel_init=nn.initializers.glorot_uniform(),
                 dtype=dtype,
+                # None: flax's default, lax.conv_general_dilated.
+                conv_general_dilated=conv_function,
                 name=f"conv{i + 1}",
             )(x)
             x = relu_max_pool_2x2(x) if i < 2 else quadrant_pool(nn.relu(x))

@@ -46,6 +46,7 @@ def create_model(config: ml_collections.ConfigDict) -> nn.Module:
             variant=model_config.variant,
             compute_dtype=model_config.get("compute_dtype", "float32"),
             first_block=model_config.get("first_block", "auto"),
+            conv_backend=model_config.get("conv_backend", "xla"),
         )
     if model_config.name == "rnn":
         return SequenceRegressor(

@@ -20,6 +20,15 @@ _COLORS = ("tab:blue", "tab:red", "tab:green", "tab:purple")
 
 
 @dataclasses.dataclass(frozen=True)
+class Strip:
+    """A heat strip under a timeline: `values` [n, k] in [0, 1], one row per name."""
+
+    title: str
+    values: np.ndarray
+    row_names: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class Timeline:
     """One video's values.
 
@@ -29,6 +38,8 @@ class Timeline:
       label: [n, D] true values, or None.
       gaps: bool [n], frames to shade (no face), or None.
       step: the width of one frame in x units (for the shading).
+      strips: heat strips drawn under it (overlay plots: expression and AU
+        probabilities of a prediction).
     """
 
     title: str
@@ -37,6 +48,7 @@ class Timeline:
     label: np.ndarray | None = None
     gaps: np.ndarray | None = None
     step: float = 1.0
+    strips: tuple[Strip, ...] = ()
 
 
 def _shade_gaps(ax, timeline: Timeline) -> None:
@@ -66,6 +78,8 @@ def plot_timelines(
       overlay: all values in one panel per video (a prediction); otherwise
         one panel per value, label in black beside the prediction.
     """
+    if overlay and any(t.strips for t in timelines):
+        return _plot_with_strips(timelines, names, path, xlabel)
     columns = 1 if overlay else len(names)
     width = 11 if overlay else 6 * len(names)
     fig, axes = plt.subplots(
@@ -107,6 +121,57 @@ def plot_timelines(
                 ax.set_xlabel(xlabel)
     if not overlay:
         axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _plot_with_strips(
+    timelines: Sequence[Timeline], names: Sequence[str], path: Path, xlabel: str
+) -> Path:
+    """Overlay panels, each with its heat strips below it on the same time axis."""
+    heights = []
+    for timeline in timelines:
+        heights += [3.0] + [0.25 * len(strip.row_names) + 0.6 for strip in timeline.strips]
+    fig, axes = plt.subplots(
+        len(heights),
+        1,
+        figsize=(11, 0.9 * sum(heights) + 0.6),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
+    row = 0
+    for timeline in timelines:
+        ax = axes[row, 0]
+        row += 1
+        if timeline.gaps is not None:
+            _shade_gaps(ax, timeline)
+        for d, name in enumerate(names):
+            color = _COLORS[d % len(_COLORS)]
+            ax.plot(timeline.x, timeline.predicted[:, d], color=color, linewidth=1.2, label=name)
+        end = max(timeline.x[-1], 1e-3) if len(timeline.x) else 1
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_xlim(0, end)
+        ax.axhline(0.0, color="k", linewidth=0.5)
+        ax.set_title(timeline.title)
+        ax.legend(loc="upper right", ncol=3, fontsize=8)
+        for strip in timeline.strips:
+            strip_ax = axes[row, 0]
+            row += 1
+            strip_ax.imshow(
+                np.nan_to_num(strip.values.T),
+                aspect="auto",
+                cmap="magma",
+                vmin=0.0,
+                vmax=1.0,
+                extent=(0, end, len(strip.row_names) - 0.5, -0.5),
+                interpolation="nearest",
+            )
+            strip_ax.set_yticks(range(len(strip.row_names)), strip.row_names, fontsize=6)
+            strip_ax.set_ylabel(strip.title, fontsize=8)
+    axes[-1, 0].set_xlabel(xlabel)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

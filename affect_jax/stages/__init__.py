@@ -1,8 +1,10 @@
 """What a `--config` runs: its `stage` picks a row of STAGES, called as run(config, workdir).
 
 Here: the training loop (train.py), the extract stage (extract.py), what each
-stage reads (inputs.py), evaluation (evaluate.py, video_eval.py) and a run's
-results.json and figures (outputs.py). May import plots/, training/ and below.
+stage reads (inputs.py), evaluation (evaluate.py, video_eval.py; the
+cross-dataset table in cross_dataset.py), the RNN stage's challenge-format
+files (challenge_files.py) and a run's results.json and figures (outputs.py).
+May import plots/, training/ and below.
 """
 
 from collections.abc import Callable

@@ -2,9 +2,11 @@
 
 Restores a CNN checkpoint (the best by validation loss unless told otherwise)
 with the config saved inside it, runs it over every frame of every split in
-the dataset's order, and writes `<workdir>/features/<split>/` (see
-feature_store.py). Writes in chunks with progress; rerunning continues an
-interrupted extraction from its last recorded row.
+the dataset's order (the CNN's own, or `config.extract.dataset`, e.g. a VA CNN
+over the `affwild2/multitask` records), and writes `<workdir>/features/<split>/`
+with every label the records have (see feature_store.py). Writes in chunks
+with progress; rerunning continues an interrupted extraction from its last
+recorded row.
 """
 
 import dataclasses
@@ -25,6 +27,9 @@ from affect_jax.data.feature_store import (
     PROGRESS_FILE,
     FeatureStoreError,
     NpyRowWriter,
+    label_fields,
+    label_names,
+    label_row,
     write_json_atomically,
 )
 from affect_jax.models.registry import FRAME_SHAPE
@@ -40,15 +45,15 @@ _SYNC_EVERY_S = 10.0
 
 @dataclasses.dataclass(frozen=True)
 class ExtractionRecord(grain.transforms.Map):
-    """Record -> uint8 image plus the index fields kept beside each feature."""
+    """Record -> uint8 image plus the index fields and labels kept beside each feature."""
 
-    targets: tuple[str, ...]
+    targets: tuple[str, ...]  # Label fields (feature_store.LABEL_FIELDS), flattened in order.
 
     def map(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
         return {
             "inputs": np.asarray(record["image"], np.uint8),
             "frame": np.asarray(record["frame"], np.int32),
-            "labels": np.asarray([record[name] for name in self.targets], np.float32),
+            "labels": label_row(record, self.targets),
             "video": np.asarray(record["video"], object),
         }
 
@@ -77,6 +82,7 @@ def extract_split(
     sample = predict(state, sharding.to_global_batch(blank, mesh))
     feature_dim = sample["features"].shape[-1]
     num_outputs = sample["outputs"].shape[-1]
+    num_labels = len(label_names(targets))
     out_dir.mkdir(parents=True, exist_ok=True)
     progress_path = out_dir / PROGRESS_FILE
     progress = {"rows_done": 0, "video_names": []}
@@ -100,6 +106,7 @@ def extract_split(
     )
     meter, last_sync = RateMeter(total, row), time.monotonic()
     writers: dict[str, NpyRowWriter] = {}
+    failed = False
     try:
         writers.update(
             {
@@ -111,7 +118,7 @@ def extract_split(
                 ),
                 "video_ids": NpyRowWriter(out_dir / "video_ids.npy", (total,), np.int32),
                 "frames": NpyRowWriter(out_dir / "frames.npy", (total,), np.int32),
-                "labels": NpyRowWriter(out_dir / "labels.npy", (total, len(targets)), np.float32),
+                "labels": NpyRowWriter(out_dir / "labels.npy", (total, num_labels), np.float32),
             }
         )
         if row and any(writer.created for writer in writers.values()):
@@ -154,13 +161,20 @@ def extract_split(
                 )
                 last_sync = time.monotonic()
     except OSError as error:
+        failed = True
         raise FeatureStoreError(
             f"Writing the feature store in {out_dir} failed at row {row}: {error}. Free space "
             "or fix permissions, then rerun: extraction resumes from the last synced row."
         ) from error
     finally:
         for writer in writers.values():
-            writer.close()
+            try:
+                writer.close()
+            except OSError:
+                # A full disk fails the close too (its rows still buffered):
+                # the error named above is the one to see.
+                if not failed:
+                    raise
     write_json_atomically(
         out_dir / COMPLETE_FILE,
         {
@@ -168,22 +182,26 @@ def extract_split(
             "frames": total,
             "feature_dim": int(feature_dim),
             "feature_dtype": feature_dtype,
-            "label_names": list(targets),
+            "label_names": label_names(targets),
             "video_names": video_names,
         },
     )
 
 
 def check_extractable(cnn_config: ml_collections.ConfigDict, checkpoint_path: str) -> None:
-    """Raises ValueError unless the CNN regresses valence and/or arousal (what the RNN needs)."""
+    """Raises ValueError unless the CNN predicts valence and/or arousal (a VA or multitask CNN).
+
+    Its features must carry affect: a VA CNN's, or a multitask CNN's, whose
+    outputs also give the RNN of every task its single-frame baseline.
+    """
     targets = tuple(cnn_config.get("targets", ()))
-    regresses = registry.get_task(cnn_config.get("loss", "ccc")).regresses_values
-    if regresses and targets and set(targets) <= set(VALENCE_AROUSAL):
+    if set(registry.output_names(cnn_config)) & set(VALENCE_AROUSAL):
         return
     raise ConfigError(
         f"{checkpoint_path} is a {cnn_config.get('loss')} CNN on {cnn_config.dataset.name} "
         f"(targets {targets or '-'}): the extract and RNN stages serve valence-arousal CNNs "
-        "(configs/affwild2_cnn.py). Point --config.extract.cnn_workdir at such a run."
+        "(configs/affwild2_cnn.py) and multitask CNNs (configs/affwild2_multitask.py). "
+        "Point --config.extract.cnn_workdir at such a run."
     )
 
 
@@ -210,25 +228,29 @@ def extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
     data_dir = config.dataset.data_dir or cnn_config.dataset.data_dir
     predict = steps.make_predict_step(mesh, return_features=True)
     batch_size = sharding.per_process_batch_size(config.extract.batch_size, "extract.batch_size")
+    # Older extract configs lack the key: the CNN's own dataset.
+    dataset = config.extract.get("dataset", "") or cnn_config.dataset.name
     stores = {}
     for split in config.extract.splits:
-        source = sources.open_split(cnn_config.dataset.name, data_dir, split)
+        source = sources.open_split(dataset, data_dir, split)
         out_dir = Path(workdir) / "features" / split
         extract_split(
             state,
             predict,
             source,
             out_dir,
-            targets=tuple(cnn_config.targets),
+            targets=label_fields(source[0]) if len(source) else (),
             feature_dtype=config.extract.feature_dtype,
             batch_size=batch_size,
             config=config,
             mesh=mesh,
             metadata={
                 "checkpoint": checkpoint_path,
-                "dataset": cnn_config.dataset.name,
+                "dataset": dataset,
                 "split": split,
                 "cnn_model": cnn_config.model.to_dict(),
+                # What each cnn_outputs.npy column is (registry.output_names).
+                "cnn_output_names": list(registry.output_names(cnn_config)),
             },
         )
         stores[split] = str(out_dir)

@@ -23,7 +23,7 @@ from affect_jax.data import (
     va_balancing,
     windows,
 )
-from affect_jax.data.feature_store import FeatureStore
+from affect_jax.data.feature_store import FeatureStore, label_columns
 from affect_jax.plots.balancing import plot_histograms
 from affect_jax.runtime import ConfigError
 from affect_jax.tasks import registry
@@ -42,13 +42,7 @@ class StageInputs:
 def window_source(store: FeatureStore, config: ml_collections.ConfigDict) -> windows.WindowSource:
     """Windows of `config.rnn` over a feature store, with their counts logged."""
     labels = np.asarray(store.labels)
-    missing = [name for name in config.targets if name not in store.label_names]
-    if missing:
-        raise ConfigError(
-            f"config.targets asks for {missing}, but the feature store in {store.directory} "
-            f"holds labels {store.label_names}."
-        )
-    columns = [store.label_names.index(name) for name in config.targets]
+    columns = label_columns(store.label_names, tuple(config.targets), store.directory)
     starts = windows.window_starts(
         store.video_ids, store.frames, config.rnn.window, config.rnn.stride, config.rnn.target
     )
@@ -63,8 +57,31 @@ def window_source(store: FeatureStore, config: ml_collections.ConfigDict) -> win
         counts["videos_without_windows"],
     )
     return windows.WindowSource(
-        store.features, labels[:, columns], starts, config.rnn.window, config.rnn.target
+        store.features,
+        labels[:, columns],
+        starts,
+        config.rnn.window,
+        config.rnn.target,
+        with_label=registry.get_task(config.loss).target_key == "label",
     )
+
+
+def window_class_weights(source: windows.WindowSource, config) -> np.ndarray | None:
+    """`config.class_balance` of an RNN: inverse-frequency weights of the windows' labels.
+
+    Only `loss_weights` (a class-balanced epoch of windows is not offered):
+    the labels are those the windows' outputs are scored on, unlabelled ones left out.
+    """
+    mode = config.get("class_balance", "none")
+    if mode == "none":
+        return None
+    if mode != "loss_weights" or registry.get_task(config.loss).target_key != "label":
+        raise ConfigError(
+            f"config.class_balance={mode!r}: the RNN stage balances expression classes "
+            "with 'loss_weights' only (task=expr), or 'none'."
+        )
+    labels = source.scored_labels()[:, 0]
+    return class_balancing.class_weights(labels[labels >= 0].astype(np.int64), config.num_classes)
 
 
 CLASS_BALANCE_MODES = ("none", "loss_weights", "sampling")
@@ -124,5 +141,7 @@ def for_stage(config: ml_collections.ConfigDict, workdir: str) -> StageInputs:
                     f"No {config.rnn.window}-frame windows in the {name} feature store under "
                     f"{root}: every gap-free run is shorter. Lower config.rnn.window."
                 )
-        return StageInputs(train, evaluation, None, int(train[0]["inputs"].shape[-1]))
+        feature_dim = int(train[0]["inputs"].shape[-1])
+        weights = window_class_weights(train, config)
+        return StageInputs(train, evaluation, None, feature_dim, class_weights=weights)
     raise ConfigError(f"Stage {config.stage!r} does not train.")

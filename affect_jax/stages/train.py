@@ -17,6 +17,7 @@ from affect_jax.data import pipeline
 from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
 from affect_jax.stages import evaluate, inputs, outputs, video_eval
+from affect_jax.tasks import thresholds
 from affect_jax.training import checkpoints, init_from, sharding, steps
 from affect_jax.training.metric_writer import MetricWriter
 from affect_jax.training.progress import RateMeter
@@ -145,11 +146,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             state, predict_step, stage_inputs, config, mesh
         )
     result = {"step": int(state.step), "best_step": manager.best_step(), **result}
-    if config.stage == "train_rnn":
-        result.update(video_eval.per_video_evaluation(config, workdir_path, predictions))
-    if config.get("cross_dataset") and config.cross_dataset.name:
+    if config.stage == "train_rnn":  # Scored per frame; the figures too.
+        evaluation, predictions = video_eval.per_video_evaluation(config, workdir_path, predictions)
+        result.update(evaluation)
+    else:
+        result.update(thresholds.for_frame_run(config, predictions))
+    if config.get("cross_dataset"):  # The own test split and other datasets' splits.
         result.update(
-            evaluate.cross_dataset(state, predict_step, stage_inputs, config, mesh, workdir_path)
+            evaluate.cross_dataset(
+                state, predict_step, stage_inputs, config, mesh, workdir_path, predictions
+            )
         )
     outputs.write_outputs(workdir_path, config, result, predictions)
     writer.close()

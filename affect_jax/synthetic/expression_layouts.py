@@ -1,4 +1,4 @@
-r"""The synthetic expression datasets (CK+, JAFFE) by name, for the command line.
+r"""The synthetic expression datasets (CK+, JAFFE, class folders) by name, for the command line.
 
     python -m affect_jax.synthetic --dataset=ck_plus --out=/tmp/ck_plus --preset=quickstart
     python -m affect_jax.build --dataset=ck_plus/fold0 --manual_dir=/tmp/ck_plus \
@@ -6,16 +6,25 @@ r"""The synthetic expression datasets (CK+, JAFFE) by name, for the command line
 
     python -m affect_jax.synthetic --dataset=jaffe --out=/tmp/jaffe
     python -m affect_jax.build --dataset=jaffe/all --manual_dir=/tmp/jaffe --data_dir=/tmp/tfds
+
+    python -m affect_jax.synthetic --dataset=face_folders --out=/tmp/ck48_like
+    python -m affect_jax.build --dataset=face_folders/cropped --manual_dir=/tmp/ck48_like \
+        --data_dir=/tmp/tfds_ck48 --builder_option='subject_regex=S\d{3}'
 """
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 
-from affect_jax.synthetic import ck_plus_layout, jaffe_layout
+from affect_jax.synthetic import ck_plus_layout, face_folders_layout, jaffe_layout
 from affect_jax.synthetic.expressions import CK_PLUS_CLASSES
 
-PRESETS = {"ck_plus": ck_plus_layout.PRESETS, "jaffe": jaffe_layout.PRESETS}
+PRESETS = {
+    "ck_plus": ck_plus_layout.PRESETS,
+    "jaffe": jaffe_layout.PRESETS,
+    "face_folders": face_folders_layout.PRESETS,
+}
 
 
 def write(dataset: str, root: Path, preset: str, seed: int) -> list[str]:
@@ -38,6 +47,14 @@ def write(dataset: str, root: Path, preset: str, seed: int) -> list[str]:
             f"({summary['labelled_sequences']} labelled: {per_label}), "
             f"{summary['frames']} frames",
             f"{summary['images']} images to build (4 per labelled sequence)",
+            f"Wrote {root} in {summary['seconds']} s",
+        ]
+    if dataset == "face_folders":
+        summary = face_folders_layout.write_face_folders_layout(root, **arguments)
+        per_label = collections.Counter(CK_PLUS_CLASSES[i["label"]] for i in summary["images"])
+        return [
+            f"{len(summary['images'])} images in class folders "
+            f"({', '.join(f'{n} {c}' for n, c in per_label.items())}), CK+48-style names",
             f"Wrote {root} in {summary['seconds']} s",
         ]
     summary = jaffe_layout.write_jaffe_layout(root, **arguments)

@@ -32,9 +32,19 @@ def concordance_correlation(
     return 2.0 * covariance / (pred_var + target_var + (pred_mean - target_mean) ** 2 + 1e-8)
 
 
+# Valid valence/arousal lie in [-1, 1]; Aff-Wild2 marks an unlabelled frame -5.
+VA_ABSENT_BELOW = -1.5
+
+
 def ccc_loss(predictions: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
-    """1 - mean CCC over the regressed dimensions (e.g. valence and arousal)."""
-    return 1.0 - concordance_correlation(predictions, targets).mean()
+    """1 - mean CCC over the regressed dimensions (e.g. valence and arousal).
+
+    Rows whose targets hold the -5 sentinel (a feature store of multitask
+    records has frames with an expression or AU label only) count for nothing;
+    where every row is labelled this is the plain CCC, bit for bit.
+    """
+    rows = jnp.all(targets > VA_ABSENT_BELOW, axis=-1).astype(predictions.dtype)
+    return 1.0 - concordance_correlation(predictions, targets, rows=rows).mean()
 
 
 def mse_loss(predictions: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
@@ -42,8 +52,17 @@ def mse_loss(predictions: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
 
 
 def cross_entropy_loss(logits: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
-    """Softmax cross-entropy for integer class labels of shape [N]."""
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels.astype(jnp.int32)).mean()
+    """Softmax cross-entropy for integer class labels of shape [N].
+
+    Labels < 0 (Aff-Wild2's -1: no expression label) count for nothing; with
+    none of them it is the plain mean, bit for bit (the `where` picks it).
+    """
+    labelled = labels >= 0
+    per_example = optax.softmax_cross_entropy_with_integer_labels(
+        logits, jnp.where(labelled, labels, 0).astype(jnp.int32)
+    )
+    masked = jnp.sum(jnp.where(labelled, per_example, 0.0)) / jnp.maximum(labelled.sum(), 1)
+    return jnp.where(jnp.all(labelled), per_example.mean(), masked)
 
 
 def masked_binary_cross_entropy(logits: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:

@@ -21,7 +21,7 @@ TARGETS = (*VALENCE_AROUSAL, "expression", "aus")
 NUM_EXPRESSIONS = len(AFFWILD2_EXPRESSIONS)
 NUM_ACTION_UNITS = len(AFFWILD2_ACTION_UNITS)
 NUM_OUTPUTS = 2 + NUM_EXPRESSIONS + NUM_ACTION_UNITS
-_VA_ABSENT_BELOW = -1.5  # Valid valence/arousal lie in [-1, 1]; absent is -5.
+_VA_ABSENT_BELOW = losses.VA_ABSENT_BELOW
 
 
 def split_outputs(outputs):
@@ -44,10 +44,30 @@ def labelled_frames(targets):
     return va_targets[:, 0] > _VA_ABSENT_BELOW, expression >= 0
 
 
-def joint_loss(outputs: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
+# config.task_weights keys, in head order; a config without them weighs each task 1.
+TASK_NAMES = ("va", "expression", "au")
+
+
+def task_weights(config) -> tuple[float, float, float]:
+    """(va, expression, au) loss weights from `config.task_weights` (default 1 each)."""
+    weights = config.get("task_weights") or {}
+    unknown = set(weights) - set(TASK_NAMES)
+    if unknown:
+        raise ValueError(
+            f"config.task_weights has {sorted(unknown)}; valid keys: {', '.join(TASK_NAMES)}."
+        )
+    return tuple(float(weights.get(name, 1.0)) for name in TASK_NAMES)
+
+
+def joint_loss(
+    outputs: jnp.ndarray,
+    targets: jnp.ndarray,
+    weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> jnp.ndarray:
     """(1 - mean CCC) over VA frames + cross-entropy over expression frames + masked AU BCE.
 
-    A task with no labelled frame in the batch adds 0.
+    A task with no labelled frame in the batch adds 0. `weights` scale the
+    three terms (config.task_weights); 1/1/1 is the plain sum.
     """
     va, expression_logits, au_logits = split_outputs(outputs)
     va_targets, expression, aus = split_targets(targets)
@@ -60,7 +80,9 @@ def joint_loss(outputs: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
     expression_loss = jnp.sum(jnp.where(has_expression, cross_entropy, 0.0)) / jnp.maximum(
         has_expression.sum(), 1
     )
-    return va_loss + expression_loss + losses.masked_binary_cross_entropy(au_logits, aus)
+    au_loss = losses.masked_binary_cross_entropy(au_logits, aus)
+    va_weight, expression_weight, au_weight = weights
+    return va_weight * va_loss + expression_weight * expression_loss + au_weight * au_loss
 
 
 def joint_metrics(

@@ -4,7 +4,9 @@ Each checkpoint holds the train state (params, optimizer, BatchNorm statistics,
 dropout key), the Grain iterator state (so a resumed run sees exactly the
 batches the interrupted run would have seen) and the config that made it (so
 a checkpoint describes itself). Orbax writes into a temporary folder and renames
-it when complete: a crash mid-write never leaves a partial "latest".
+it when complete (locally), or writes in place and adds `commit_success.txt`
+last (GCS); either way a step folder without that commit marker is never a
+checkpoint here, so a crash mid-write never leaves a partial "latest".
 
 Kept: the newest `keep` checkpoints, plus the best by validation loss.
 
@@ -12,6 +14,7 @@ Finding and restoring a run for use (extraction, prediction, fine-tuning) also
 lives here: `find_checkpoint` then `restore_run_state`, or `restore_cnn`.
 """
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +27,13 @@ from orbax.checkpoint import checkpoint_managers
 from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
 from affect_jax.training import steps
+from affect_jax.training.sharding import replicated
 
 # Parts of the config that fix the shapes of the saved state.
 SHAPE_KEYS = ("model", "loss", "targets", "num_classes")
 # Same parameters and values either way: a run may resume with another setting
 # (say first_block "plain" on a GPU), and checkpoints older than the key load.
-COMPUTE_ONLY_MODEL_KEYS = ("first_block", "compute_dtype")
+COMPUTE_ONLY_MODEL_KEYS = ("first_block", "compute_dtype", "conv_backend")
 
 
 class CheckpointMismatchError(ProjectError, ValueError):
@@ -44,6 +48,22 @@ class NotACheckpointError(ProjectError, FileNotFoundError):
     """A path that holds no run checkpoint (or not a usable one)."""
 
 
+# Steps are the folders named <step> that hold Orbax's commit marker, on every
+# filesystem. Orbax's local default trusts the name alone (its atomic rename
+# makes a local folder complete), but on GCS, where launch/train_tpu_vm.sh
+# writes, an interrupted save leaves `<step>/` with part of its arrays and no
+# marker; so does a run folder copied off GCS. Only how steps are found changes:
+# saving keeps Orbax's default (atomic rename locally).
+_COMMITTED_STEPS = ocp.path.step.standard_name_format(
+    temporary_path_cls=ocp.path.atomicity.CommitFileTemporaryPath
+)
+
+# The step each manager may still be writing in the background. Orbax reports
+# an asynchronous write's failure only at the next save or wait; the error must
+# name the step that failed, and the intact one a rerun resumes from.
+_writing: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _write_failed(manager: ocp.CheckpointManager, step: int, error: Exception):
     complete = [s for s in manager.all_steps() if s != step]
     last = max(complete) if complete else None
@@ -51,7 +71,7 @@ def _write_failed(manager: ocp.CheckpointManager, step: int, error: Exception):
         f"Writing checkpoint {step} in {manager.directory} failed: {error}. Free disk space "
         f"or fix the folder's permissions, then rerun: it resumes from "
         f"{'checkpoint ' + str(last) if last is not None else 'the start'}, which is intact "
-        "(Orbax only renames a checkpoint into place once it is complete)."
+        "(a step folder counts only once Orbax has committed it whole)."
     )
 
 
@@ -80,6 +100,7 @@ def make_manager(workdir: str, keep: int = 2) -> ocp.CheckpointManager:
             preservation_policy=policy,
             best_fn=_validation_loss,
             best_mode="min",
+            step_name_format=_COMMITTED_STEPS,
         ),
     )
 
@@ -92,7 +113,13 @@ def save(
     config: ml_collections.ConfigDict,
     metrics: dict[str, float] | None = None,
 ) -> None:
-    """Saves everything needed to resume at `step` (asynchronously)."""
+    """Saves everything needed to resume at `step` (asynchronously).
+
+    Raises:
+      CheckpointWriteError: this save, or the previous one still being written
+        in the background, failed (each named as such).
+    """
+    wait_until_written(manager)
     items = {
         "state": ocp.args.StandardSave(state),
         "config": ocp.args.JsonSave(config.to_dict()),
@@ -103,14 +130,17 @@ def save(
         manager.save(step, args=ocp.args.Composite(**items), metrics=metrics)
     except Exception as error:  # noqa: BLE001 (Orbax and TensorStore raise many types).
         raise _write_failed(manager, step, error) from error
+    _writing[manager] = step
 
 
 def wait_until_written(manager: ocp.CheckpointManager) -> None:
     """Waits for asynchronous saves; their failures become CheckpointWriteError."""
+    step = _writing.pop(manager, None)
     try:
         manager.wait_until_finished()
     except Exception as error:  # noqa: BLE001
-        raise _write_failed(manager, manager.latest_step() or -1, error) from error
+        failed = step if step is not None else manager.latest_step() or -1
+        raise _write_failed(manager, failed, error) from error
 
 
 def saved_config(manager: ocp.CheckpointManager, step: int) -> ml_collections.ConfigDict:
@@ -215,8 +245,15 @@ def restore_run_state(
     """The train state saved at `step`; `feature_dim` is an RNN's input width."""
     sample = input_spec(config, feature_dim)
     # Shapes only: compiling the initializer would take seconds and its values are overwritten.
-    target = jax.eval_shape(
+    shapes = jax.eval_shape(
         lambda: steps.create_train_state(create_model(config), config, mesh, sample)
+    )
+    # Replicated on this process's mesh, as training holds it: without a sharding
+    # Orbax would lay the arrays out as saved, and a checkpoint of another device
+    # or host count (a TPU slice's, read on one machine) would not restore.
+    target = jax.tree.map(
+        lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=replicated(mesh)),
+        shapes,
     )
     manager = make_manager(str(workdir))
     try:

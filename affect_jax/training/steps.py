@@ -86,9 +86,16 @@ def flat_loss(config: ml_collections.ConfigDict, class_weights: Any = None) -> C
     """
     task = registry.get_task(config.loss)
     loss_fn = task.loss
+    if task.loss_options is not None:  # E.g. the multitask weights of the config.
+        loss_fn = functools.partial(task.loss, **task.loss_options(config))
     if class_weights is not None:
         weights = jnp.asarray(class_weights, jnp.float32)
-        loss_fn = lambda logits, labels: losses.weighted_cross_entropy(logits, labels, weights)
+
+        def loss_fn(logits, labels):
+            # Labels < 0 (no expression label, in a multitask feature store) weigh 0.
+            return losses.weighted_cross_entropy(
+                logits, jnp.maximum(labels, 0), weights, mask=(labels >= 0).astype(logits.dtype)
+            )
 
     def loss(outputs: jax.Array, targets: jax.Array) -> jax.Array:
         flat_outputs = outputs.reshape(-1, outputs.shape[-1])

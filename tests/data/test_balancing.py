@@ -27,12 +27,15 @@ def _labels(seed=0, populated=120):
     return CENTRES[flat // BINS], CENTRES[flat % BINS]
 
 
-def _expected_p(k, k_max, rule):
+def _expected_keep_rate(k: float, k_max: float, rule: str) -> float:
+    """A bin of k frames, per REFERENCE.md ("Balancing Aff-Wild2 by valence-arousal bins")."""
     if rule == "reference":
-        return np.clip(1 - k / k_max, 0, 1)
+        # The authors' code: "p = 1 - k/k_max (bins with k >= k_max vanish)".
+        return 0.0 if k >= k_max else 1.0 - k / k_max
     if rule == "flatten":
-        return np.minimum(1, k_max / k)
-    return np.ones_like(k, dtype=float)
+        # "p = min(1, k_max/k)": bins of up to k_max frames are kept whole.
+        return 1.0 if k <= k_max else k_max / k
+    return 1.0  # "none": only the (0, 0) frames go.
 
 
 @pytest.mark.parametrize("rule", va_balancing.KEEP_RULES)
@@ -52,11 +55,18 @@ def test_kept_fraction_per_bin_follows_the_rule(rule, mode):
     kept, _, _ = np.histogram2d(valence[result.indices], arousal[result.indices], [EDGES, EDGES])
     np.testing.assert_array_equal(result.hist_after, kept)
     filled = counts > 0
-    k, p = counts[filled], _expected_p(counts[filled], k_max, rule)
+    k = counts[filled]
+    p = np.array([_expected_keep_rate(count, k_max, rule) for count in k])
     np.testing.assert_allclose(result.keep_probability[filled], p)
-    # Binomial sampling error: every bin within 5 standard deviations (+ one frame).
+    # No slack where the rule leaves no chance: p = 0 keeps no frame, p = 1 all.
+    np.testing.assert_array_equal(kept[filled][p == 0], 0)
+    np.testing.assert_array_equal(kept[filled][p == 1], k[p == 1])
+    if rule == "reference":
+        assert (p == 0).sum() >= 1  # The largest bin at least: the case occurs.
+    # The other bins: binomial sampling error, within 5 standard deviations.
+    partial = (p > 0) & (p < 1)
     sigma = np.sqrt(k * p * (1 - p))
-    assert np.all(np.abs(kept[filled] - k * p) <= 5 * sigma + 1)
+    assert np.all(np.abs(kept[filled] - k * p)[partial] <= 5 * sigma[partial] + 1)
     assert abs(result.num_kept - (k * p).sum()) <= 5 * np.sqrt((k * p * (1 - p)).sum()) + 1
     assert np.all(np.diff(result.indices) > 0)  # Sorted, no repeats.
 

@@ -13,23 +13,32 @@ def _fixture():
     return video_ids, frames
 
 
-def _count_by_brute_force(video_ids, frames, length, span):
-    count = 0
-    for start in range(len(frames) - span + 1):
+def _starts_by_brute_force(video_ids, frames, span, stride=1):
+    """Every row that begins `span` consecutive frames of one video, strided per run."""
+    starts, run_begin = [], 0
+    for start in range(len(frames)):
+        if start and (
+            video_ids[start] != video_ids[start - 1] or frames[start] != frames[start - 1] + 1
+        ):
+            run_begin = start  # A new gap-free run: the stride counts from here.
         rows = range(start, start + span)
+        if rows[-1] >= len(frames):
+            break
         same_video = len({video_ids[r] for r in rows}) == 1
         consecutive = all(frames[r + 1] == frames[r] + 1 for r in rows[:-1])
-        count += same_video and consecutive
-    return count
+        if same_video and consecutive and (start - run_begin) % stride == 0:
+            starts.append(start)
+    return starts
 
 
+@pytest.mark.parametrize("stride", [1, 2, 3])
 @pytest.mark.parametrize("length", [1, 2, 3, 4, 5, 7])
 @pytest.mark.parametrize("target", ["next", "every"])
-def test_window_counts_equal_brute_force(length, target):
+def test_window_starts_equal_brute_force(length, target, stride):
     video_ids, frames = _fixture()
     span = length + 1 if target == "next" else length
-    starts = windows.window_starts(video_ids, frames, length, target=target)
-    assert len(starts) == _count_by_brute_force(video_ids, frames, length, span)
+    starts = windows.window_starts(video_ids, frames, length, stride=stride, target=target)
+    assert starts.tolist() == _starts_by_brute_force(video_ids, frames, span, stride)
 
 
 def test_stride_and_short_video():

@@ -281,7 +281,9 @@ def test_synthetic_expression_and_au_files_leave_the_va_release_unchanged(tmp_pa
     assert not (tmp_path / "va" / "annotations" / "EXPR_Set").exists()
     for split in _SPLIT_DIRS:
         assert every["splits"][split]["usable_frames"] == only_va["splits"][split]["usable_frames"]
-    # The rule: expression and AU12 follow the written valence-arousal line.
+    # The rule, both ways: Happiness exactly where valence >= 0.2 and arousal
+    # < 0.6, and AU12 exactly where valence > 0.25, on the written VA line.
+    checked = {"happiness": 0, "other expression": 0, "au12": 0}
     for path in (tmp_path / "all" / "annotations" / "EXPR_Set").rglob("*.txt"):
         va = (path.parents[2] / "VA_Set" / path.parent.name / path.name).read_text()
         au = path.parents[2] / "AU_Set" / path.parent.name / path.name
@@ -290,9 +292,13 @@ def test_synthetic_expression_and_au_files_leave_the_va_release_unchanged(tmp_pa
         au_lines = au.read_text().splitlines() if au.exists() else []
         for row, line in enumerate(va.splitlines()[1:], start=1):
             v, a = (float(x) for x in line.split(","))
-            if v >= 0.2 and a < 0.6 and expression[row] != "-1":
-                assert expression[row] == "4"  # Happiness.
+            if expression[row] != "-1" and v != -5:  # -5: no VA line to follow.
+                happy = v >= 0.2 and a < 0.6
+                assert (expression[row] == "4") == happy, (path.name, row, v, a)
+                checked["happiness" if happy else "other expression"] += 1
             if au_lines and au_lines[row] != ",".join(["-1"] * 8) and v != -5:
                 assert au_lines[row].split(",")[4] == str(int(v > 0.25))  # AU12.
+                checked["au12"] += 1
+    assert min(checked.values()) > 0, checked
     with pytest.raises(ValueError, match="must include 'va'"):
         affwild2_layout.write_affwild2_layout(tmp_path / "bad", tasks=("expr",), **kwargs)

@@ -37,15 +37,11 @@ def test_aligned_jaffe_crops_put_the_eyes_on_the_template(jaffe):
     aligned = jaffe["all_aligned"].as_data_source("test")
     assert len(aligned) >= len(haar) - 1  # HOG finds the faces the cascade finds.
     template = align.TEMPLATE_EYES * 96 / 112
-    checked = 0
-    for i in range(len(aligned)):
-        image = np.asarray(aligned[i]["image"])[..., 0]
-        eyes = _eyes_in(image)
-        if eyes is None:
-            continue
-        checked += 1
-        assert abs(eyes[0, 1] - eyes[1, 1]) < 4, eyes  # Level.
-        np.testing.assert_allclose(eyes, template, atol=6)
-    assert checked >= len(aligned) // 2
+    found = [_eyes_in(np.asarray(aligned[i]["image"])[..., 0]) for i in range(len(aligned))]
+    found = np.array([eyes for eyes in found if eyes is not None])
+    assert len(found) >= len(aligned) // 2
+    # Level and on the template; medians, as the checking cascade itself strays at times.
+    assert np.median(np.abs(found[:, 0, 1] - found[:, 1, 1])) < 3, found
+    assert np.median(np.linalg.norm(found - template, axis=-1)) < 4, found
     # The Haar crop is the paper's: a different framing of the same faces.
     assert not np.array_equal(np.asarray(haar[0]["image"]), np.asarray(aligned[0]["image"]))

@@ -124,7 +124,9 @@ def test_features_colour_frames_and_images_are_the_documented_crops(all_folds):
     assert "Lucey" in info.citation and "ck_plus" in tfds.list_builders(
         with_community_datasets=False
     )
-    assert [c.name for c in ck_plus.CkPlus.BUILDER_CONFIGS] == [f"fold{k}" for k in range(10)]
+    names = [c.name for c in ck_plus.CkPlus.BUILDER_CONFIGS]
+    # The paper's Haar crops, then the same folds cropped as prediction crops.
+    assert names == [f"fold{k}" for k in range(10)] + [f"fold{k}_aligned" for k in range(10)]
     detector = detect.FaceDetector()
     seen_colour = False
     for builder in all_folds[:3]:
@@ -198,20 +200,29 @@ def test_missing_or_incomplete_manual_dir_says_where_to_get_the_data(tmp_path):
         building.build_dataset("ck_plus/fold0", tmp_path / "other", tmp_path / "tfds")
 
 
+def _blank(path: Path) -> None:
+    """Overwrites an image with flat gray of its own size and channels: no face in it."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert cv2.imwrite(str(path), np.full_like(image, 128))
+
+
 def test_generated_tiny_layout_builds_to_the_independent_count(tmp_path):
     manual_dir = tmp_path / "raw"
     summary = ck_plus_layout.write_ck_plus_layout(
         manual_dir, seed=4, **ck_plus_layout.PRESETS["tiny"]
     )
-    builder = building.build_dataset("ck_plus/fold0", manual_dir, tmp_path / "tfds")
-    report = building.read_build_report(builder)
-    no_face = {p for split in report.values() for p in split["no_face_images"]}
     expected = _raw_examples(manual_dir)
     assert len(expected) == summary["images"]
-    assert len(no_face) <= 0.05 * len(expected)  # The cascade finds the synthetic faces.
-    kept = [r for r in expected if str(_frame_path(manual_dir, *r[:3])) not in no_face]
+    # The layout draws a face in every image; this test takes the one out of
+    # one image, so it knows which images have a face without asking the builder.
+    faceless = expected[0]
+    _blank(_frame_path(manual_dir, *faceless[:3]))
+    builder = building.build_dataset("ck_plus/fold0", manual_dir, tmp_path / "tfds")
+    report = building.read_build_report(builder)
+    no_face = [p for split in report.values() for p in split["no_face_images"]]
+    assert no_face == [str(_frame_path(manual_dir, *faceless[:3]))]
     got = _keys(_records(builder, "train")) + _keys(_records(builder, "test"))
-    assert sorted(got) == sorted(kept)
+    assert sorted(got) == sorted(expected[1:])
 
 
 def test_command_lines_end_to_end(tmp_path):
@@ -230,4 +241,11 @@ def test_command_lines_end_to_end(tmp_path):
         f"--data_dir={data_dir}",
     )
     assert built.returncode == 0, built.stderr
-    assert "train: " in built.stdout and "test: " in built.stdout
+    # Counts from the raw files (every synthetic image has a face): fold 1 tests
+    # on the subjects dealt to it, and trains on all the others.
+    rows = _raw_examples(raw)
+    fold_of = folds.assign_folds({r[0] for r in rows})
+    tested = sum(fold_of[r[0]] == 1 for r in rows)
+    assert 0 < tested < len(rows)
+    assert f"train: {len(rows) - tested} examples" in built.stdout, built.stdout
+    assert f"test: {tested} examples" in built.stdout, built.stdout

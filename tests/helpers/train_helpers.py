@@ -18,6 +18,13 @@ def tiny_config(data_dir: str, **overrides):
     return config
 
 
+def resumed_from(caplog) -> list[str]:
+    """The checkpoint paths that runs logged (to `caplog`) resuming from."""
+    prefix = "Resuming from "
+    messages = (record.getMessage() for record in caplog.records)
+    return [m[len(prefix) :] for m in messages if m.startswith(prefix)]
+
+
 def main_command(workdir, data_dir: str, *flags: str) -> list[str]:
     """`python -m affect_jax.main` on the tiny config, as a user runs it."""
     return [

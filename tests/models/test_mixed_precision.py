@@ -19,15 +19,15 @@ def test_parameters_and_outputs_stay_float32():
     reference = FrameCNN(conv_features=(8, 16, 16), feature_dim=32).apply(
         variables, images, train=False
     )
-    # Same function up to bfloat16 rounding.
-    np.testing.assert_allclose(outputs, reference, rtol=0.1, atol=0.05)
+    # Same function up to bfloat16 rounding: outputs of 0.09-0.37 differ by 1.1e-3.
+    np.testing.assert_allclose(outputs, reference, rtol=0, atol=3e-3)
 
 
 def test_bfloat16_training_learns_like_float32(tiny_affwild2, tmp_path, tiny_cnn_run):
     config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=150, eval_every_steps=75)
     config.model.compute_dtype = "bfloat16"
     mixed = train.train_and_evaluate(config, str(tmp_path))
-    full = tiny_cnn_run[1]  # The same config in float32.
+    # Anchored on the same config's float32 run (whose learning test_train checks).
+    full = tiny_cnn_run[1]
     for key in ("ccc_valence", "ccc_arousal"):
-        assert mixed[key] > 0.4, mixed
-        assert abs(mixed[key] - full[key]) < 0.15, (key, mixed[key], full[key])
+        assert abs(mixed[key] - full[key]) < 0.05, (key, mixed[key], full[key])

@@ -34,11 +34,29 @@ def test_outputs_and_features_shapes(variant, num_outputs):
         assert float(features.min()) >= 0.0  # ReLU on the feature layer.
 
 
-def test_reference_features_are_linear():
-    model = cnn.FrameCNN()
+def _quadrant_means(x: np.ndarray) -> np.ndarray:
+    """[B, H, W, C] -> [B, 2 * 2 * C]: the mean of each quadrant, flattened as Keras does."""
+    b, h, w, c = x.shape
+    return x.reshape(b, 2, h // 2, 2, w // 2, c).mean(axis=(2, 4)).reshape(b, -1)
+
+
+@pytest.mark.parametrize("variant, activation", [("reference", None), ("khorrami", "relu")])
+def test_features_are_the_dense_layer_of_the_pooled_conv3_output(variant, activation):
+    model = cnn.FrameCNN(variant=variant)
     images, variables = _init(model, batch=4)
-    _, features = model.apply(variables, images, train=False, return_features=True)
-    assert float(features.min()) < 0.0
+    (_, features), state = model.apply(
+        variables, images, train=False, return_features=True, capture_intermediates=True
+    )
+    # Recomputed from conv3's captured output: ReLU, quadrant means, then the
+    # feature layer's own kernel and bias, with no activation (reference) or a
+    # ReLU (khorrami).
+    conv3 = np.asarray(state["intermediates"]["conv3"]["__call__"][0], np.float64)
+    dense = variables["params"]["features"]
+    linear = _quadrant_means(np.maximum(conv3, 0)) @ dense["kernel"] + dense["bias"]
+    expected = linear if activation is None else np.maximum(linear, 0)
+    np.testing.assert_allclose(features, expected, rtol=1e-5, atol=1e-5)
+    if activation is None:
+        assert (linear < 0).mean() > 0.2  # A ReLU here would change these.
 
 
 def test_unknown_variant_names_valid_ones():

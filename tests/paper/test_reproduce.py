@@ -1,5 +1,6 @@
 """The paper reproduction script end to end on tiny synthetic data."""
 
+import json
 import os
 import re
 import subprocess
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from affect_jax.paper.report import PAPER_TABLE_3
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,22 +31,57 @@ def _run(root: Path) -> subprocess.CompletedProcess:
     )
 
 
+def _ours(row: str) -> list[float | None]:
+    """The numbers of a Table III row's last column ("ours"), None for a dash."""
+    cell = row.rstrip(" |").rsplit("|", 1)[1]
+    return [None if part.strip() == "—" else float(part) for part in cell.split("/")]
+
+
+def _from_results(root: Path, name: str, kind: str) -> list[float | None]:
+    """What the row must show, read from the run's own results.json."""
+    result = json.loads((root / name / "results.json").read_text())
+    keys = {
+        "ccc": ("ccc_valence", "ccc_arousal"),
+        "frame": ("frame_ccc_valence", "frame_ccc_arousal"),
+        "valence": ("ccc_valence", None),
+        "arousal": (None, "ccc_arousal"),
+    }[kind]
+    return [None if key is None else round(result[key], 3) for key in keys]
+
+
+def _check_table_3(root: Path, report: str) -> None:
+    """Table III shows each run's own numbers, and the runs that learn, learned."""
+    rows = {row.split(" | ")[0][2:]: row for row in report.splitlines() if row.startswith("| ")}
+    ours = {}
+    for name, (label, _, kind) in PAPER_TABLE_3.items():
+        ours[name] = _ours(rows[label])
+        assert ours[name] == _from_results(root, name, kind), (name, rows[label])
+    # Trained on CCC for 60 steps, every CNN row beats a constant prediction
+    # (CCC 0); the MSE one has not moved off it yet (~0.004) and is not asked to.
+    for name in ("cnn_whole", "cnn_subset1", "cnn_subset2", "cnn_subset3"):
+        assert min(ours[name]) > 0, (name, ours[name])
+    assert ours["cnn_valence_only"][0] > 0 and ours["cnn_arousal_only"][1] > 0
+    # Each RNN reads cnn_whole's features: it beats that CNN on both dimensions
+    # (a head retrained on the features does most of it; tests/stages/test_temporal.py
+    # checks what context adds).
+    for name in ("simple_rnn_1", "gru_1", "gru_3"):
+        for rnn, cnn in zip(ours[name], ours["cnn_whole"], strict=True):
+            assert rnn >= cnn, (name, ours[name], ours["cnn_whole"])
+
+
 def test_reproduction_fills_every_table_row_and_figure(tmp_path):
     _run(tmp_path)
     report = (tmp_path / "REPORT.md").read_text()
     rows = [line for line in report.splitlines() if line.startswith("| ") and "---" not in line]
     table_rows = [row for row in rows if not row.startswith(("| experiment", "| ABAW"))]
     assert len(table_rows) == 2 + 10  # Table I: 2 rows; Table III: 10 rows.
-    number = r"-?\d\.\d{3}"
-    for row in table_rows:
-        if "valence only" in row:
-            assert re.search(rf"\| {number} / — \|$", row), row
-        elif "arousal only" in row:
-            assert re.search(rf"\| — / {number} \|$", row), row
-        elif row.startswith("| CNN |") or "class-weighted" in row:
-            assert re.search(rf"/ {number} \| \d\.\d\d / {number} \| {number} \|$", row), row
-        else:
-            assert re.search(rf"\| {number} / {number} \|$", row), row
+    # Table I: accuracies as the runs recorded them.
+    for label, name in (("CNN", "ck_plus"), ("CNN, class-weighted loss", "ck_plus_balanced")):
+        result = json.loads((tmp_path / name / "results.json").read_text())
+        row = next(row for row in table_rows if row.startswith(f"| {label} |"))
+        expected = f"| 0.95 / {result['accuracy']:.3f} | 0.50 / {result['jaffe_accuracy']:.3f} |"
+        assert expected in row, row
+    _check_table_3(tmp_path, report)
 
     figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     expected = {

@@ -16,6 +16,7 @@ from affect_jax.inference import predict_videos
 from affect_jax.stages import train
 from affect_jax.synthetic import affwild2_layout, face_crop_video
 from affect_jax.tasks import multitask
+from affect_jax.tasks.labels import AFFWILD2_ACTION_UNITS, AFFWILD2_EXPRESSIONS
 from affect_jax.tasks.metrics import concordance_correlation
 from data_builders.affwild2 import tasks
 from tests.helpers.train_helpers import REPO
@@ -150,3 +151,16 @@ def test_multitask_cnn_learns_all_three_tasks_on_held_out_people(task_data, tmp_
         rows = list(csv.DictReader(file))
     predicted = np.array([[float(r["valence"]), float(r["arousal"])] for r in rows])
     assert np.all(concordance_correlation(predicted, np.stack(truth, axis=1)) > 0.3)
+    # And with every head: expression and AU probabilities, the label and the decisions.
+    thresholds = json.loads((tmp_path / "results.json").read_text())["au_thresholds"]
+    expressions = [c for c in rows[0] if c.startswith("expression_prob_")]
+    au_names = [c[len("au_prob_") :] for c in rows[0] if c.startswith("au_prob_")]
+    assert [c[len("expression_prob_") :] for c in expressions] == list(AFFWILD2_EXPRESSIONS)
+    assert au_names == list(AFFWILD2_ACTION_UNITS)
+    for row in rows:
+        probabilities = np.array([float(row[c]) for c in expressions])
+        assert probabilities.sum() == pytest.approx(1.0, abs=1e-3)
+        assert row["expression_label"] == AFFWILD2_EXPRESSIONS[int(probabilities.argmax())]
+        for name in au_names:
+            active = float(row[f"au_prob_{name}"]) > thresholds.get(name, 0.5)
+            assert row[f"au_active_{name}"] == str(int(active)), (name, row)

@@ -7,9 +7,10 @@ import jax
 import numpy as np
 import pytest
 
-from affect_jax.data import sources
+from affect_jax.data import sources, windows
 from affect_jax.data.feature_store import FeatureStore, FeatureStoreError
 from affect_jax.stages import extract, train
+from affect_jax.tasks.metrics import concordance_correlation
 from affect_jax.training import checkpoints, sharding, steps
 from tests.helpers import train_helpers
 
@@ -73,14 +74,49 @@ def test_interrupted_extraction_resumes_to_the_same_store(
         np.testing.assert_array_equal(getattr(resumed, name), getattr(reference, name))
 
 
-def test_gru_beats_the_cnn_alone_on_the_same_frames(tiny_features, tmp_path):
-    config = train_helpers.load_config("affwild2_rnn", f"tiny,features_dir={tiny_features}")
+def _train_gru(features_dir, workdir, window: int) -> dict:
+    config = train_helpers.load_config("affwild2_rnn", f"tiny,features_dir={features_dir}")
+    config.rnn.window = window
+    # Each window's last output predicts its own last frame: frame t is seen
+    # with window 1 too, and a longer window adds only frames before it.
+    config.rnn.target = "every"
     config.num_train_steps = 300
     config.eval_every_steps = 300
     config.optimizer.learning_rate = 0.05
-    result = train.train_and_evaluate(config, str(tmp_path))
+    return train.train_and_evaluate(config, str(workdir))
+
+
+def _predicted(workdir: Path, store: FeatureStore) -> np.ndarray:
+    """Every store row's prediction, read from the run's challenge-format files."""
+    predictions = np.zeros((len(store), 2))
+    for video, name in enumerate(store.video_names):
+        lines = (workdir / "predictions" / f"{name}.txt").read_text().splitlines()[1:]
+        values = np.array([[float(x) for x in line.split(",")] for line in lines])
+        rows = np.flatnonzero(store.video_ids == video)
+        predictions[rows] = values[store.frames[rows] - 1]  # Line i: frame i.
+    return predictions
+
+
+def test_gru_beats_the_cnn_alone_on_the_same_frames(tiny_features, tmp_path):
+    result = _train_gru(tiny_features, tmp_path, window=3)
     # Per-frame noise in the rendered expressions is what temporal context removes.
     assert result["frame_ccc_mean"] > result["cnn_ccc_mean"] + 0.05, result
+    # The control: the same GRU, features and training over frame t alone, a
+    # head retrained on the features (most of the gain over the CNN's own head:
+    # 0.59 / 0.56 -> 0.96 / 0.91). On the frames with two before them in their
+    # run, which both predict themselves, the context of those two must add to
+    # it (measured: +0.005 valence, +0.03 arousal).
+    control_dir = tmp_path / "window_1"
+    _train_gru(tiny_features, control_dir, window=1)
+    store = FeatureStore(tiny_features / "validation")
+    starts = windows.window_starts(store.video_ids, store.frames, 3, target="every")
+    rows = windows.predicted_rows(starts, 3, "every")
+    columns = [store.label_names.index(name) for name in ("valence", "arousal")]
+    labels = np.asarray(store.labels)[rows][:, columns]
+    with_context = concordance_correlation(_predicted(tmp_path, store)[rows], labels)
+    frame_alone = concordance_correlation(_predicted(control_dir, store)[rows], labels)
+    assert np.all(with_context >= frame_alone), (with_context, frame_alone)
+    assert with_context.mean() > frame_alone.mean() + 0.01, (with_context, frame_alone)
     files = sorted((tmp_path / "predictions").glob("*.txt"))
     store = FeatureStore(tiny_features / "validation")
     assert len(files) == len(store.video_names)
@@ -121,9 +157,7 @@ def test_missing_feature_store_and_too_long_window_are_named(tiny_features, tmp_
     assert Path(tiny_features / "train" / "complete.json").exists()
 
 
-@pytest.mark.parametrize(
-    "config_name", ["affwild2_expr", "affwild2_au", "affwild2_multitask", "ck_plus_cnn"]
-)
+@pytest.mark.parametrize("config_name", ["affwild2_expr", "affwild2_au", "ck_plus_cnn"])
 def test_extract_names_a_cnn_that_does_not_regress_valence_arousal(config_name):
     config = train_helpers.load_config(config_name)
     with pytest.raises(ValueError, match=r"runs/x/checkpoints/5 is a .* serve valence-arousal"):
@@ -133,3 +167,8 @@ def test_extract_names_a_cnn_that_does_not_regress_valence_arousal(config_name):
 @pytest.mark.parametrize("arg", ["", "target=valence", "loss=mse"])
 def test_extract_takes_valence_arousal_cnns(arg):
     extract.check_extractable(train_helpers.load_config("affwild2_cnn", arg), "runs/x")
+
+
+def test_extract_takes_a_multitask_cnn():
+    # Its features serve the RNN of every task, its outputs their CNN baseline.
+    extract.check_extractable(train_helpers.load_config("affwild2_multitask"), "runs/x")

@@ -1,31 +1,46 @@
-"""A full disk while writing gives a clear error, and what was written before survives."""
+"""A full disk while writing gives a clear error, and what was written before survives.
 
-import errno
+The disk fills up for real, in a subprocess: RLIMIT_FSIZE caps how far into a
+file anything may write, so writes past the cap fail with EFBIG (as ENOSPC
+would) after the earlier ones went through, inside the project's own writers
+and Orbax's, wherever the bytes happen to fall.
+"""
+
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import orbax.checkpoint as ocp
+import numpy as np
 import pytest
 
-from affect_jax.data.feature_store import FeatureStore
-from affect_jax.stages import train
-from affect_jax.training import checkpoints
+from affect_jax.data.feature_store import ARRAYS, FeatureStore
+from affect_jax.stages import extract, train
 from tests.helpers import train_helpers
 
 REPO = Path(__file__).resolve().parents[2]
+CAP_BYTES = 16_000
 
-# Runs the extract stage with every file capped at 16 KB (RLIMIT_FSIZE), as if
-# the disk filled up: writes past the cap fail with EFBIG instead of succeeding.
+# Runs the extract stage and fills the disk once its arrays are sized (they are
+# sparse until rows land): rows past 16 KB into a file fail, midway through the
+# training split's features, after some batches' progress was recorded.
 _EXTRACT_WITH_FULL_DISK = """
 import resource, signal, sys
 from absl import flags
 flags.FLAGS.mark_as_parsed()
-from affect_jax.stages import extract
+from affect_jax import runtime
+runtime.apply_fast_cpu_flags()  # As the command line and the tests' process do.
 from affect_jax.config import load_config
+from affect_jax.data import feature_store
+from affect_jax.stages import extract
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-resource.setrlimit(resource.RLIMIT_FSIZE, (16_000, 16_000))
+extract._SYNC_EVERY_S = 0.0  # Progress recorded after every batch.
+real_write = feature_store.NpyRowWriter.write
+def write_on_a_filling_disk(self, first_row, rows):
+    resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), resource.RLIM_INFINITY))
+    real_write(self, first_row, rows)
+feature_store.NpyRowWriter.write = write_on_a_filling_disk
 config = load_config("affwild2_extract", f"tiny,cnn_workdir={sys.argv[1]}")
 try:
     extract.extract(config, sys.argv[2])
@@ -33,48 +48,94 @@ except Exception as error:
     print(f"ERROR {type(error).__name__}: {error}")
 """
 
+# Trains the tiny CNN for 20 steps (checkpoints at 5, 10, 15, 20) and fills the
+# disk just before the save of step sys.argv[3]: Orbax writes that checkpoint
+# in the background, its small files land and its array files fail past 16 KB.
+_TRAIN_WITH_FULL_DISK = """
+import resource, signal, sys
+from absl import flags
+flags.FLAGS.mark_as_parsed()
+from affect_jax import runtime
+runtime.apply_fast_cpu_flags()
+from affect_jax.stages import train
+from affect_jax.training import checkpoints
+from tests.helpers import train_helpers
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+real_save = checkpoints.save
+def save_on_a_filling_disk(manager, step, *args, **kwargs):
+    if step == int(sys.argv[3]):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[4]), resource.RLIM_INFINITY))
+    real_save(manager, step, *args, **kwargs)
+checkpoints.save = save_on_a_filling_disk
+config = train_helpers.tiny_config(sys.argv[1], num_train_steps=20)
+try:
+    train.train_and_evaluate(config, sys.argv[2])
+except Exception as error:
+    print(f"ERROR {type(error).__name__}: {error}")
+"""
 
-def test_full_disk_during_extraction_is_named_and_resumable(tiny_cnn_run, tmp_path):
+
+def _run(script: str, *args) -> str:
     result = subprocess.run(
-        [sys.executable, "-c", _EXTRACT_WITH_FULL_DISK, tiny_cnn_run[0], str(tmp_path)],
+        [sys.executable, "-c", script, *map(str, args), str(CAP_BYTES)],
         cwd=REPO,
         env=dict(os.environ, PYTHONPATH=str(REPO)),
         capture_output=True,
         text=True,
         timeout=300,
     )
-    line = next(line for line in result.stdout.splitlines() if line.startswith("ERROR"))
+    errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
+    assert errors, result.stderr[-3000:]
+    return errors[0]
+
+
+def test_full_disk_during_extraction_is_named_and_resumes_to_the_same_store(
+    tiny_cnn_run, tiny_features, tmp_path
+):
+    line = _run(_EXTRACT_WITH_FULL_DISK, tiny_cnn_run[0], tmp_path)
+    train_dir = tmp_path / "features" / "train"
     assert "FeatureStoreError" in line
-    assert str(tmp_path / "features" / "train") in line and "Free space" in line
-    assert not (tmp_path / "features" / "train" / "complete.json").exists()
+    assert str(train_dir) in line and "Free space" in line
+    assert not (train_dir / "complete.json").exists()
+    # The disk filled midway: some rows were written and recorded.
+    rows_done = json.loads((train_dir / "progress.json").read_text())["rows_done"]
+    assert 0 < rows_done < len(FeatureStore(tiny_features / "train"))
 
-    # With space again, the same command finishes the store.
+    # With space again, the same command finishes the store: the one an
+    # uninterrupted extraction wrote, array by array.
     config = train_helpers.load_config("affwild2_extract", f"tiny,cnn_workdir={tiny_cnn_run[0]}")
-    from affect_jax.stages import extract
-
     extract.extract(config, str(tmp_path))
-    assert len(FeatureStore(tmp_path / "features" / "train")) > 0
+    for split in ("train", "validation"):
+        resumed = FeatureStore(tmp_path / "features" / split)
+        reference = FeatureStore(tiny_features / split)
+        for name in ARRAYS:
+            np.testing.assert_array_equal(
+                getattr(resumed, name), getattr(reference, name), err_msg=f"{split} {name}"
+            )
+        assert resumed.video_names == reference.video_names
 
 
-def test_failed_checkpoint_write_keeps_the_previous_one(tiny_affwild2, tmp_path, monkeypatch):
-    real_save = ocp.CheckpointManager.save
-    calls = {"n": 0}
+@pytest.mark.parametrize(
+    "full_at, intact",
+    [
+        (10, 5),  # The failure shows at the next save (step 15), which must not take it.
+        (20, 15),  # The last save: the failure shows when the run waits for it.
+    ],
+)
+def test_checkpoint_write_failing_midway_keeps_the_previous_one(
+    full_at, intact, tiny_affwild2, tiny_cnn_20_steps, tmp_path, caplog
+):
+    line = _run(_TRAIN_WITH_FULL_DISK, tiny_affwild2, tmp_path, full_at)
+    assert "CheckpointWriteError" in line
+    assert f"Writing checkpoint {full_at} in {tmp_path / 'checkpoints'} failed" in line
+    assert "File too large" in line and f"resumes from checkpoint {intact}," in line
+    # Orbax had begun that checkpoint: some of its files are on disk.
+    (partial,) = (tmp_path / "checkpoints").glob(f"{full_at}.orbax-checkpoint-tmp*")
+    assert [p for p in partial.rglob("*") if p.is_file() and p.stat().st_size > 0]
+    assert not (tmp_path / "results.json").exists()
 
-    def save_fails_the_second_time(self, step, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_save(self, step, *args, **kwargs)
-
-    monkeypatch.setattr(ocp.CheckpointManager, "save", save_fails_the_second_time)
+    caplog.set_level("INFO")
     config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=20)
-    with pytest.raises(checkpoints.CheckpointWriteError) as failure:
-        train.train_and_evaluate(config, str(tmp_path))
-    message = str(failure.value)
-    assert str(tmp_path / "checkpoints") in message
-    assert "No space left" in message and "resumes from checkpoint 5" in message
-
-    monkeypatch.setattr(ocp.CheckpointManager, "save", real_save)
     result = train.train_and_evaluate(config, str(tmp_path))
-    uninterrupted = train.train_and_evaluate(config, str(tmp_path / "fresh"))
-    assert result == uninterrupted
+    assert train_helpers.resumed_from(caplog) == [f"{tmp_path}/checkpoints/{intact}"]
+    assert result == tiny_cnn_20_steps[1]
