@@ -204,6 +204,23 @@ def run_header(stage: str) -> ml_collections.ConfigDict:
     return config
 
 
+def expression_task(
+    config: ml_collections.ConfigDict, class_names: tuple[str, ...], balance: str
+) -> None:
+    """The fields of a CNN that classifies expressions (CK+, JAFFE, class folders)."""
+    config.loss = "cross_entropy"
+    config.targets = ()
+    config.num_classes = len(class_names)  # Every dataset keeps the 8-way CK+ space.
+    config.label_key = "label"
+    config.class_names = class_names
+    # "none" | "loss_weights" (inverse frequency) | "sampling" (balanced epochs).
+    config.class_balance = balance
+    config.balancing = va_balancing_options()  # VA bins: unused here.
+    config.augment = augment_options()
+    config.model = reference_cnn()
+    config.optimizer = sgd_optimizer()
+
+
 def affwild2_frame_task(dataset_name: str, data_dir: str) -> ml_collections.ConfigDict:
     """What the single-frame CNN configs of Aff-Wild2's tasks share: all but the task.
 

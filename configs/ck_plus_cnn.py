@@ -44,18 +44,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # "()" for none.
     config.cross_dataset = config_lib.cross_dataset_options(("jaffe/all:test",))
 
-    config.loss = "cross_entropy"
-    config.targets = ()
-    config.num_classes = 8
-    config.label_key = "label"
-    config.class_names = CK_PLUS_EMOTIONS
-    # "none" | "loss_weights" (inverse frequency) | "sampling" (balanced epochs).
-    config.class_balance = args.balance
-    config.balancing = config_lib.va_balancing_options()  # VA bins: unused here.
-    config.augment = config_lib.augment_options()
-
-    config.model = config_lib.reference_cnn()
-    config.optimizer = config_lib.sgd_optimizer()
+    config_lib.expression_task(config, CK_PLUS_EMOTIONS, args.balance)
 
     config.batch_size = 64  # Reference code on CK+.
     config.eval_batch_size = 128

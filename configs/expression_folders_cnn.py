@@ -74,18 +74,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     targets = tuple(t for t in str(args.targets).split("+") if t)
     config.cross_dataset = config_lib.cross_dataset_options(targets)
 
-    config.loss = "cross_entropy"
-    config.targets = ()
-    config.num_classes = len(CK_PLUS_EMOTIONS)  # Every dataset keeps the 8-way CK+ space.
-    config.label_key = "label"
-    config.class_names = CK_PLUS_EMOTIONS
-    # "none" | "loss_weights" (inverse frequency) | "sampling" (balanced epochs).
-    config.class_balance = args.balance
-    config.balancing = config_lib.va_balancing_options()  # VA bins: unused here.
-    config.augment = config_lib.augment_options()
-
-    config.model = config_lib.reference_cnn()
-    config.optimizer = config_lib.sgd_optimizer()
+    config_lib.expression_task(config, CK_PLUS_EMOTIONS, args.balance)
 
     config.batch_size = 64  # The reference code's batch on CK+.
     config.eval_batch_size = 128
