@@ -18,7 +18,7 @@ from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
 from affect_jax.stages import evaluate, inputs, outputs, video_eval
 from affect_jax.tasks import thresholds
-from affect_jax.training import checkpoints, init_from, sharding, steps
+from affect_jax.training import checkpoints, init_from, resume, sharding, steps
 from affect_jax.training.metric_writer import MetricWriter
 from affect_jax.training.progress import RateMeter
 
@@ -74,12 +74,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     )
     manager = checkpoints.make_manager(workdir, config.checkpoint.keep)
     init_from.refuse_imported_workdir(manager.latest_step(), workdir)
-    start_step = manager.latest_step() or 0
+    # The newest step that restores whole; damaged newer ones are moved aside.
+    start_step, restored = resume.restore_newest_intact(
+        manager, checkpoints.abstract(state), train_iter, config
+    )
     if start_step:
         logging.info("Resuming from %s/checkpoints/%d", workdir, start_step)
-        state = checkpoints.restore(
-            manager, start_step, checkpoints.abstract(state), train_iter, config
-        )
+        state = restored
     elif config.get("init_from"):  # Configs older than the key have none.
         state = init_from.initialize_from(
             state, config.init_from, config, mesh, stage_inputs.feature_dim

@@ -6,7 +6,10 @@ batches the interrupted run would have seen) and the config that made it (so
 a checkpoint describes itself). Orbax writes into a temporary folder and renames
 it when complete (locally), or writes in place and adds `commit_success.txt`
 last (GCS); either way a step folder without that commit marker is never a
-checkpoint here, so a crash mid-write never leaves a partial "latest".
+checkpoint here, so a crash mid-write never leaves a partial "latest". A
+committed step damaged later (arrays cut short) fails to restore: training then
+resumes from the newest step that restores and moves the damaged one aside
+(`resume.restore_newest_intact`).
 
 Kept: the newest `keep` checkpoints, plus the best by validation loss.
 

@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from affect_jax.stages import train
+from affect_jax.training import resume
 from tests.helpers import train_helpers
 
 
@@ -39,3 +40,57 @@ def test_step_folder_without_commit_marker_is_never_loaded(
     result = train.train_and_evaluate(config, str(tmp_path))
     assert train_helpers.resumed_from(caplog) == [f"{tmp_path}/checkpoints/20"]
     assert result == expected
+
+
+def _tree_bytes(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_committed_step_with_truncated_arrays_is_set_aside(
+    tiny_affwild2, tiny_cnn_20_steps, tmp_path, caplog
+):
+    finished, expected = tiny_cnn_20_steps
+    shutil.copytree(finished, tmp_path, dirs_exist_ok=True)
+    checkpoints = tmp_path / "checkpoints"
+    # Step 20 was committed whole, then its largest tensor file was cut short
+    # (a copy off GCS interrupted, a disk error): the marker no longer vouches.
+    damaged = checkpoints / "20"
+    assert list(damaged.rglob("commit_success.txt"))
+    array_file = max(
+        (damaged / "state").rglob("ocdbt.process_0/d/*"), key=lambda p: p.stat().st_size
+    )
+    array_file.write_bytes(array_file.read_bytes()[: array_file.stat().st_size // 2])
+    damaged_files = _tree_bytes(damaged)
+
+    # The rerun restores 15, the newest intact step, and trains 16-20 again:
+    # batch for batch the uninterrupted run, so its result is that run's.
+    caplog.set_level("INFO")
+    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=20)
+    result = train.train_and_evaluate(config, str(tmp_path))
+    assert train_helpers.resumed_from(caplog) == [f"{tmp_path}/checkpoints/15"]
+    assert result == expected
+    moved = tmp_path / "corrupt_checkpoints" / "20"
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any(
+        f"Checkpoint {damaged} is damaged and was not loaded" in m and str(moved) in m
+        for m in logged
+    ), logged
+    # Moved aside byte for byte, and a fresh, whole step 20 written in its place.
+    assert _tree_bytes(moved) == damaged_files
+    assert (checkpoints / "20" / "commit_success.txt").exists()
+    assert sorted(int(p.name) for p in checkpoints.iterdir() if p.name.isdigit()) == [10, 15, 20]
+
+
+def test_no_step_restores_nothing_is_moved(tiny_affwild2, tiny_cnn_20_steps, tmp_path):
+    finished, _ = tiny_cnn_20_steps
+    shutil.copytree(finished, tmp_path, dirs_exist_ok=True)
+    # Every step unreadable: no intact step proves the others damaged (the
+    # code's train state may have changed instead), so nothing is moved aside.
+    for array_file in (tmp_path / "checkpoints").rglob("ocdbt.process_0/d/*"):
+        array_file.write_bytes(array_file.read_bytes()[:7])
+    before = _tree_bytes(tmp_path / "checkpoints")
+    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=20)
+    with pytest.raises(resume.UnreadableCheckpointsError, match="newest, 20.*Nothing was moved"):
+        train.train_and_evaluate(config, str(tmp_path))
+    assert _tree_bytes(tmp_path / "checkpoints") == before
+    assert not (tmp_path / "corrupt_checkpoints").exists()
