@@ -31,6 +31,7 @@ from absl import app, flags
 from affect_jax import runtime
 from affect_jax.faces.align import EYE_METHODS
 from affect_jax.faces.detectors import DEFAULT_DETECT_WIDTH, DEFAULT_DETECTOR, DETECTORS
+from affect_jax.faces.finder import DEFAULT_FULL_SEARCH_EVERY
 from affect_jax.faces.video_io import DEFAULT_FPS
 from affect_jax.inference.predict_videos import Options, predict_videos
 from affect_jax.inference.video_faces import CROPS
@@ -52,6 +53,12 @@ _MIN_FACE = flags.DEFINE_integer(
 _DETECTOR = flags.DEFINE_enum("detector", DEFAULT_DETECTOR, DETECTORS, "Face detector.")
 _DETECT_WIDTH = flags.DEFINE_integer(
     "detect_width", DEFAULT_DETECT_WIDTH, "Frames are searched at this width (0: as they are)."
+)
+_FULL_SEARCH_EVERY = flags.DEFINE_integer(
+    "full_search_every",
+    DEFAULT_FULL_SEARCH_EVERY,
+    "Search whole frames every N frames and only near the faces being followed in between "
+    "(1: every frame whole; slower, finds a new face in its first frame).",
 )
 _MAX_FACES = flags.DEFINE_integer(
     "max_faces", 0, "Most faces kept per video, longest first (0: all)."
@@ -82,6 +89,7 @@ def main(argv: list[str]) -> None:
         cropped_faces=_CROPPED_FACES.value,
         detector=_DETECTOR.value,
         detect_width=_DETECT_WIDTH.value,
+        full_search_every=_FULL_SEARCH_EVERY.value,
         max_faces=_MAX_FACES.value,
         crop=_CROP.value,
         eyes=_EYES.value,

@@ -5,7 +5,9 @@ r"""False and missed faces and id switches of each detector, on scenes with a kn
 Scenes (synthetic/scene_video.py, 640x360): one person who comes and goes, two
 who cross, a face that flickers (in every 4th frame only: must not count),
 large lettering with no person, and an empty room. Each detector runs through
-the same tracking and confirmation as prediction (inference/video_faces.py).
+the same tracking and confirmation as prediction (inference/video_faces.py),
+with whole frames searched every frame (N=1) and every 5th, near the faces
+between (N=5, the default).
 Counts are face-frames: a false one is a confirmed face in a frame where no
 person is drawn under it (every face on the flickering one is false); a missed
 one a drawn person with no face there (a person hidden behind the other while
@@ -75,7 +77,7 @@ def main(argv) -> None:
     print(environment_line())
     count = _FRAMES.value
     print(
-        f"{'scene':16s} {'detector':8s}"
+        f"{'scene':16s} {'detector':5s}{'N':>3s}"
         + "".join(f"{h:>7s}" for h in ("tracks", "false", "missed", "switch"))
     )
     with tempfile.TemporaryDirectory() as folder:
@@ -90,12 +92,11 @@ def main(argv) -> None:
                 frames, truth = [np.full((360, 640), 118, np.uint8)] * count, None
             path = Path(folder) / f"{name.replace(' ', '_')}.avi"
             portrait_video.write_video(frames, path, 25.0, "MJPG")
-            for detector in ("hog", "haar"):
-                _, _, tracks = find_faces(
-                    FrameSource(path.stem, path), FaceOptions(detector=detector)
-                )
+            for detector, every in (("hog", 1), ("hog", 5), ("haar", 1), ("haar", 5)):
+                options = FaceOptions(detector=detector, full_search_every=every)
+                _, _, tracks = find_faces(FrameSource(path.stem, path), options)
                 counts = "".join(f"{n:7d}" for n in (len(tracks), *_count(tracks, truth, count)))
-                print(f"{name:16s} {detector:8s}{counts}")
+                print(f"{name:16s} {detector:5s}{every:3d}{counts}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ TEMPLATE_EYES = np.array([[38.2946, 51.6963], [73.5318, 51.5014]])
 # (measured on the synthetic portraits: HOG boxes put them at 0.29/0.69, 0.31).
 BOX_EYES = {"hog": ((0.29, 0.31), (0.69, 0.31)), "haar": ((0.32, 0.38), (0.68, 0.38))}
 EYE_METHODS = ("auto", "five_point", "cascade", "box")
+_EYE_SEARCH_WIDTH = 80
 
 
 def five_point_model_path() -> str | None:
@@ -87,13 +88,19 @@ class EyeFinder:
         region = gray[box.y : y1, box.x : box.x + box.width]
         if region.size == 0:
             return None
+        # Searched with the face at most _EYE_SEARCH_WIDTH wide: a third of the
+        # time of a 125 px face as it is, with the same eye error (~1 px, RESULTS.md).
+        scale = min(1.0, _EYE_SEARCH_WIDTH / region.shape[1])
+        if scale < 1.0:
+            region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        width = region.shape[1]
         # Eyes are a fifth to a third of the face's width: searching only those
         # sizes skips the scales where none can be.
-        smallest, largest = max(8, box.width // 8), max(12, box.width // 3)
+        smallest, largest = max(8, width // 8), max(12, width // 3)
         found = self._cascade.detectMultiScale(
             region, 1.1, 3, minSize=(smallest, smallest), maxSize=(largest, largest)
         )
-        centres = [(x + w / 2, y + h / 2) for x, y, w, h in found]
+        centres = [((x + w / 2) / scale, (y + h / 2) / scale) for x, y, w, h in found]
         left = [c for c in centres if c[0] < box.width / 2]
         right = [c for c in centres if c[0] >= box.width / 2]
         if not left or not right:

@@ -48,7 +48,9 @@ class HogDetector:
 
     def detect_scored(self, gray: np.ndarray) -> list[Detection]:
         """Faces in a uint8 gray image, best first."""
-        rects, scores, _ = self._detector.run(gray, 0, self.threshold)
+        # dlib reads a strided view (a window cut from a frame) as if it were
+        # contiguous, and finds nothing in it.
+        rects, scores, _ = self._detector.run(np.ascontiguousarray(gray), 0, self.threshold)
         found = [
             Detection(Box(r.left(), r.top(), r.width(), r.height()), float(s))
             for r, s in zip(rects, scores, strict=True)

@@ -21,6 +21,7 @@ all) with the most frames are kept, numbered 0, 1, ... in order of appearance.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 
 import numpy as np
@@ -58,6 +59,20 @@ class Track:
         self.boxes.append(detection.box)
         self.scores.append(detection.score)
         self.eyes.append(eyes)
+
+    def add_before(self, frame: int, detection: Detection, eyes: np.ndarray | None) -> None:
+        """Adds a detection in a frame before the track's first (found looking back)."""
+        if self.frames and frame >= self.frames[0]:
+            raise ValueError(f"frame {frame} is not before the track's first, {self.frames[0]}")
+        self.frames.insert(0, frame)
+        self.boxes.insert(0, detection.box)
+        self.scores.insert(0, detection.score)
+        self.eyes.insert(0, eyes)
+
+    def box_at(self, frame: int) -> Box | None:
+        """The detection's box in `frame`, or None if the face was not found there."""
+        i = bisect.bisect_left(self.frames, frame)
+        return self.boxes[i] if i < len(self.frames) and self.frames[i] == frame else None
 
     def predicted(self, frame: int) -> Box:
         """The box expected at `frame`: the last one moved on at the recent velocity."""
@@ -100,8 +115,17 @@ class FaceTracks:
         self._tracks: list[Track] = []
         self._frames = 0
 
-    def _live(self, frame: int) -> list[Track]:
+    def live(self, frame: int) -> list[Track]:
+        """The tracks that a detection in `frame` may still join."""
         return [t for t in self._tracks if frame - t.frames[-1] <= self.max_gap + 1]
+
+    def held(self, frame: int, box: Box, min_iou: float) -> bool:
+        """Whether some track's detection in `frame` overlaps `box` by >= `min_iou`."""
+        for track in self._tracks:
+            other = track.box_at(frame)
+            if other is not None and iou(other, box) >= min_iou:
+                return True
+        return False
 
     def update(
         self,
@@ -112,7 +136,7 @@ class FaceTracks:
         """Adds one frame's detections; returns the track of each detection, in order."""
         self._frames = max(self._frames, frame + 1)
         eyes = eyes if eyes is not None else [None] * len(detections)
-        live = self._live(frame)
+        live = self.live(frame)
         pairs = sorted(
             (
                 (iou(t.predicted(frame), d.box), ti, di)

@@ -1,6 +1,7 @@
 """The two passes over a video: find and track every face, then crop each one for the CNN.
 
-Pass 1 detects faces in every frame, finds each face's eyes and links the
+Pass 1 detects faces (whole frames every few frames, near the faces being
+followed in between: faces/finder.py), finds each face's eyes and links the
 detections into confirmed tracks (faces/track.py). Pass 2 reads the video
 again and cuts each track's crops: aligned by the eyes (faces/align.py), with
 eyes and boxes smoothed along the track so that crops do not jitter, or the
@@ -20,6 +21,7 @@ from absl import logging
 from affect_jax.faces import align, detect
 from affect_jax.faces.detect import Box, Detection
 from affect_jax.faces.detectors import DEFAULT_DETECT_WIDTH, DEFAULT_DETECTOR, make_detector
+from affect_jax.faces.finder import DEFAULT_FULL_SEARCH_EVERY, FaceFinder
 from affect_jax.faces.track import FaceTracks, Track
 from affect_jax.faces.video_io import FrameSource
 from affect_jax.runtime import ConfigError
@@ -35,6 +37,8 @@ class FaceOptions:
 
     detector: str = DEFAULT_DETECTOR
     detect_width: int = DEFAULT_DETECT_WIDTH
+    # Whole-frame searches every this many frames, near the faces in between.
+    full_search_every: int = DEFAULT_FULL_SEARCH_EVERY
     min_face_size: int = 0
     max_faces: int = 0
     crop: str = "aligned"
@@ -71,16 +75,19 @@ def find_faces(source: FrameSource, options: FaceOptions) -> tuple[float, int, l
     eye_finder = None
     if options.crop == "aligned":
         eye_finder = align.EyeFinder(options.eyes, detector.name)
-    tracks = FaceTracks(max_faces=options.max_faces)
+    if options.full_search_every < 1:
+        raise ConfigError(
+            f"--full_search_every must be 1 (every frame) or more, not {options.full_search_every}."
+        )
+    finder = FaceFinder(
+        detector, eye_finder, FaceTracks(max_faces=options.max_faces), options.full_search_every
+    )
     count = 0
     for count, frame in enumerate(reader.frames(), start=1):
-        gray = detect.to_gray(frame)
-        found = detector.detect_scored(gray)
-        eyes = [eye_finder.eyes(gray, d.box) for d in found] if eye_finder else None
-        tracks.update(count - 1, found, eyes)
+        finder.add(count - 1, detect.to_gray(frame))
         meter.update()
         last = _report(meter, source.name, "finding faces", last)
-    return reader.fps, count, tracks.finish()
+    return reader.fps, count, finder.tracks.finish()
 
 
 @dataclasses.dataclass(frozen=True)

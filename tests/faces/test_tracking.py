@@ -9,18 +9,21 @@ import pytest
 
 from affect_jax.faces import align, detect
 from affect_jax.faces.detectors import make_detector
+from affect_jax.faces.finder import DEFAULT_FULL_SEARCH_EVERY, FaceFinder
 from affect_jax.faces.track import FaceTracks
 from affect_jax.synthetic.scene_video import Person, scene_frames
 
+# Every frame searched whole, and the default: whole every few frames, near faces between.
+SEARCHES = pytest.mark.parametrize("every", [1, DEFAULT_FULL_SEARCH_EVERY])
 
-def _track(frames, detector_name="hog", **kwargs):
+
+def _track(frames, detector_name="hog", every=DEFAULT_FULL_SEARCH_EVERY, **kwargs):
     detector = make_detector(detector_name)
-    finder = align.EyeFinder("cascade", detector.name)
-    tracks = FaceTracks(**kwargs)
+    eyes = align.EyeFinder("cascade", detector.name)
+    finder = FaceFinder(detector, eyes, FaceTracks(**kwargs), full_search_every=every)
     for i, frame in enumerate(frames):
-        found = detector.detect_scored(frame)
-        tracks.update(i, found, [finder.eyes(frame, d.box) for d in found])
-    return tracks.finish()
+        finder.add(i, frame)
+    return finder.tracks.finish()
 
 
 def _centre(box):
@@ -37,9 +40,11 @@ def crossing():
     return scene_frames(36, people, seed=3)
 
 
-def test_a_face_that_comes_and_goes_is_one_track_over_exactly_its_frames():
+@SEARCHES
+def test_a_face_that_comes_and_goes_is_one_track_over_exactly_its_frames(every):
+    # Frame 8 is not a whole-frame search for every=5: found looking back from 10.
     frames, truth = scene_frames(30, [Person(4, range(8, 22), (250, 170), (390, 170))], seed=1)
-    (track,) = _track(frames)
+    (track,) = _track(frames, every=every)
     assert track.frames == list(range(8, 22))
     # The box follows the face: a fixed offset (HOG boxes sit low on the face) plus
     # the detector's window steps (up to ~5% of the box: what smoothing removes).
@@ -49,9 +54,10 @@ def test_a_face_that_comes_and_goes_is_one_track_over_exactly_its_frames():
     assert np.abs(offsets - np.median(offsets, 0)).max() < 9
 
 
-def test_crossing_faces_keep_their_ids(crossing):
+@SEARCHES
+def test_crossing_faces_keep_their_ids(crossing, every):
     frames, truth = crossing
-    tracks = _track(frames)
+    tracks = _track(frames, every=every)
     assert len(tracks) == 2
     for track in tracks:
         # Which person a track is: the one nearest its first box.
@@ -66,14 +72,15 @@ def test_crossing_faces_keep_their_ids(crossing):
     assert {t.face_id for t in tracks} == {0, 1}
 
 
-def test_a_face_like_pattern_that_flickers_never_becomes_a_track():
+@SEARCHES
+def test_a_face_like_pattern_that_flickers_never_becomes_a_track(every):
     # Shown in every 4th frame only: hits that never make a run of 3 frames.
     blinking = Person(5, range(0, 32), (320, 180), (320, 180), flicker=4)
     frames, truth = scene_frames(32, [blinking], seed=2)
     detector = make_detector("hog")
     hits = sum(bool(detector.detect_scored(f)) for f in frames)
     assert hits >= 6  # The detector does fire on it...
-    assert _track(frames) == []  # ...but never in enough consecutive frames.
+    assert _track(frames, every=every) == []  # ...but never in enough consecutive frames.
 
 
 def test_max_faces_keeps_the_longest_tracks(crossing):
@@ -122,3 +129,39 @@ def test_haar_scores_come_with_its_usual_boxes():
     assert all(d.score > 0 for d in scored)
     hog = make_detector("hog").detect_scored(frames[0])
     assert len(hog) == 1 and hog[0].score > 0.5
+
+
+def test_a_window_cut_from_a_frame_finds_the_face_the_frame_has():
+    # dlib misreads strided arrays: the finder searches such windows between whole frames.
+    frames, _ = scene_frames(1, [Person(9, range(0, 1), (320, 180), (320, 180))], seed=7)
+    detector = make_detector("hog", detect_width=0)  # Searched as they are: not copied.
+    (whole,) = detector.detect_scored(frames[0])
+    window = frames[0][40:320, 120:520]
+    assert not window.flags.c_contiguous
+    (found,) = detector.detect_scored(window)
+    assert abs(found.box.x + 120 - whole.box.x) <= 8 and abs(found.box.y + 40 - whole.box.y) <= 8
+
+
+def test_between_whole_frame_searches_only_windows_near_faces_are_searched():
+    frames, _ = scene_frames(20, [Person(4, range(0, 20), (250, 170), (390, 170))], seed=1)
+    detector = make_detector("hog")
+    sizes = []
+    inner = detector.detector.detect_scored
+    detector.detector.detect_scored = lambda gray: sizes.append(gray.shape) or inner(gray)
+    finder = FaceFinder(detector, None, FaceTracks(), full_search_every=5)
+    for i, frame in enumerate(frames):
+        finder.add(i, frame)
+    (track,) = finder.tracks.finish()
+    assert track.frames == list(range(20))
+    whole = [s for s in sizes if s == frames[0].shape]
+    assert len(whole) == 4 and len(sizes) == 20  # Frames 0, 5, 10, 15 whole.
+    assert all(h * w < 0.4 * frames[0].size for h, w in sizes if (h, w) != frames[0].shape)
+
+
+def test_a_face_missed_at_a_whole_frame_search_keeps_its_first_frames():
+    # In view from frame 1; the detector blinks at frame 5, the next whole search
+    # after 0: found at 10 and followed back past the blink.
+    frames, _ = scene_frames(16, [Person(4, range(1, 16), (250, 170), (330, 170))], seed=1)
+    frames[5] = np.full_like(frames[5], 118)
+    (track,) = _track(frames, every=5)
+    assert track.frames == [1, 2, 3, 4, *range(6, 16)]

@@ -1,0 +1,167 @@
+"""Pass 1 over a video at speed: whole-frame searches every few frames, near each face between.
+
+A whole-frame HOG search costs ~28 ms at 640x360 on 2 cores; the same search
+in the window around a face already being followed ~5 ms (benchmarks/RESULTS.md). So every
+`full_search_every`-th frame is searched whole, which finds a face that comes
+in within that many frames, and the frames in between are searched only near
+the live tracks' predicted boxes. The video is read whole, so when a
+whole-frame search starts a track, the recent frames (kept in memory: those
+since the last whole search and `max_gap` more) are searched backwards near
+its box, past a frame or two where the detector blinks: a face's first frames
+are not lost, even when it was missed at the whole search before.
+`full_search_every=1` searches every frame whole.
+
+    finder = FaceFinder(detector, eye_finder, FaceTracks())
+    for index, gray in enumerate(frames):
+        finder.add(index, gray)
+    tracks = finder.tracks.finish()
+"""
+
+from __future__ import annotations
+
+import collections
+
+import cv2
+import numpy as np
+
+from affect_jax.faces.align import EyeFinder
+from affect_jax.faces.detect import Box, Detection
+from affect_jax.faces.detectors import ScaledDetector
+from affect_jax.faces.track import FaceTracks, Track, iou
+
+DEFAULT_FULL_SEARCH_EVERY = 5
+# The search window reaches this many face widths beyond the predicted box on
+# each side: room for a face moving fast, or a box that was predicted wrong.
+_WINDOW_MARGIN = 0.6
+# Windows of big faces are searched scaled down, by steps of dlib's image
+# pyramid, while the face stays this wide: above HOG's smallest face (80 px),
+# so that a face that shrinks a little is still found.
+_FACE_WIDTH = 100
+_PYRAMID_STEP = 5 / 6
+_SAME_FACE_IOU = 0.5
+# Looking back, this many frames in a row without the face end the search.
+_BACKFILL_MISSES = 2
+# Windows larger than this share of the frame (in all) cost more than searching it whole.
+_MOST_WINDOW_AREA = 0.4
+
+
+class FaceFinder:
+    """Detects, finds the eyes of and tracks the faces of one video, frame by frame."""
+
+    def __init__(
+        self,
+        detector: ScaledDetector,
+        eye_finder: EyeFinder | None,
+        tracks: FaceTracks,
+        full_search_every: int = DEFAULT_FULL_SEARCH_EVERY,
+    ):
+        if full_search_every < 1:
+            raise ValueError(f"full_search_every must be >= 1, not {full_search_every}")
+        self.detector, self.eye_finder, self.tracks = detector, eye_finder, tracks
+        self.full_search_every = full_search_every
+        # The frames a new track is followed back through.
+        self._recent: collections.deque[tuple[int, np.ndarray]] = collections.deque(
+            maxlen=full_search_every - 1 + tracks.max_gap if full_search_every > 1 else 0
+        )
+
+    def add(self, frame: int, gray: np.ndarray) -> None:
+        """Adds the uint8 gray frame numbered `frame` (0, 1, ... in order)."""
+        windows = []
+        whole = frame % self.full_search_every == 0
+        if not whole:
+            windows = [self._window(gray, t.predicted(frame)) for t in self.tracks.live(frame)]
+            windows = [w for w in windows if w is not None]
+            # Many faces: their windows would cost more than the frame itself.
+            whole = sum(w[0].size for w in windows) > _MOST_WINDOW_AREA * self._frame_area(gray)
+        found = self.detector.detect_scored(gray) if whole else self._in_windows(gray, windows)
+        owners = self.tracks.update(frame, found, self._eyes(gray, found))
+        if whole:
+            for track in owners:
+                if len(track.frames) == 1:  # Started by this search.
+                    self._backfill(track)
+        if self._recent.maxlen:
+            self._recent.append((frame, gray))
+
+    def _eyes(self, gray: np.ndarray, found: list[Detection]) -> list[np.ndarray | None]:
+        if self.eye_finder is None:
+            return [None] * len(found)
+        return [self.eye_finder.eyes(gray, d.box) for d in found]
+
+    def _frame_area(self, gray: np.ndarray) -> float:
+        scale = self.detector.width / gray.shape[1] if self.detector.width else 1.0
+        return gray.size * scale * scale
+
+    def _window(self, gray: np.ndarray, box: Box) -> tuple[np.ndarray, float, int, int] | None:
+        """(pixels, their scale, x0, y0): where to look for the face expected at `box`."""
+        scale = self._scale_for(box, gray.shape[1])
+        image = gray
+        if abs(scale - 1.0) > 1e-3:
+            size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+            interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            image = cv2.resize(gray, size, interpolation=interpolation)
+        reach = _WINDOW_MARGIN * max(box.width, box.height) * scale
+        # The window starts on HOG's 8-pixel cell grid, as the whole-frame search's
+        # cells lie: the same face gets the same box either way.
+        x0 = max(0, int((box.x * scale - reach) // 8 * 8))
+        y0 = max(0, int((box.y * scale - reach) // 8 * 8))
+        x1 = min(image.shape[1], int((box.x + box.width) * scale + reach))
+        y1 = min(image.shape[0], int((box.y + box.height) * scale + reach))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        return image[y0:y1, x0:x1], scale, x0, y0
+
+    def _in_windows(self, gray: np.ndarray, windows: list) -> list[Detection]:
+        found = []
+        for pixels, scale, x0, y0 in windows:
+            found += [
+                Detection(_placed(d.box, scale, x0, y0, gray.shape), d.score)
+                for d in self.detector.detector.detect_scored(pixels)
+            ]
+        return _distinct(found)
+
+    def search_near(self, gray: np.ndarray, box: Box) -> list[Detection]:
+        """Faces in the window around `box`, in frame pixels, best first."""
+        window = self._window(gray, box)
+        return self._in_windows(gray, [window]) if window is not None else []
+
+    def _scale_for(self, box: Box, frame_width: int) -> float:
+        """The whole-frame search's scale, times the pyramid steps that bring the face near
+        `_FACE_WIDTH`: the window is searched at levels that the whole frame is too."""
+        scale = self.detector.width / frame_width if self.detector.width else 1.0
+        while box.width * scale * _PYRAMID_STEP >= _FACE_WIDTH:
+            scale *= _PYRAMID_STEP
+        return scale
+
+    def _backfill(self, track: Track) -> None:
+        """Follows a new track back through the recent frames, over a detector's blinks."""
+        misses = 0
+        for frame, gray in reversed(self._recent):
+            first = track.boxes[0]
+            near = [d for d in self.search_near(gray, first) if iou(d.box, first) >= 0.3]
+            # A face another track already holds in that frame is not this one.
+            near = [d for d in near if not self.tracks.held(frame, d.box, _SAME_FACE_IOU)]
+            if near:
+                misses = 0
+                track.add_before(frame, near[0], self._eyes(gray, near[:1])[0])
+            else:
+                misses += 1
+                if misses > _BACKFILL_MISSES:
+                    return
+
+
+def _placed(box: Box, scale: float, x0: int, y0: int, shape: tuple[int, ...]) -> Box:
+    """A box found at (x0, y0) + box in a frame scaled by `scale`, in frame pixels, clipped."""
+    left = max(0, round((x0 + box.x) / scale))
+    top = max(0, round((y0 + box.y) / scale))
+    right = min(shape[1], round((x0 + box.x + box.width) / scale))
+    bottom = min(shape[0], round((y0 + box.y + box.height) / scale))
+    return Box(left, top, max(1, right - left), max(1, bottom - top))
+
+
+def _distinct(found: list[Detection]) -> list[Detection]:
+    """One detection per face: windows that overlap find the same face twice."""
+    kept: list[Detection] = []
+    for detection in sorted(found, key=lambda d: -d.score):
+        if all(iou(detection.box, k.box) < _SAME_FACE_IOU for k in kept):
+            kept.append(detection)
+    return kept
