@@ -92,7 +92,7 @@ def reference_cnn() -> ml_collections.ConfigDict:
     # extension loads, XLA elsewhere. Same parameters either way. Default "xla":
     # with oneDNN a killed and resumed run does not yet repeat the uninterrupted
     # one batch for batch (tests/stages/test_train.py), so it stays opt-in.
-    model.conv_backend = "xla"
+    model.conv_backend = "auto"
     return model
 
 
@@ -219,6 +219,27 @@ def expression_task(
     config.augment = augment_options()
     config.model = reference_cnn()
     config.optimizer = sgd_optimizer()
+
+
+def expression_run(
+    config: ml_collections.ConfigDict, steps: int, *, quickstart: bool, tiny: bool
+) -> None:
+    """Batches, schedule, checkpoints and input of an expression CNN, at its three sizes."""
+    config.batch_size = 64  # The reference code's batch on CK+.
+    config.eval_batch_size = 128
+    set_schedule(config, steps, log_every=50, eval_every=500, checkpoint_every=500)
+    config.checkpoint = checkpoint_options()
+    config.input = input_options()
+    if quickstart:
+        config.model.conv_features = (16, 32, 64)
+        set_schedule(config, 600, log_every=50, eval_every=200, checkpoint_every=200)
+    if tiny:
+        config.augment.enabled = False
+        config.model.conv_features = (8, 16, 16)
+        config.model.feature_dim = 32
+        config.batch_size = 16
+        config.eval_batch_size = 32
+        set_schedule(config, 10, log_every=5, eval_every=10, checkpoint_every=5)
 
 
 def affwild2_frame_task(dataset_name: str, data_dir: str) -> ml_collections.ConfigDict:

@@ -76,20 +76,5 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
     config_lib.expression_task(config, CK_PLUS_EMOTIONS, args.balance)
 
-    config.batch_size = 64  # The reference code's batch on CK+.
-    config.eval_batch_size = 128
-    config_lib.set_schedule(config, args.steps, log_every=50, eval_every=500, checkpoint_every=500)
-    config.checkpoint = config_lib.checkpoint_options()
-    config.input = config_lib.input_options()
-
-    if args.quickstart:
-        config.model.conv_features = (16, 32, 64)
-        config_lib.set_schedule(config, 600, log_every=50, eval_every=200, checkpoint_every=200)
-    if args.tiny:
-        config.augment.enabled = False
-        config.model.conv_features = (8, 16, 16)
-        config.model.feature_dim = 32
-        config.batch_size = 16
-        config.eval_batch_size = 32
-        config_lib.set_schedule(config, 10, log_every=5, eval_every=10, checkpoint_every=5)
+    config_lib.expression_run(config, args.steps, quickstart=args.quickstart, tiny=args.tiny)
     return config
