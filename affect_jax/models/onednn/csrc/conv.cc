@@ -12,11 +12,13 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
 #include "xla/ffi/api/ffi.h"
@@ -45,8 +47,10 @@ struct Entry {
   memory::desc reorder_scratchpad;
 };
 
-// kind, dtype, N, H, W, C, F, KH, KW, OH, OW, pad top, bottom, left, right.
-using Key = std::array<int64_t, 15>;
+// kind, dtype, N, H, W, C, F, KH, KW, OH, OW, pad top, bottom, left, right, threads.
+// The thread count is part of the key: a primitive fixes how it splits its work
+// (and so the order of its sums) over the threads it was created for.
+using Key = std::array<int64_t, 16>;
 
 dnnl::primitive_attr UserScratchpad() {
   dnnl::primitive_attr attr;
@@ -109,9 +113,21 @@ std::shared_ptr<Entry> Lookup(const Key& key) {
   return entry;
 }
 
-memory Scratch(const memory::desc& md, std::vector<uint8_t>& bytes) {
-  bytes.resize(md.get_size());
-  return memory(md, Engine(), bytes.data());
+// A zeroed, page-aligned buffer, as oneDNN allocates its own scratchpads (a
+// std::vector's data is only 16-byte aligned, and where it lands varies).
+struct Buffer {
+  std::unique_ptr<uint8_t, decltype(&std::free)> data{nullptr, &std::free};
+  void* Allocate(size_t size) {
+    const size_t rounded = (size + 4095) / 4096 * 4096;
+    data.reset(static_cast<uint8_t*>(std::aligned_alloc(4096, rounded ? rounded : 4096)));
+    if (!data) throw std::bad_alloc();
+    std::memset(data.get(), 0, rounded);
+    return data.get();
+  }
+};
+
+memory Scratch(const memory::desc& md, Buffer& bytes) {
+  return memory(md, Engine(), bytes.Allocate(md.get_size()));
 }
 
 // x: [N, H, W, C] activations, w: [KH, KW, C, F] kernel, y: [N, OH, OW, F]; for each
@@ -126,11 +142,13 @@ ffi::Error Run(Kind kind, ffi::ThreadPool pool, void* x, void* w, void* y,
   if (dtype != ffi::DataType::F32 && dtype != ffi::DataType::BF16) {
     return ffi::Error::InvalidArgument("onednn conv: only float32 and bfloat16");
   }
+  // oneDNN parallelises with OpenMP: as many threads as XLA's intra-op pool (or
+  // the cores, without one), set on every call since the setting is per thread.
+  const int64_t pool_threads = pool.num_threads();
+  const int threads = pool_threads > 0 ? static_cast<int>(pool_threads) : omp_get_num_procs();
+  omp_set_num_threads(threads);
   const Key key{kind, dtype == ffi::DataType::BF16 ? 1 : 0, xd[0], xd[1], xd[2], xd[3], wd[3],
-                wd[0], wd[1], yd[1], yd[2], top, bottom, left, right};
-  // oneDNN parallelises with OpenMP: as many threads as XLA's intra-op pool.
-  const int64_t threads = pool.num_threads();
-  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
+                wd[0], wd[1], yd[1], yd[2], top, bottom, left, right, threads};
   try {
     const auto entry = Lookup(key);
     auto& eng = Engine();
@@ -138,12 +156,11 @@ ffi::Error Run(Kind kind, ffi::ThreadPool pool, void* x, void* w, void* y,
     const memory x_m({{xd[0], xd[3], xd[1], xd[2]}, dt, tag::nhwc}, eng, x);
     const memory y_m({{yd[0], yd[3], yd[1], yd[2]}, dt, tag::nhwc}, eng, y);
     const memory user_w({{wd[3], wd[2], wd[0], wd[1]}, dt, tag::hwio}, eng, w);
-    std::vector<uint8_t> scratch_bytes, reorder_bytes, weight_bytes;
+    Buffer scratch_bytes, reorder_bytes, weight_bytes;
     const memory scratch = Scratch(entry->scratchpad, scratch_bytes);
     memory prim_w = user_w;
     if (entry->reorder) {
-      weight_bytes.resize(entry->weights.get_size());
-      prim_w = memory(entry->weights, eng, weight_bytes.data());
+      prim_w = memory(entry->weights, eng, weight_bytes.Allocate(entry->weights.get_size()));
     }
     dnnl::stream stream(eng);
     const auto reorder = [&](const memory& from, const memory& to) {
@@ -167,6 +184,8 @@ ffi::Error Run(Kind kind, ffi::ThreadPool pool, void* x, void* w, void* y,
     stream.wait();
   } catch (const dnnl::error& e) {
     return ffi::Error::Internal(std::string("oneDNN: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return ffi::Error::Internal("onednn conv: out of memory for a scratchpad");
   }
   return ffi::Error::Success();
 }
