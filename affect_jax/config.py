@@ -89,9 +89,9 @@ def reference_cnn() -> ml_collections.ConfigDict:
     # Convolutions: "onednn" runs them (and their gradients) through oneDNN's CPU
     # primitives, an extension `pip install -e .` compiles (README, "Speed
     # knobs"); "xla" is XLA's own; "auto" = oneDNN on x86-64 CPUs where the
-    # extension loads, XLA elsewhere. Same parameters either way. Default "xla":
-    # with oneDNN a killed and resumed run does not yet repeat the uninterrupted
-    # one batch for batch (tests/stages/test_train.py), so it stays opt-in.
+    # extension loads, XLA elsewhere. Same parameters either way, and a killed and
+    # resumed run repeats the uninterrupted one bit for bit with either
+    # (tests/stages/test_train.py runs it with this default).
     model.conv_backend = "auto"
     return model
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from affect_jax.data import sources
+from affect_jax.models.onednn import conv as onednn_conv
 from affect_jax.stages import train
 from affect_jax.training import checkpoints
 from affect_jax.training.metric_writer import read_metrics
@@ -104,6 +105,10 @@ def augmented_run(tiny_affwild2, tmp_path_factory) -> Path:
 def test_killed_run_resumes_and_matches_uninterrupted(
     num_workers, augmented_run, tiny_affwild2, tmp_path
 ):
+    # The default backend resolves to oneDNN on the x86 CI host: the resume is
+    # checked through its convolutions (XLA's were checked before it was default).
+    backend = _augmented_config(tiny_affwild2).model.conv_backend
+    assert onednn_conv.resolve_conv_backend(backend) == "onednn"
     flags = (
         "--config.num_train_steps=20",
         "--config.augment.enabled=True",
