@@ -109,10 +109,12 @@ def train_steps(batch: int, rounds: int) -> None:
     images = rng.integers(0, 256, (batch, 96, 96, 1), dtype=np.uint8)
     targets = rng.uniform(-1, 1, (batch, 2)).astype(np.float32)
     models = {
-        "XLA (fused first block)": FrameCNN(conv_backend="xla"),
-        "oneDNN (fused first block)": FrameCNN(conv_backend="onednn"),
+        "XLA (fused first block)": FrameCNN(conv_backend="xla", first_block="fused"),
+        "oneDNN (fused first block)": FrameCNN(conv_backend="onednn", first_block="fused"),
         "oneDNN, plain first block": FrameCNN(conv_backend="onednn", first_block="plain"),
-        "oneDNN, bfloat16 compute": FrameCNN(conv_backend="onednn", compute_dtype="bfloat16"),
+        "oneDNN, bfloat16 compute": FrameCNN(
+            conv_backend="onednn", compute_dtype="bfloat16", first_block="fused"
+        ),
         "oneDNN, bfloat16, plain first block": FrameCNN(
             conv_backend="onednn", compute_dtype="bfloat16", first_block="plain"
         ),

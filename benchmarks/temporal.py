@@ -6,8 +6,9 @@ r"""Temporal-stage speed: GRU training and feature extraction, as ratios.
    CCC loss, SGD): the project's scanned model (one wavefront `lax.scan`) against
    the same cells called in an unrolled Python loop under jit (same numbers,
    checked), in sequences/s.
-2. Feature extraction (reference CNN, inference, batch 256) against the
-   reference CNN's train step (batch 128), in frames/s.
+2. Feature extraction (reference CNN, inference, batch 256) with the config's
+   convolution backend and with XLA's, and against the reference CNN's train
+   step (batch 128), in frames/s.
 Both go through the project's own model, loss and step code. Warm-up excluded,
 median of --steps timed steps, random inputs.
 """
@@ -22,6 +23,7 @@ from timing import environment_line, median_seconds, project_train_rate
 from affect_jax import runtime
 from affect_jax.config import load_config
 from affect_jax.models.cnn import FrameCNN
+from affect_jax.models.onednn.conv import resolve_conv_backend
 from affect_jax.models.registry import FRAME_SHAPE
 from affect_jax.models.rnn import SequenceRegressor
 from affect_jax.training import sharding, steps
@@ -77,19 +79,26 @@ def extraction_benchmark(count: int) -> None:
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, (config.batch_size, *FRAME_SHAPE), dtype=np.uint8)
     targets = rng.uniform(-1, 1, (config.batch_size, 2)).astype(np.float32)
-    model = FrameCNN()
-    train_rate, _ = project_train_rate(model, config, images, targets, count)
     mesh = sharding.make_data_mesh()
     sample = jax.ShapeDtypeStruct(images.shape, images.dtype)
-    state = steps.create_train_state(model, config, mesh, sample)
     predict = steps.make_predict_step(mesh, return_features=True)
     batch = {"inputs": jax.device_put(rng.integers(0, 256, (256, *FRAME_SHAPE), dtype=np.uint8))}
-    seconds = median_seconds(lambda: jax.block_until_ready(predict(state, batch)), count)
-    extract_rate = 256 / seconds
-    print("Reference CNN (1,333,706 parameters):")
-    print(f"  train step, batch {config.batch_size}      {train_rate:8.1f} frames/s")
-    print(f"  feature extraction, batch 256 {extract_rate:8.1f} frames/s")
-    print(f"  ratio extraction / training: {extract_rate / train_rate:.2f}x (goal >= 3x)")
+    default = resolve_conv_backend(config.model.conv_backend)
+    rates = {}
+    print("Reference CNN (1,333,706 parameters), feature extraction, batch 256:")
+    for backend in dict.fromkeys((default, "xla")):  # The config's default first.
+        model = FrameCNN(conv_backend=backend)
+        state = steps.create_train_state(model, config, mesh, sample)
+        seconds = median_seconds(lambda s=state: jax.block_until_ready(predict(s, batch)), count)
+        rates[backend] = 256 / seconds
+        print(f"  {backend} convolutions {rates[backend]:8.1f} frames/s")
+    if len(rates) > 1:
+        print(f"  ratio {default} / xla: {rates[default] / rates['xla']:.2f}x")
+    train_rate, _ = project_train_rate(
+        FrameCNN(conv_backend=default), config, images, targets, count
+    )
+    print(f"  train step ({default}), batch {config.batch_size}  {train_rate:8.1f} frames/s")
+    print(f"  ratio extraction / training: {rates[default] / train_rate:.2f}x (goal >= 3x)")
 
 
 def main(argv) -> None:

@@ -8,14 +8,15 @@ Measures, in one process, on random inputs:
     own model, loss and step code: frames/s, GFLOP/s, share of the ceiling;
   * the same CNN step with XLA's own convolutions (config.model.conv_backend="xla"
     where the default resolves to oneDNN; benchmarks/conv_backend.py has more),
-    with the first block as plain flax layers + autodiff
-    (config.model.first_block="plain"), and with bfloat16 compute
-    (config.model.compute_dtype);
+    with the first block fused (config.model.first_block="fused"; "auto" is
+    plain with oneDNN's convolutions), and with bfloat16 compute
+    (config.model.compute_dtype) through either backend;
   * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s,
     as the project runs it (one wavefront scan) and layer by layer;
   * when TensorFlow or PyTorch are importable, the same two models in Keras
     (TensorFlow backend, oneDNN) and PyTorch (eager, channels_last)
-    (benchmarks/peers.py).
+    (benchmarks/peers.py); every project row is then also given as a ratio to
+    TensorFlow's step of the same round.
 All contenders of one model are timed in turns, one step each per round, for
 --rounds rounds after a warm-up step each (timing.interleaved_seconds): rates
 are medians over rounds, and each ratio is the median of the per-round ratios
@@ -61,6 +62,16 @@ def _report(times: dict, batch: int, unit: str, baseline: str) -> None:
         print(line)
 
 
+def _against_peer(times: dict, peer: str) -> None:
+    """Each project contender's per-round speed ratio to `peer`, where it was measured."""
+    if peer not in times:
+        return
+    print(f"  against {peer} (this / {peer}, per round):")
+    for name, seconds in times.items():
+        if name.startswith("project"):
+            print(f"    {name}: {ratio_summary(seconds, times[peer])}")
+
+
 def _peer_steps(cnn_batch: int, gru_batch: int) -> dict:
     """{peer name: (CNN step, GRU step)} for each importable peer framework."""
     found = {}
@@ -84,13 +95,26 @@ def main(argv) -> None:
     cnn_config = load_config("affwild2_cnn")
     images = rng.integers(0, 256, (cnn_batch, 96, 96, 1), dtype=np.uint8)
     targets = rng.uniform(-1, 1, (cnn_batch, 2)).astype(np.float32)
-    backend = resolve_conv_backend(FrameCNN().conv_backend)
-    ours = f"project (first block {resolve_first_block(FrameCNN().first_block)}, {backend} convs)"
+    # The config's default (auto: oneDNN on x86 CPUs where the extension loads).
+    default_backend = cnn_config.model.conv_backend
+    backend = resolve_conv_backend(default_backend)
+    first_block = resolve_first_block(FrameCNN().first_block, backend)
+    ours = f"project (first block {first_block}, {backend} convs)"
     cnn_models = {
-        ours: FrameCNN(),
+        ours: FrameCNN(conv_backend=default_backend),
         "project, XLA convolutions (conv_backend=xla)": FrameCNN(conv_backend="xla"),
-        "project, first block as plain flax layers + autodiff": FrameCNN(first_block="plain"),
-        "project, bfloat16 compute (float32 parameters)": FrameCNN(compute_dtype="bfloat16"),
+        "project, first block fused (hand-written gradient)": FrameCNN(
+            conv_backend=default_backend, first_block="fused"
+        ),
+        f"project, bfloat16 compute ({backend} convs)": FrameCNN(
+            conv_backend=default_backend, compute_dtype="bfloat16"
+        ),
+        f"project, bfloat16 compute ({backend} convs), fused first block": FrameCNN(
+            conv_backend=default_backend, compute_dtype="bfloat16", first_block="fused"
+        ),
+        "project, bfloat16 compute, XLA convolutions": FrameCNN(
+            conv_backend="xla", compute_dtype="bfloat16"
+        ),
     }
     cnn_runs = {
         name: project_train_runner(model, cnn_config, images, targets)
@@ -119,9 +143,11 @@ def main(argv) -> None:
         f"{gflops / ceiling:.0%} of the ceiling ({CNN_TRAIN_FLOP_PER_FRAME / 1e9:.2f} GFLOP/frame)"
     )
     _report(cnn_times, cnn_batch, "frames", ours)
+    _against_peer(cnn_times, "TensorFlow Keras")
     gru_times = interleaved_seconds(gru_runs, rounds)
     print(f"GRU 100/100/50 train step, batch {gru_batch}, W=100, {rounds} rounds:")
     _report(gru_times, gru_batch, "sequences", "project (wavefront scan)")
+    _against_peer(gru_times, "TensorFlow Keras")
 
 
 if __name__ == "__main__":
