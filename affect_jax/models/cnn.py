@@ -35,14 +35,20 @@ COMPUTE_DTYPES = ("float32", "bfloat16")
 FIRST_BLOCKS = ("auto", "fused", "plain")
 
 
-def resolve_first_block(first_block: str) -> str:
-    """Returns "fused" or "plain": what `first_block` means on the current backend."""
+def resolve_first_block(first_block: str, conv_backend: str = "xla") -> str:
+    """Returns "fused" or "plain": what `first_block` means on the current backend.
+
+    "auto" is fused only where it pays: on CPU with XLA's convolutions. With
+    oneDNN's (`conv_backend`, resolved) the plain block runs conv1 there too and
+    is as fast in float32 and faster in bfloat16 (benchmarks/RESULTS.md, issue 19).
+    """
     if first_block not in FIRST_BLOCKS:
         raise ConfigError(
             f"Unknown config.model.first_block {first_block!r}; valid: {', '.join(FIRST_BLOCKS)}."
         )
     if first_block == "auto":
-        return "fused" if jax.default_backend() == "cpu" else "plain"
+        fused = jax.default_backend() == "cpu" and conv_backend == "xla"
+        return "fused" if fused else "plain"
     return first_block
 
 
@@ -92,8 +98,8 @@ class FrameCNN(nn.Module):
         dtype = jnp.dtype(self.compute_dtype)
         if images.dtype == jnp.uint8:  # Pixels travel as uint8 (4x less to copy).
             images = images.astype(jnp.float32) / 255.0
-        first_block = resolve_first_block(self.first_block)
         conv_backend = onednn_conv.resolve_conv_backend(self.conv_backend)
+        first_block = resolve_first_block(self.first_block, conv_backend)
         conv_function = onednn_conv.conv_general_dilated if conv_backend == "onednn" else None
         # Keras BatchNormalization defaults: momentum 0.99, epsilon 1e-3.
         if first_block == "fused":
