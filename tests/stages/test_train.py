@@ -47,8 +47,11 @@ def test_training_learns_beyond_the_constant_prediction(tiny_cnn_run, tiny_affwi
 
 
 def _committed_steps(workdir: Path) -> list[int]:
+    # Step folders only: Orbax writes each into `N.orbax-checkpoint-tmp-*` first.
     folders = (workdir / "checkpoints").glob("[0-9]*")
-    return sorted(int(p.name) for p in folders if (p / "commit_success.txt").exists())
+    return sorted(
+        int(p.name) for p in folders if p.name.isdigit() and (p / "commit_success.txt").exists()
+    )
 
 
 def _wait_for_checkpoint(workdir: Path, process: subprocess.Popen, timeout: float) -> int:
