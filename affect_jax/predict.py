@@ -108,7 +108,11 @@ def main(argv: list[str]) -> None:
                 default_fps=_FPS.value,
                 options=options,
             )
-        except (checkpoints.NotACheckpointError, checkpoints.CheckpointMismatchError) as error:
+        except (
+            checkpoints.NotACheckpointError,
+            checkpoints.CheckpointMismatchError,
+            checkpoints.DamagedCheckpointError,
+        ) as error:
             raise type(error)(f"Cannot use --checkpoint: {error}") from error
     print("\n".join(summary.lines()), file=sys.stderr if summary.failed else sys.stdout)
     sys.exit(summary.exit_code)

@@ -51,6 +51,25 @@ class NotACheckpointError(ProjectError, FileNotFoundError):
     """A path that holds no run checkpoint (or not a usable one)."""
 
 
+class DamagedCheckpointError(ProjectError, OSError):
+    """A committed checkpoint whose array files do not read back whole."""
+
+
+# TensorStore's status codes for files cut short or unreadable: damage, where
+# any other restore error means the arrays do not fit the model.
+_DAMAGE_CODES = ("OUT_OF_RANGE", "DATA_LOSS")
+
+
+def _damage(error: BaseException) -> str | None:
+    """The first line of TensorStore's damage message in `error`'s causes, if any."""
+    while error is not None:
+        text = str(error)
+        if any(code in text for code in _DAMAGE_CODES):
+            return text.strip().splitlines()[0]
+        error = error.__cause__ or error.__context__
+    return None
+
+
 # Steps are the folders named <step> that hold Orbax's commit marker, on every
 # filesystem. Orbax's local default trusts the name alone (its atomic rename
 # makes a local folder complete), but on GCS, where launch/train_tpu_vm.sh
@@ -261,8 +280,17 @@ def restore_run_state(
     manager = make_manager(str(workdir))
     try:
         return restore(manager, step, target, None, config)
-    except ValueError as error:
-        if isinstance(error, CheckpointMismatchError):
+    except CheckpointMismatchError:
+        raise
+    except Exception as error:  # noqa: BLE001 (TensorStore's damage comes as a bare Exception.)
+        if damage := _damage(error):
+            others = ", ".join(str(s) for s in sorted(manager.all_steps()) if s != step)
+            raise DamagedCheckpointError(
+                f"{workdir}/checkpoints/{step} is damaged: its arrays do not read back whole "
+                f"({damage}). Pass --step= with another of the run's steps ({others or 'none'})"
+                ", or copy the run again from where it was trained."
+            ) from error
+        if not isinstance(error, ValueError):
             raise
         raise CheckpointMismatchError(
             f"{workdir}/checkpoints/{step} does not fit its own config's model (an RNN over "

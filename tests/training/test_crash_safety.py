@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from affect_jax.stages import train
-from affect_jax.training import resume
+from affect_jax.training import checkpoints, resume, sharding
 from tests.helpers import train_helpers
 
 
@@ -94,3 +94,21 @@ def test_no_step_restores_nothing_is_moved(tiny_affwild2, tiny_cnn_20_steps, tmp
         train.train_and_evaluate(config, str(tmp_path))
     assert _tree_bytes(tmp_path / "checkpoints") == before
     assert not (tmp_path / "corrupt_checkpoints").exists()
+
+
+def test_prediction_names_a_damaged_checkpoint_and_the_steps_to_use(tiny_cnn_20_steps, tmp_path):
+    finished, _ = tiny_cnn_20_steps
+    shutil.copytree(finished, tmp_path, dirs_exist_ok=True)
+    damaged = tmp_path / "checkpoints" / "20"
+    array_file = max(
+        (damaged / "state").rglob("ocdbt.process_0/d/*"), key=lambda p: p.stat().st_size
+    )
+    array_file.write_bytes(array_file.read_bytes()[: array_file.stat().st_size // 2])
+    mesh = sharding.make_data_mesh()
+    # Not "another model's checkpoint": the folder, the damage and the steps that are whole.
+    with pytest.raises(
+        checkpoints.DamagedCheckpointError, match=r"checkpoints/20 is damaged.*10, 15"
+    ):
+        checkpoints.restore_cnn(tmp_path, "latest", mesh)
+    state, _, where = checkpoints.restore_cnn(tmp_path, "15", mesh)
+    assert where.endswith("checkpoints/15") and state.step == 15
