@@ -85,10 +85,10 @@ class ScaledDetector:
         size = (self.width, max(1, round(gray.shape[0] * scale)))
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         found = self.detector.detect_scored(cv2.resize(gray, size, interpolation=interpolation))
-        return [Detection(_scaled(d.box, 1 / scale, gray.shape), d.score) for d in found]
+        return [Detection(scaled_box(d.box, 1 / scale, gray.shape), d.score) for d in found]
 
 
-def _scaled(box: Box, factor: float, shape: tuple[int, ...]) -> Box:
+def scaled_box(box: Box, factor: float, shape: tuple[int, ...]) -> Box:
     """`box` times `factor`, clipped to an image of `shape`."""
     x0, y0 = max(0, round(box.x * factor)), max(0, round(box.y * factor))
     x1 = min(shape[1], round((box.x + box.width) * factor))

@@ -26,7 +26,7 @@ import numpy as np
 
 from affect_jax.faces.align import EyeFinder
 from affect_jax.faces.detect import Box, Detection
-from affect_jax.faces.detectors import ScaledDetector
+from affect_jax.faces.detectors import ScaledDetector, scaled_box
 from affect_jax.faces.track import FaceTracks, Track, iou
 
 DEFAULT_FULL_SEARCH_EVERY = 5
@@ -69,7 +69,9 @@ class FaceFinder:
         windows = []
         whole = frame % self.full_search_every == 0
         if not whole:
-            windows = [self._window(gray, t.predicted(frame)) for t in self.tracks.live(frame)]
+            scaled: dict[float, np.ndarray] = {}  # Faces of a size share one scaled frame.
+            live = self.tracks.live(frame)
+            windows = [self._window(gray, t.predicted(frame), scaled) for t in live]
             windows = [w for w in windows if w is not None]
             # Many faces: their windows would cost more than the frame itself.
             whole = sum(w[0].size for w in windows) > _MOST_WINDOW_AREA * self._frame_area(gray)
@@ -91,14 +93,21 @@ class FaceFinder:
         scale = self.detector.width / gray.shape[1] if self.detector.width else 1.0
         return gray.size * scale * scale
 
-    def _window(self, gray: np.ndarray, box: Box) -> tuple[np.ndarray, float, int, int] | None:
-        """(pixels, their scale, x0, y0): where to look for the face expected at `box`."""
+    def _window(
+        self, gray: np.ndarray, box: Box, scaled: dict[float, np.ndarray]
+    ) -> tuple[np.ndarray, float, int, int] | None:
+        """(pixels, their scale, x0, y0): where to look for the face expected at `box`.
+
+        `scaled` holds this frame's scaled copies, by scale, for the other windows.
+        """
         scale = self._scale_for(box, gray.shape[1])
         image = gray
         if abs(scale - 1.0) > 1e-3:
-            size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-            interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            image = cv2.resize(gray, size, interpolation=interpolation)
+            if scale not in scaled:
+                size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+                interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+                scaled[scale] = cv2.resize(gray, size, interpolation=interpolation)
+            image = scaled[scale]
         reach = _WINDOW_MARGIN * max(box.width, box.height) * scale
         # The window starts on HOG's 8-pixel cell grid, as the whole-frame search's
         # cells lie: the same face gets the same box either way.
@@ -113,15 +122,14 @@ class FaceFinder:
     def _in_windows(self, gray: np.ndarray, windows: list) -> list[Detection]:
         found = []
         for pixels, scale, x0, y0 in windows:
-            found += [
-                Detection(_placed(d.box, scale, x0, y0, gray.shape), d.score)
-                for d in self.detector.detector.detect_scored(pixels)
-            ]
+            for d in self.detector.detector.detect_scored(pixels):
+                in_frame = Box(x0 + d.box.x, y0 + d.box.y, d.box.width, d.box.height)
+                found.append(Detection(scaled_box(in_frame, 1 / scale, gray.shape), d.score))
         return _distinct(found)
 
     def search_near(self, gray: np.ndarray, box: Box) -> list[Detection]:
         """Faces in the window around `box`, in frame pixels, best first."""
-        window = self._window(gray, box)
+        window = self._window(gray, box, {})
         return self._in_windows(gray, [window]) if window is not None else []
 
     def _scale_for(self, box: Box, frame_width: int) -> float:
@@ -147,15 +155,6 @@ class FaceFinder:
                 misses += 1
                 if misses > _BACKFILL_MISSES:
                     return
-
-
-def _placed(box: Box, scale: float, x0: int, y0: int, shape: tuple[int, ...]) -> Box:
-    """A box found at (x0, y0) + box in a frame scaled by `scale`, in frame pixels, clipped."""
-    left = max(0, round((x0 + box.x) / scale))
-    top = max(0, round((y0 + box.y) / scale))
-    right = min(shape[1], round((x0 + box.x + box.width) / scale))
-    bottom = min(shape[0], round((y0 + box.y + box.height) / scale))
-    return Box(left, top, max(1, right - left), max(1, bottom - top))
 
 
 def _distinct(found: list[Detection]) -> list[Detection]:
