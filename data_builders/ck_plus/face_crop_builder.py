@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
+import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
@@ -71,6 +72,15 @@ class CropReport:
     def to_json(self) -> dict:
         return {**dataclasses.asdict(self), "dropped": dict(self.dropped)}
 
+    def read(self, path: Path) -> np.ndarray | None:
+        """The image at `path` (colour or gray, 8 or 16 bit), counted; None if unreadable."""
+        self.images += 1
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            self.dropped[UNREADABLE] += 1
+            self.unreadable_images.append(str(path))
+        return image
+
 
 def make_cropper(config: FaceCropConfig) -> detect.FaceDetector | align.AlignedFaceCropper:
     """What cuts faces out for `config`: one per split generator (OpenCV's cascade is not
@@ -85,11 +95,8 @@ def crop_image(
     report: CropReport,
 ) -> bytes | None:
     """The PNG of the face in the photograph at `path`, or None if it gives none."""
-    report.images += 1
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # Colour or gray, 8 or 16 bit.
+    image = report.read(path)
     if image is None:
-        report.dropped[UNREADABLE] += 1
-        report.unreadable_images.append(str(path))
         return None
     crop = detector.crop(image, margin=config.face_margin, no_face_policy=config.no_face_policy)
     if not crop.found:

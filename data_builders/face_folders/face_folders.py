@@ -47,7 +47,6 @@ from affect_jax.faces import detect
 from affect_jax.runtime import ConfigError
 from affect_jax.tasks.labels import CK_PLUS_EMOTIONS
 from data_builders.ck_plus.face_crop_builder import (
-    UNREADABLE,
     CropReport,
     FaceCropBuilder,
 )
@@ -65,11 +64,8 @@ from data_builders.face_folders.options import (
 
 def face_crop_png(path: Path, report: CropReport) -> bytes | None:
     """The PNG of an image that is a face already: its centred square, 96x96 gray."""
-    report.images += 1
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # Colour or gray, 8 or 16 bit.
+    image = report.read(path)
     if image is None:
-        report.dropped[UNREADABLE] += 1
-        report.unreadable_images.append(str(path))
         return None
     gray = detect.to_gray(image)
     face = detect.crop_face(gray, detect.center_square(gray.shape), size=detect.MODEL_IMAGE_SIZE)
