@@ -8,8 +8,8 @@ Measures, in one process, on random inputs:
     own model, loss and step code: frames/s, GFLOP/s, share of the ceiling;
   * the same CNN step with XLA's own convolutions (config.model.conv_backend="xla"
     where the default resolves to oneDNN; benchmarks/conv_backend.py has more),
-    with the first block fused (config.model.first_block="fused"; "auto" is
-    plain with oneDNN's convolutions), and with bfloat16 compute
+    with the first block plain (config.model.first_block="plain": autodiff of
+    the flax layers; "auto" is the fused one on CPU), and with bfloat16 compute
     (config.model.compute_dtype) through either backend;
   * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s,
     as the project runs it (one wavefront scan) and layer by layer;
@@ -98,19 +98,19 @@ def main(argv) -> None:
     # The config's default (auto: oneDNN on x86 CPUs where the extension loads).
     default_backend = cnn_config.model.conv_backend
     backend = resolve_conv_backend(default_backend)
-    first_block = resolve_first_block(FrameCNN().first_block, backend)
+    first_block = resolve_first_block(FrameCNN().first_block)
     ours = f"project (first block {first_block}, {backend} convs)"
     cnn_models = {
         ours: FrameCNN(conv_backend=default_backend),
         "project, XLA convolutions (conv_backend=xla)": FrameCNN(conv_backend="xla"),
-        "project, first block fused (hand-written gradient)": FrameCNN(
-            conv_backend=default_backend, first_block="fused"
+        "project, first block plain (autodiff)": FrameCNN(
+            conv_backend=default_backend, first_block="plain"
         ),
         f"project, bfloat16 compute ({backend} convs)": FrameCNN(
             conv_backend=default_backend, compute_dtype="bfloat16"
         ),
-        f"project, bfloat16 compute ({backend} convs), fused first block": FrameCNN(
-            conv_backend=default_backend, compute_dtype="bfloat16", first_block="fused"
+        f"project, bfloat16 compute ({backend} convs), plain first block": FrameCNN(
+            conv_backend=default_backend, compute_dtype="bfloat16", first_block="plain"
         ),
         "project, bfloat16 compute, XLA convolutions": FrameCNN(
             conv_backend="xla", compute_dtype="bfloat16"

@@ -29,26 +29,27 @@ VARIANTS = {
 
 COMPUTE_DTYPES = ("float32", "bfloat16")
 # How the first block (input norm, conv1, ReLU, pool) is computed; same values.
-# "fused": one hand-written gradient (models/first_layer.py), a 1.07-1.09x
-# faster train step on CPU; "plain": flax layers and autodiff; "auto": fused
-# on CPU, plain elsewhere (not measured on GPU/TPU yet).
+# "fused": one hand-written gradient (models/first_layer.py) that never
+# convolves back to the 1-channel input: a 1.07-1.09x faster CPU train step with
+# XLA's convolutions, 1.08x (float32) / 1.14x (bfloat16) with oneDNN's; "plain":
+# flax layers and autodiff; "auto": fused on CPU, plain elsewhere (not measured
+# on GPU/TPU yet).
 FIRST_BLOCKS = ("auto", "fused", "plain")
 
 
-def resolve_first_block(first_block: str, conv_backend: str = "xla") -> str:
+def resolve_first_block(first_block: str) -> str:
     """Returns "fused" or "plain": what `first_block` means on the current backend.
 
-    "auto" is fused only where it pays: on CPU with XLA's convolutions. With
-    oneDNN's (`conv_backend`, resolved) the plain block runs conv1 there too and
-    is as fast in float32 and faster in bfloat16 (benchmarks/RESULTS.md, issue 19).
+    "auto" is fused where it was measured to pay: on CPU, with either conv
+    backend (with oneDNN, the fused block's convolution and kernel gradient run
+    there too). benchmarks/RESULTS.md, issue 19.
     """
     if first_block not in FIRST_BLOCKS:
         raise ConfigError(
             f"Unknown config.model.first_block {first_block!r}; valid: {', '.join(FIRST_BLOCKS)}."
         )
     if first_block == "auto":
-        fused = jax.default_backend() == "cpu" and conv_backend == "xla"
-        return "fused" if fused else "plain"
+        return "fused" if jax.default_backend() == "cpu" else "plain"
     return first_block
 
 
@@ -99,7 +100,7 @@ class FrameCNN(nn.Module):
         if images.dtype == jnp.uint8:  # Pixels travel as uint8 (4x less to copy).
             images = images.astype(jnp.float32) / 255.0
         conv_backend = onednn_conv.resolve_conv_backend(self.conv_backend)
-        first_block = resolve_first_block(self.first_block, conv_backend)
+        first_block = resolve_first_block(self.first_block)
         conv_function = onednn_conv.conv_general_dilated if conv_backend == "onednn" else None
         # Keras BatchNormalization defaults: momentum 0.99, epsilon 1e-3.
         if first_block == "fused":
@@ -108,7 +109,8 @@ class FrameCNN(nn.Module):
             )
             kernel = ConvKernel(self.conv_features[0], (5, 5), name="conv1")(images.shape[-1])
             parts = (x_hat, scale, bias, kernel)
-            x = normalized_conv_relu_pool(*(part.astype(dtype) for part in parts), paddings[0])
+            parts = (part.astype(dtype) for part in parts)
+            x = normalized_conv_relu_pool(*parts, paddings[0], conv_backend)
         else:
             x = nn.BatchNorm(
                 use_running_average=not train,

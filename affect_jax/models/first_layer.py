@@ -5,13 +5,17 @@ Why: the first convolution has one input channel, a shape XLA:CPU runs at 20-30
 GFLOP/s. Autodiff of the plain layers convolves the 96x96x64 activation
 gradient (300 MB at batch 128) back to the 1-channel input only to get the two
 input-scale gradients, and correlates it with the input through a transposed
-copy for the kernel gradient: ~0.4 s of a 2.8 s CPU step. Here:
+copy for the kernel gradient: ~0.4 s of a 2.8 s CPU step. oneDNN is no
+better at the convolution back to one channel (0.30 s of a 3.1 s step, at 13
+GFLOP/s). Here:
 
 * the activation gradient is built in one pass in its own layout: each pooled
   gradient goes to its window's first maximal element (row-major), as
   `nn.max_pool`'s gradient does, and to none where the maximum is <= 0 (ReLU);
 * the kernel gradient is one matrix product of that gradient with the input's
-  kh*kw shifted copies (small: the input has one channel);
+  kh*kw shifted copies (small: the input has one channel), or with
+  `conv_backend="onednn"` oneDNN's weight-gradient primitive (as is the
+  forward convolution);
 * the input is `scale * x_hat + bias` with `x_hat` the normalised frames, and
   convolution is linear, so the kernel gradient is `scale * K(x_hat) + bias *
   K(1)` (K(a): the kernel gradient for input a, zero padding included), and the
@@ -31,6 +35,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from affect_jax.models.onednn import conv as onednn_conv
 from affect_jax.models.pooling import first_max_position, place_at_positions, relu_max_pool_2x2
 from affect_jax.runtime import ConfigError
 
@@ -45,15 +50,21 @@ def _padding(kernel_size: int, padding: str) -> tuple[int, int]:
     raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
 
 
-def _pre_activation(x_hat, scale, bias, kernel, padding):
-    pads = [_padding(kernel.shape[0], padding), _padding(kernel.shape[1], padding)]
+def _pads(kernel_shape, padding):
+    return (_padding(kernel_shape[0], padding), _padding(kernel_shape[1], padding))
+
+
+def _pre_activation(x_hat, scale, bias, kernel, padding, conv_backend):
+    pads = _pads(kernel.shape, padding)
+    if conv_backend == "onednn":
+        return onednn_conv.convolve(x_hat * scale + bias, kernel, pads)
     return lax.conv_general_dilated(
         x_hat * scale + bias, kernel, (1, 1), pads, dimension_numbers=_DIMENSIONS
     )
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
-def normalized_conv_relu_pool(x_hat, scale, bias, kernel, padding: str):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
+def normalized_conv_relu_pool(x_hat, scale, bias, kernel, padding: str, conv_backend="xla"):
     """max_pool_2x2(relu(conv(x_hat * scale + bias, kernel))), NHWC, no conv bias.
 
     Args:
@@ -61,12 +72,14 @@ def normalized_conv_relu_pool(x_hat, scale, bias, kernel, padding: str):
       scale, bias: [C] per-channel affine of the input (BatchNorm's gamma and beta).
       kernel: [kh, kw, C, F] convolution kernel.
       padding: "SAME" or "VALID".
+      conv_backend: "xla" or "onednn" (resolved): who computes the convolution
+        and, with oneDNN, the kernel gradient K(x_hat).
     """
-    return relu_max_pool_2x2(_pre_activation(x_hat, scale, bias, kernel, padding))
+    return relu_max_pool_2x2(_pre_activation(x_hat, scale, bias, kernel, padding, conv_backend))
 
 
-def _forward(x_hat, scale, bias, kernel, padding):
-    y = _pre_activation(x_hat, scale, bias, kernel, padding)
+def _forward(x_hat, scale, bias, kernel, padding, conv_backend):
+    y = _pre_activation(x_hat, scale, bias, kernel, padding, conv_backend)
     pooled = relu_max_pool_2x2(y)
     _, height, width, _ = y.shape
     # The backward needs only where each window's maximum was (int8), not y.
@@ -133,18 +146,31 @@ def _ones_kernel_gradient(y_grad, total, kernel_shape, rows_padding, cols_paddin
     return jnp.broadcast_to(per_tap, kernel_shape)
 
 
-def _backward(padding, residuals, pooled_grad):
+def _hat_kernel_gradient(x_hat, y_grad, kernel_shape, pads, conv_backend):
+    """K(x_hat) in float32: oneDNN's weight gradient, or one product of shifted copies."""
+    if conv_backend == "onednn":
+        return onednn_conv.kernel_gradient(x_hat, y_grad, kernel_shape, pads).astype(jnp.float32)
+    kh, kw, _, features = kernel_shape
+    _, height, width, _ = y_grad.shape
+    (top, bottom), (left, right) = pads
+    padded = jnp.pad(x_hat, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    hat_rows = _tap_rows(padded, kh, kw, height, width)
+    # Products accumulate in float32 whatever the compute dtype.
+    k_hat = jnp.matmul(hat_rows, y_grad.reshape(-1, features), preferred_element_type=jnp.float32)
+    return k_hat.reshape(kernel_shape)
+
+
+def _backward(padding, conv_backend, residuals, pooled_grad):
     x_hat, scale, bias, kernel, first, pooled = residuals
     kh, kw, _, features = kernel.shape
     (top, bottom), (left, right) = _padding(kh, padding), _padding(kw, padding)
     height = x_hat.shape[1] + top + bottom - kh + 1  # The convolution's output size.
     width = x_hat.shape[2] + left + right - kw + 1
     y_grad = _pad_to(place_at_positions(pooled_grad, first), height, width)
-    pads = ((0, 0), (top, bottom), (left, right), (0, 0))
-    hat_rows = _tap_rows(jnp.pad(x_hat, pads), kh, kw, height, width)
-    f32 = jnp.float32  # Products accumulate in float32 whatever the compute dtype.
-    k_hat = jnp.matmul(hat_rows, y_grad.reshape(-1, features), preferred_element_type=f32)
-    k_hat = k_hat.reshape(kernel.shape)
+    k_hat = _hat_kernel_gradient(
+        x_hat, y_grad, kernel.shape, _pads(kernel.shape, padding), conv_backend
+    )
+    f32 = jnp.float32
     # The sum of y_grad: the pooled gradients of windows with a positive maximum.
     # As a product, because XLA:CPU splits a large sum into a slow reduce-window
     # tree; from the pooled arrays, so that y_grad is not computed a second time.
@@ -157,7 +183,9 @@ def _backward(padding, residuals, pooled_grad):
     scale_grad = (kernel_f32 * k_hat).sum(axis=(0, 1, 3))
     bias_grad = (kernel_f32 * k_one).sum(axis=(0, 1, 3))
     # The input gradient through the plain convolution (XLA drops it when unused).
-    _, pullback = jax.vjp(lambda x: _pre_activation(x, scale, bias, kernel, padding), x_hat)
+    _, pullback = jax.vjp(
+        lambda x: _pre_activation(x, scale, bias, kernel, padding, conv_backend), x_hat
+    )
     grads = (scale_grad, bias_grad, kernel_grad)
     return (
         pullback(y_grad)[0],

@@ -18,18 +18,23 @@ def _plain_block(x_hat, scale, bias, kernel, padding):
     return nn.max_pool(nn.relu(y), (2, 2), (2, 2))
 
 
+@pytest.mark.parametrize("conv_backend", ["xla", "onednn"])
 @pytest.mark.parametrize(
     "size,channels,padding",
     [(24, 1, "SAME"), (23, 1, "SAME"), (21, 2, "VALID")],  # 23: odd conv output
 )
-def test_values_and_all_gradients_equal_autodiff_of_plain_layers(size, channels, padding):
+def test_values_and_all_gradients_equal_autodiff_of_plain_layers(
+    size, channels, padding, conv_backend
+):
     rng = np.random.default_rng(0)
     x_hat = jnp.asarray(rng.normal(size=(3, size, size, channels)), jnp.float32)
     scale = jnp.asarray(rng.uniform(0.5, 1.5, channels), jnp.float32)
     bias = jnp.asarray(rng.normal(size=channels) * 0.3, jnp.float32)
     kernel = jnp.asarray(rng.normal(size=(5, 5, channels, 8)) * 0.2, jnp.float32)
     args = (x_hat, scale, bias, kernel)
-    fused, fused_pullback = jax.vjp(lambda *a: normalized_conv_relu_pool(*a, padding), *args)
+    fused, fused_pullback = jax.vjp(
+        lambda *a: normalized_conv_relu_pool(*a, padding, conv_backend), *args
+    )
     plain, plain_pullback = jax.vjp(lambda *a: _plain_block(*a, padding), *args)
     np.testing.assert_allclose(fused, plain, rtol=1e-6, atol=1e-6)
     upstream = jnp.asarray(rng.normal(size=plain.shape), jnp.float32)
@@ -55,11 +60,13 @@ def _cnn_gradients(model, variables, images, targets):
     return jax.grad(loss, has_aux=True)(variables["params"])
 
 
-def test_fused_and_plain_cnn_share_parameters_outputs_and_gradients():
+@pytest.mark.parametrize("conv_backend", ["xla", "onednn"])
+def test_fused_and_plain_cnn_share_parameters_outputs_and_gradients(conv_backend):
     rng = np.random.default_rng(1)
     images = jnp.asarray(rng.integers(0, 256, (4, 96, 96, 1)), jnp.uint8)
     targets = jnp.asarray(rng.uniform(-1, 1, (4, 2)), jnp.float32)
-    fused, plain = cnn.FrameCNN(first_block="fused"), cnn.FrameCNN(first_block="plain")
+    fused = cnn.FrameCNN(first_block="fused", conv_backend=conv_backend)
+    plain = cnn.FrameCNN(first_block="plain", conv_backend="xla")
     fused_vars = fused.init(jax.random.PRNGKey(0), images, train=False)
     plain_vars = plain.init(jax.random.PRNGKey(0), images, train=False)
     # Same variable names, shapes and initial values: checkpoints move between them.

@@ -19,7 +19,7 @@ import pytest
 from jax import lax
 
 from affect_jax.config import load_config
-from affect_jax.models.cnn import VARIANTS, FrameCNN, resolve_first_block
+from affect_jax.models.cnn import VARIANTS, FrameCNN
 from affect_jax.models.onednn import conv as onednn_conv
 from affect_jax.models.onednn import library
 from affect_jax.runtime import ConfigError
@@ -78,9 +78,6 @@ def test_extension_loads():
     loaded, reason = library.status()
     assert loaded, f"the oneDNN extension must be built by the install: {reason}"
     assert onednn_conv.resolve_conv_backend("auto") == "onednn"
-    # The fused first block pays only with XLA's convolutions.
-    assert resolve_first_block("auto", "onednn") == "plain"
-    assert resolve_first_block("auto", "xla") == "fused"
 
 
 @pytest.mark.parametrize("shape", _model_shapes(), ids=str)

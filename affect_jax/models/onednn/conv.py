@@ -84,6 +84,26 @@ def _backward(pads, residuals, y_grad):
 conv.defvjp(_forward, _backward)
 
 
+def _native(*arrays):
+    """`arrays` as oneDNN computes them here: bfloat16 as float32 where it has no native path."""
+    if arrays[0].dtype == jnp.bfloat16 and not library.native_bfloat16():
+        _warn_float32(str(arrays[0].dtype))
+        return tuple(a.astype(jnp.float32) for a in arrays)
+    return arrays
+
+
+def convolve(x, kernel, pads):
+    """`conv` in x's dtype, through float32 where the CPU has no native bfloat16."""
+    return conv(*_native(x, kernel), pads).astype(x.dtype)
+
+
+def kernel_gradient(x, y_grad, kernel_shape, pads):
+    """The weight gradient of `conv(x, kernel, pads)` for the output gradient `y_grad`
+    (x's dtype): oneDNN's weight-gradient primitive alone, for hand-written gradients."""
+    x_native, y_native = _native(x, y_grad.astype(x.dtype))
+    return _call("backward_weights", x_native, y_native, tuple(kernel_shape), pads).astype(x.dtype)
+
+
 def _all_ones(values) -> bool:
     return values is None or all(v == 1 for v in values)
 
@@ -145,11 +165,7 @@ def conv_general_dilated(
     pads = _explicit_pads(padding, lhs.shape, rhs.shape) if supported else None
     if pads is None:
         return lax.conv_general_dilated(*lax_args, **lax_kwargs)
-    if lhs.dtype == jnp.bfloat16 and not library.native_bfloat16():
-        _warn_float32(str(lhs.dtype))
-        y = conv(lhs.astype(jnp.float32), rhs.astype(jnp.float32), pads)
-        return y.astype(lhs.dtype)
-    return conv(lhs, rhs, pads)
+    return convolve(lhs, rhs, pads)
 
 
 @functools.cache
