@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from affect_jax.models.wavefront import CELL_FUNCTIONS, wavefront_scan
+from affect_jax.models.wavefront import wavefront_scan
 from affect_jax.runtime import ConfigError
 
 CELLS = {"gru": nn.GRUCell, "simple_rnn": nn.SimpleCell}
@@ -48,7 +48,7 @@ class SequenceRegressor(nn.Module):
         if self.wavefront and not self.is_initializing():
             params = self.variables["params"]
             layers = [params[f"layer{i + 1}"] for i in range(len(self.layer_sizes))]
-            x = wavefront_scan(CELL_FUNCTIONS[self.cell], layers, x)
+            x = wavefront_scan(self.cell, layers, x)
         else:
             for i, size in enumerate(self.layer_sizes):
                 # The cell owns the parameters: layer1/{ir,iz,in,hr,hz,hn}, ...

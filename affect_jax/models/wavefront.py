@@ -5,50 +5,67 @@ every step is a few small matrix products that leave the CPU's cores waiting
 on one another. Scanned as a wavefront, iteration k advances layer 1 to time k,
 layer 2 to time k-1, ... layer L to time k-L+1: the L cell updates of one
 iteration read only the previous iteration's states, so XLA can run them side
-by side. T + L - 1 iterations replace L * T. On the project's 2-core CPU the
-3-layer GRU train step is ~1.17x faster (benchmarks/RESULTS.md).
+by side. T + L - 1 iterations replace L * T.
 
-The cells are written out here over the parameters of flax's `GRUCell` and
-`SimpleCell` (same names, same arithmetic), so a model initialised or trained
-layer by layer runs unchanged: tests/test_temporal.py compares the two.
+Each cell is two products, not one per gate: its gates' input kernels side by
+side ([F, G*H], input biases added there) and their recurrent kernels side by
+side ([H, G*H]); the same dot products in a third of the calls (the 3-layer GRU
+train step 1.08x per-gate products, benchmarks/RESULTS.md).
+
+The cells are written out over the parameters of flax's `GRUCell` (reset gate
+applied after the recurrent product, as Keras' reset_after=True) and
+`SimpleCell` (tanh, no residual), with the same names, so a model initialised
+or trained layer by layer runs unchanged: tests/models/test_wavefront.py
+compares values and gradients with plain flax layers.
 """
 
 import jax
 import jax.numpy as jnp
 
-
-def _dense(params, x):
-    out = x @ params["kernel"]
-    return out + params["bias"] if "bias" in params else out
+_GATES = {"gru": ("r", "z", "n"), "simple_rnn": ("",)}
 
 
-def gru_cell(params, h, x):
-    """flax.linen.GRUCell: reset gate applied after the recurrent product."""
-    r = jax.nn.sigmoid(_dense(params["ir"], x) + _dense(params["hr"], h))
-    z = jax.nn.sigmoid(_dense(params["iz"], x) + _dense(params["hz"], h))
-    n = jnp.tanh(_dense(params["in"], x) + r * _dense(params["hn"], h))
+def _stacked(params, cell: str):
+    """(input kernel [F, G*H], input bias [G*H], recurrent kernel [H, G*H], recurrent
+    bias [G*H]) of one layer; zeros where flax's cell has no bias."""
+    gates = _GATES[cell]
+    inputs = [params[f"i{g}"] for g in gates]
+    recurrent = [params[f"h{g}"] for g in gates]
+
+    def bias(dense):
+        return dense["bias"] if "bias" in dense else jnp.zeros_like(dense["kernel"][0])
+
+    return (
+        jnp.concatenate([d["kernel"] for d in inputs], axis=1),
+        jnp.concatenate([bias(d) for d in inputs]),
+        jnp.concatenate([d["kernel"] for d in recurrent], axis=1),
+        jnp.concatenate([bias(d) for d in recurrent]),
+    )
+
+
+def _update(cell: str, projected_input, h, projected_state):
+    """The new state from the two gate products (biases in)."""
+    if cell == "simple_rnn":
+        return jnp.tanh(projected_input + projected_state)
+    x_r, x_z, x_n = jnp.split(projected_input, 3, axis=-1)
+    h_r, h_z, h_n = jnp.split(projected_state, 3, axis=-1)
+    r = jax.nn.sigmoid(x_r + h_r)
+    z = jax.nn.sigmoid(x_z + h_z)
+    n = jnp.tanh(x_n + r * h_n)
     return (1.0 - z) * n + z * h
 
 
-def simple_cell(params, h, x):
-    """flax.linen.SimpleCell (tanh, no residual)."""
-    return jnp.tanh(_dense(params["i"], x) + _dense(params["h"], h))
-
-
-CELL_FUNCTIONS = {"gru": gru_cell, "simple_rnn": simple_cell}
-
-
-def wavefront_scan(cell, layer_params, inputs):
+def wavefront_scan(cell: str, layer_params, inputs):
     """[B, T, F] -> the top layer's states [B, T, H], all layers in one scan.
 
     Args:
-      cell: a function (params, h, x) -> new h, a value of CELL_FUNCTIONS.
-      layer_params: per layer, the cell's parameters (bottom layer first).
+      cell: "gru" (flax's GRUCell) or "simple_rnn" (SimpleCell, tanh, no residual).
+      layer_params: per layer, flax's cell parameters (bottom layer first).
       inputs: [B, T, F] features.
     """
     batch, steps, _ = inputs.shape
     depth = len(layer_params)
-    sizes = [hidden_size(params) for params in layer_params]
+    stacks = [_stacked(params, cell) for params in layer_params]
     time_major = jnp.swapaxes(inputs, 0, 1)
     # L - 1 extra iterations let the upper layers finish the last time steps.
     padding = jnp.zeros((depth - 1, batch, inputs.shape[-1]), inputs.dtype)
@@ -56,17 +73,19 @@ def wavefront_scan(cell, layer_params, inputs):
 
     def step(states, iteration_and_input):
         iteration, x = iteration_and_input
-        below = (x, *states[:-1])  # Each layer reads the previous iteration's state below it.
         new_states = []
-        for layer, (params, h, layer_input) in enumerate(
-            zip(layer_params, states, below, strict=True)
+        for layer, ((input_kernel, input_bias, kernel, bias), h) in enumerate(
+            zip(stacks, states, strict=True)
         ):
+            # Each layer reads the previous iteration's state of the layer below.
+            below = x if layer == 0 else states[layer - 1]
+            updated = _update(cell, below @ input_kernel + input_bias, h, h @ kernel + bias)
             time = iteration - layer  # The time step this layer reaches in this iteration.
             active = (time >= 0) & (time < steps)
-            new_states.append(jnp.where(active, cell(params, h, layer_input), h))
+            new_states.append(jnp.where(active, updated, h))
         return tuple(new_states), new_states[-1]
 
-    initial = tuple(jnp.zeros((batch, size), inputs.dtype) for size in sizes)
+    initial = tuple(jnp.zeros((batch, hidden_size(p)), inputs.dtype) for p in layer_params)
     _, top = jax.lax.scan(step, initial, (jnp.arange(steps + depth - 1), feed))
     return jnp.swapaxes(top[depth - 1 :], 0, 1)
 
