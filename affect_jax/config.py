@@ -83,8 +83,8 @@ def reference_cnn() -> ml_collections.ConfigDict:
     model.compute_dtype = "float32"
     # First block (input norm, conv1, ReLU, pool): "fused" computes its gradient
     # by hand without the 1-channel input convolution XLA:CPU runs slowly;
-    # "plain" is flax layers + autodiff; "auto" = fused on CPU with XLA's
-    # convolutions, plain elsewhere (with oneDNN's the fused block does not pay).
+    # "plain" is flax layers + autodiff; "auto" = fused on CPU (with XLA's or
+    # oneDNN's convolutions), plain elsewhere.
     # Same values and parameters either way (benchmarks/RESULTS.md).
     model.first_block = "auto"
     # Convolutions: "onednn" runs them (and their gradients) through oneDNN's CPU
