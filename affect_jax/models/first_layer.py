@@ -36,7 +36,11 @@ import jax.numpy as jnp
 from jax import lax
 
 from affect_jax.models.onednn import conv as onednn_conv
-from affect_jax.models.pooling import first_max_position, place_at_positions, relu_max_pool_2x2
+from affect_jax.models.pooling import (
+    place_at_positions,
+    pooled_with_first_positions,
+    relu_max_pool_2x2,
+)
 from affect_jax.runtime import ConfigError
 
 _DIMENSIONS = ("NHWC", "HWIO", "NHWC")
@@ -80,10 +84,9 @@ def normalized_conv_relu_pool(x_hat, scale, bias, kernel, padding: str, conv_bac
 
 def _forward(x_hat, scale, bias, kernel, padding, conv_backend):
     y = _pre_activation(x_hat, scale, bias, kernel, padding, conv_backend)
-    pooled = relu_max_pool_2x2(y)
     _, height, width, _ = y.shape
     # The backward needs only where each window's maximum was (int8), not y.
-    first = first_max_position(y[:, : height - height % 2, : width - width % 2], pooled)
+    pooled, first = pooled_with_first_positions(y[:, : height - height % 2, : width - width % 2])
     return pooled, (x_hat, scale, bias, kernel, first, pooled)
 
 
