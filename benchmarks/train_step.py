@@ -1,6 +1,6 @@
 r"""Train-step speed of the project's CNN and GRU, against the matmul ceiling and peers.
 
-    python benchmarks/train_step.py [--rounds=10] [--cnn_batch=128] [--gru_batch=256]
+    python benchmarks/train_step.py [--rounds=10] [--cnn_batch=128] [--gru_batch=256] [--bars_only]
 
 Measures, in one process, on random inputs:
   * the float32 matmul ceiling: jit dot of 2048x2048 matrices, GFLOP/s;
@@ -48,6 +48,12 @@ from affect_jax.models.rnn import SequenceRegressor
 _ROUNDS = flags.DEFINE_integer("rounds", 10, "Timed rounds (one step of every contender each).")
 _CNN_BATCH = flags.DEFINE_integer("cnn_batch", 128, "CNN frames per step.")
 _GRU_BATCH = flags.DEFINE_integer("gru_batch", 256, "GRU sequences per step.")
+_BARS_ONLY = flags.DEFINE_bool(
+    "bars_only",
+    False,
+    "Time only what issue 19's bars compare: the project's default CNN step in float32 "
+    "and bfloat16, its GRU step, and TensorFlow's (more rounds in the same time).",
+)
 
 # The reference CNN's train step, one 96x96 frame: 4.06 GFLOP.
 CNN_TRAIN_FLOP_PER_FRAME = cnn_train_flop_per_frame(load_config("affwild2_cnn").model)
@@ -116,6 +122,9 @@ def main(argv) -> None:
             conv_backend="xla", compute_dtype="bfloat16"
         ),
     }
+    if _BARS_ONLY.value:
+        bfloat16 = f"project, bfloat16 compute ({backend} convs)"
+        cnn_models = {name: cnn_models[name] for name in (ours, bfloat16)}
     cnn_runs = {
         name: project_train_runner(model, cnn_config, images, targets)
         for name, model in cnn_models.items()
@@ -129,11 +138,15 @@ def main(argv) -> None:
             layer_sizes=(100, 100, 50), wavefront=False
         ),
     }
+    if _BARS_ONLY.value:
+        gru_models = {"project (wavefront scan)": gru_models["project (wavefront scan)"]}
     gru_runs = {
         name: project_train_runner(model, gru_config, sequences, gru_targets)
         for name, model in gru_models.items()
     }
     for name, (cnn_step, gru_step) in _peer_steps(cnn_batch, gru_batch).items():
+        if _BARS_ONLY.value and name != "TensorFlow Keras":
+            continue
         cnn_runs[name], gru_runs[name] = cnn_step, gru_step
 
     cnn_times = interleaved_seconds(cnn_runs, rounds)
