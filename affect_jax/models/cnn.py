@@ -31,7 +31,7 @@ COMPUTE_DTYPES = ("float32", "bfloat16")
 # How the first block (input norm, conv1, ReLU, pool) is computed; same values.
 # "fused": one hand-written gradient (models/first_layer.py) that never
 # convolves back to the 1-channel input: a 1.07-1.09x faster CPU train step with
-# XLA's convolutions, 1.08x (float32) / 1.14x (bfloat16) with oneDNN's; "plain":
+# XLA's convolutions, 1.01-1.08x (float32) / 1.08-1.11x (bfloat16) with oneDNN's; "plain":
 # flax layers and autodiff; "auto": fused on CPU, plain elsewhere (not measured
 # on GPU/TPU yet).
 FIRST_BLOCKS = ("auto", "fused", "plain")
