@@ -108,8 +108,7 @@ class FrameCNN(nn.Module):
                 images, train=train
             )
             kernel = ConvKernel(self.conv_features[0], (5, 5), name="conv1")(images.shape[-1])
-            parts = (x_hat, scale, bias, kernel)
-            parts = (part.astype(dtype) for part in parts)
+            parts = (part.astype(dtype) for part in (x_hat, scale, bias, kernel))
             x = normalized_conv_relu_pool(*parts, paddings[0], conv_backend)
         else:
             x = nn.BatchNorm(

@@ -166,13 +166,12 @@ def _hat_kernel_gradient(x_hat, y_grad, kernel_shape, pads, conv_backend):
 def _backward(padding, conv_backend, residuals, pooled_grad):
     x_hat, scale, bias, kernel, first, pooled = residuals
     kh, kw, _, features = kernel.shape
-    (top, bottom), (left, right) = _padding(kh, padding), _padding(kw, padding)
+    pads = _pads(kernel.shape, padding)
+    (top, bottom), (left, right) = pads
     height = x_hat.shape[1] + top + bottom - kh + 1  # The convolution's output size.
     width = x_hat.shape[2] + left + right - kw + 1
     y_grad = _pad_to(place_at_positions(pooled_grad, first), height, width)
-    k_hat = _hat_kernel_gradient(
-        x_hat, y_grad, kernel.shape, _pads(kernel.shape, padding), conv_backend
-    )
+    k_hat = _hat_kernel_gradient(x_hat, y_grad, kernel.shape, pads, conv_backend)
     f32 = jnp.float32
     # The sum of y_grad: the pooled gradients of windows with a positive maximum.
     # As a product, because XLA:CPU splits a large sum into a slow reduce-window
