@@ -7,6 +7,10 @@ layer 2 to time k-1, ... layer L to time k-L+1: the L cell updates of one
 iteration read only the previous iteration's states, so XLA can run them side
 by side. T + L - 1 iterations replace L * T.
 
+The L - 1 iterations at each end, where only some layers advance, are written
+out; the scan covers the rest, where all do, with no masks (1.07x a scan of
+every iteration with masks, benchmarks/RESULTS.md).
+
 Each cell is two products, not one per gate: its gates' input kernels side by
 side ([F, G*H], input biases added there) and their recurrent kernels side by
 side ([H, G*H]); the same dot products in a third of the calls (the 3-layer GRU
@@ -67,27 +71,48 @@ def wavefront_scan(cell: str, layer_params, inputs):
     depth = len(layer_params)
     stacks = [_stacked(params, cell) for params in layer_params]
     time_major = jnp.swapaxes(inputs, 0, 1)
-    # L - 1 extra iterations let the upper layers finish the last time steps.
-    padding = jnp.zeros((depth - 1, batch, inputs.shape[-1]), inputs.dtype)
-    feed = jnp.concatenate([time_major, padding])
 
-    def step(states, iteration_and_input):
-        iteration, x = iteration_and_input
-        new_states = []
-        for layer, ((input_kernel, input_bias, kernel, bias), h) in enumerate(
-            zip(stacks, states, strict=True)
-        ):
+    def advance(states, x, layers):
+        """The states after one iteration in which `layers` (a range) advance."""
+        new_states = list(states)
+        for layer in layers:
+            input_kernel, input_bias, kernel, bias = stacks[layer]
             # Each layer reads the previous iteration's state of the layer below.
             below = x if layer == 0 else states[layer - 1]
-            updated = _update(cell, below @ input_kernel + input_bias, h, h @ kernel + bias)
-            time = iteration - layer  # The time step this layer reaches in this iteration.
-            active = (time >= 0) & (time < steps)
-            new_states.append(jnp.where(active, updated, h))
-        return tuple(new_states), new_states[-1]
+            h = states[layer]
+            new_states[layer] = _update(
+                cell, below @ input_kernel + input_bias, h, h @ kernel + bias
+            )
+        return tuple(new_states)
 
-    initial = tuple(jnp.zeros((batch, hidden_size(p)), inputs.dtype) for p in layer_params)
-    _, top = jax.lax.scan(step, initial, (jnp.arange(steps + depth - 1), feed))
-    return jnp.swapaxes(top[depth - 1 :], 0, 1)
+    # Iteration k advances the layers l with 0 <= k - l < T. Every layer does in
+    # iterations L-1 .. T-1 (one scan, no masks); the few before and after, where
+    # only some do, are written out.
+    states = tuple(jnp.zeros((batch, hidden_size(p)), inputs.dtype) for p in layer_params)
+    first_full, last_full = depth - 1, steps - 1
+    tops = []
+
+    def partial_iteration(states, iteration):
+        layers = range(max(0, iteration - steps + 1), min(depth, iteration + 1))
+        states = advance(states, time_major[iteration] if iteration < steps else None, layers)
+        if iteration >= depth - 1:  # The top layer reached time iteration - (L - 1).
+            tops.append(states[-1][None])
+        return states
+
+    for iteration in range(min(first_full, steps + depth - 1)):
+        states = partial_iteration(states, iteration)
+    if last_full >= first_full:
+
+        def full_iteration(states, x):
+            states = advance(states, x, range(depth))
+            return states, states[-1]
+
+        full = time_major[first_full : last_full + 1]
+        states, full_tops = jax.lax.scan(full_iteration, states, full)
+        tops.append(full_tops)
+    for iteration in range(max(first_full, last_full + 1), steps + depth - 1):
+        states = partial_iteration(states, iteration)
+    return jnp.swapaxes(jnp.concatenate(tops), 0, 1)
 
 
 def hidden_size(params) -> int:

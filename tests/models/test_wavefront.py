@@ -30,12 +30,18 @@ class _FlaxStack(nn.Module):
 
 
 @pytest.mark.parametrize(
-    "cell,layer_sizes,every_step",
-    [("gru", (100, 100, 50), False), ("gru", (7,), True), ("simple_rnn", (6, 5), True)],
+    "cell,layer_sizes,every_step,steps",
+    [
+        ("gru", (100, 100, 50), False, 9),
+        ("gru", (7,), True, 9),
+        ("simple_rnn", (6, 5), True, 9),
+        # Fewer steps than layers: no iteration where all layers advance.
+        ("gru", (6, 5, 4), True, 2),
+    ],
 )
-def test_outputs_and_gradients_equal_layer_by_layer(cell, layer_sizes, every_step):
+def test_outputs_and_gradients_equal_layer_by_layer(cell, layer_sizes, every_step, steps):
     rng = np.random.default_rng(0)
-    inputs = jnp.asarray(rng.normal(size=(4, 9, 12)), jnp.float32)
+    inputs = jnp.asarray(rng.normal(size=(4, steps, 12)), jnp.float32)
     wave = SequenceRegressor(cell=cell, layer_sizes=layer_sizes, every_step=every_step)
     layered = wave.clone(wavefront=False)
     variables = wave.init(jax.random.PRNGKey(0), inputs)
