@@ -99,7 +99,7 @@ def wavefront_scan(cell: str, layer_params, inputs):
             tops.append(states[-1][None])
         return states
 
-    for iteration in range(min(first_full, steps + depth - 1)):
+    for iteration in range(first_full):
         states = partial_iteration(states, iteration)
     if last_full >= first_full:
 
