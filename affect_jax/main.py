@@ -12,7 +12,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from affect_jax import runtime, stages
+from affect_jax import host_memory, runtime, stages
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -31,6 +31,11 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv: list[str]) -> None:
     del argv
     runtime.quiet_library_logs()
+    logging.info(
+        "Freed memory kept for the next step (host_memory.py; %s=0 opts out): %s",
+        host_memory.OPT_OUT_VARIABLE,
+        host_memory.keep_freed_memory(),
+    )
     config = _CONFIG.value
     if config.get("fast_cpu_convolutions", True):
         logging.info(

@@ -4,7 +4,9 @@ Neither is a dependency: install them in a separate environment next to the
 project (see benchmarks/train_step.py). Each peer builds the same layers as the
 project's reference CNN and 3-layer GRU, trains with SGD + momentum on random
 inputs; each function returns two calls, one train step of each model, for
-the benchmark to time in turns with the project's own steps.
+the benchmark to time in turns with the project's own steps. benchmarks/train_step.py
+runs each peer in a process of its own (`peer_runs`, through process_runs.py), with
+the C allocator its users get.
 """
 
 import os
@@ -122,3 +124,13 @@ def torch_steps(cnn_batch: int, gru_batch: int):
         return run
 
     return train_step(cnn, images), train_step(StackedGru(), sequences)
+
+
+def peer_runs(framework: str, cnn_batch: int, gru_batch: int) -> dict:
+    """{"cnn": step, "gru": step} of "tensorflow" or "torch", or {} where not importable.
+
+    The builder that benchmarks/process_runs.py calls in the peer's own process.
+    """
+    build = {"tensorflow": tensorflow_steps, "torch": torch_steps}[framework]
+    steps = build(cnn_batch, gru_batch)
+    return {} if steps is None else dict(zip(("cnn", "gru"), steps, strict=True))

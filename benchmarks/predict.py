@@ -26,7 +26,7 @@ import numpy as np
 from absl import app, flags
 from timing import environment_line, median_seconds
 
-from affect_jax import predict, runtime  # noqa: F401 (predict: its flags, see below)
+from affect_jax import host_memory, predict, runtime  # noqa: F401 (predict: its flags, see below)
 from affect_jax.config import load_config
 from affect_jax.faces.video_io import FrameSource
 from affect_jax.inference import predict_videos
@@ -191,4 +191,5 @@ def main(argv) -> None:
 
 if __name__ == "__main__":
     runtime.apply_fast_cpu_flags()
+    host_memory.keep_freed_memory()  # As the project's command lines do.
     app.run(main)

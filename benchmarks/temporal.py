@@ -20,7 +20,7 @@ import numpy as np
 from absl import app, flags
 from timing import environment_line, median_seconds, project_train_rate
 
-from affect_jax import runtime
+from affect_jax import host_memory, runtime
 from affect_jax.config import load_config
 from affect_jax.models.cnn import FrameCNN
 from affect_jax.models.onednn.conv import resolve_conv_backend
@@ -111,4 +111,5 @@ def main(argv) -> None:
 
 if __name__ == "__main__":
     runtime.apply_fast_cpu_flags()
+    host_memory.keep_freed_memory()  # As the project's command lines do.
     app.run(main)

@@ -2,7 +2,7 @@ r"""Train-step speed of the project's CNN and GRU, against the matmul ceiling an
 
     python benchmarks/train_step.py [--rounds=10] [--cnn_batch=128] [--gru_batch=256] [--bars_only]
 
-Measures, in one process, on random inputs:
+Measures, on random inputs:
   * the float32 matmul ceiling: jit dot of 2048x2048 matrices, GFLOP/s;
   * the reference CNN train step (96x96x1, fwd + bwd + SGD), through the project's
     own model, loss and step code: frames/s, GFLOP/s, share of the ceiling;
@@ -13,10 +13,15 @@ Measures, in one process, on random inputs:
     (config.model.compute_dtype) through either backend;
   * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s,
     as the project runs it (one wavefront scan) and layer by layer;
+  * the default CNN and GRU steps in a process of their own with glibc's malloc
+    as it comes, where freed memory goes back to the kernel (the project's
+    command lines, and this benchmark's own process, keep it:
+    affect_jax/host_memory.py);
   * when TensorFlow or PyTorch are importable, the same two models in Keras
     (TensorFlow backend, oneDNN) and PyTorch (eager, channels_last)
-    (benchmarks/peers.py); every project row is then also given as a ratio to
-    TensorFlow's step of the same round.
+    (benchmarks/peers.py), each in a process of its own with the allocator its
+    users get (benchmarks/process_runs.py); every project row is then also
+    given as a ratio to TensorFlow's step of the same round.
 All contenders of one model are timed in turns, one step each per round, for
 --rounds rounds after a warm-up step each (timing.interleaved_seconds): rates
 are medians over rounds, and each ratio is the median of the per-round ratios
@@ -29,7 +34,7 @@ ran first. Peers are not dependencies; install them in a separate environment:
 
 import numpy as np
 from absl import app, flags
-from peers import tensorflow_steps, torch_steps
+from process_runs import process_runs
 from timing import (
     cnn_train_flop_per_frame,
     environment_line,
@@ -39,7 +44,7 @@ from timing import (
     ratio_summary,
 )
 
-from affect_jax import runtime
+from affect_jax import host_memory, runtime
 from affect_jax.config import load_config
 from affect_jax.models.cnn import FrameCNN, resolve_first_block
 from affect_jax.models.onednn.conv import resolve_conv_backend
@@ -78,21 +83,54 @@ def _against_peer(times: dict, peer: str) -> None:
             print(f"    {name}: {ratio_summary(seconds, times[peer])}")
 
 
-def _peer_steps(cnn_batch: int, gru_batch: int) -> dict:
-    """{peer name: (CNN step, GRU step)} for each importable peer framework."""
+def _peer_steps(cnn_batch: int, gru_batch: int, bars_only: bool) -> dict:
+    """{peer name: (CNN step, GRU step)} of each importable peer, each in its own process."""
     found = {}
-    for name, build in (("TensorFlow Keras", tensorflow_steps), ("PyTorch eager", torch_steps)):
-        peer = build(cnn_batch, gru_batch)
-        if peer is None:
+    peers = (("TensorFlow Keras", "tensorflow"), ("PyTorch eager", "torch"))
+    for name, framework in peers[:1] if bars_only else peers:
+        arguments = {"framework": framework, "cnn_batch": cnn_batch, "gru_batch": gru_batch}
+        runs = process_runs("peers:peer_runs", arguments)
+        if not runs:
             print(f"{name}: not importable, not measured (see the module docstring).")
         else:
-            found[name] = peer
+            found[name] = (runs["cnn"], runs["gru"])
     return found
+
+
+def default_step_runs(cnn_batch: int, gru_batch: int) -> dict:
+    """{"cnn": step, "gru": step}: the default models, built where this is called.
+
+    The builder of the row with glibc's malloc as it comes (process_runs.py calls it
+    in a child process whose environment opts out of host_memory).
+    """
+    runtime.apply_fast_cpu_flags()
+    host_memory.keep_freed_memory()  # A no-op under the opt-out; kept for the same path.
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (cnn_batch, 96, 96, 1), dtype=np.uint8)
+    targets = rng.uniform(-1, 1, (cnn_batch, 2)).astype(np.float32)
+    sequences = rng.normal(size=(gru_batch, 100, 300)).astype(np.float32)
+    gru_targets = rng.uniform(-1, 1, (gru_batch, 2)).astype(np.float32)
+    cnn_config = load_config("affwild2_cnn")
+    return {
+        "cnn": project_train_runner(
+            FrameCNN(conv_backend=cnn_config.model.conv_backend), cnn_config, images, targets
+        ),
+        "gru": project_train_runner(
+            SequenceRegressor(layer_sizes=(100, 100, 50)),
+            load_config("affwild2_rnn", "layers=3"),
+            sequences,
+            gru_targets,
+        ),
+    }
 
 
 def main(argv) -> None:
     del argv
     rounds, cnn_batch, gru_batch = _ROUNDS.value, _CNN_BATCH.value, _GRU_BATCH.value
+    # As the project's command lines do, before JAX's threads start.
+    print(
+        f"freed memory kept for the next step (host_memory.py): {host_memory.keep_freed_memory()}"
+    )
     print(environment_line())
     ceiling = matmul_ceiling(rounds)
     print(f"matmul ceiling (jit dot 2048^3): {ceiling:.1f} GFLOP/s")
@@ -144,9 +182,15 @@ def main(argv) -> None:
         name: project_train_runner(model, gru_config, sequences, gru_targets)
         for name, model in gru_models.items()
     }
-    for name, (cnn_step, gru_step) in _peer_steps(cnn_batch, gru_batch).items():
-        if _BARS_ONLY.value and name != "TensorFlow Keras":
-            continue
+    if not _BARS_ONLY.value:
+        handed_back = process_runs(
+            "train_step:default_step_runs",
+            {"cnn_batch": cnn_batch, "gru_batch": gru_batch},
+            env={host_memory.OPT_OUT_VARIABLE: "0"},
+        )
+        name = "project, freed memory handed back (glibc defaults, own process)"
+        cnn_runs[name], gru_runs[name] = handed_back["cnn"], handed_back["gru"]
+    for name, (cnn_step, gru_step) in _peer_steps(cnn_batch, gru_batch, _BARS_ONLY.value).items():
         cnn_runs[name], gru_runs[name] = cnn_step, gru_step
 
     cnn_times = interleaved_seconds(cnn_runs, rounds)
