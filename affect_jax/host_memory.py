@@ -11,23 +11,26 @@ PyTorch keep such memory in their own caching allocators; JAX on CPU has none.
 
 `keep_freed_memory` tells glibc (mallopt) to serve every thread from its main
 heap, never to map blocks of their own, and never to trim the heap: freed
-buffers stay mapped and the next step reuses them, with no faults. Measured
-per step (benchmarks/RESULTS.md): CNN 1.06x, GRU 1.05x. The cost is that the
-process keeps its peak heap for its lifetime, as those caching allocators do.
+buffers stay mapped and the next step reuses them, with no faults. It is
+opt-in (AFFECT_JAX_KEEP_FREED_MEMORY=1 for the command lines), because one
+heap is one lock: measured (benchmarks/RESULTS.md), the reference CNN and
+GRU train steps on in-memory batches gain (1.06-1.09x and 1.05x float32,
+more in bfloat16), but the quickstart's GRU stage, whose Grain reader threads
+allocate beside XLA's, loses 25-30%. The process also keeps its peak heap
+for its lifetime, as those caching allocators do.
 
-It must run before the threads that will allocate start (glibc fixes the
-number of arenas when a second thread first allocates), so before the first
-JAX computation; it changes nothing but malloc's settings, and nothing off
-glibc or when AFFECT_JAX_KEEP_FREED_MEMORY=0. Python's own small objects and
-a library that calls malloc_trim (protobuf does, whenever a message is freed)
-still hand pages back; the next step faults those in again.
+It must run before many threads have allocated (glibc fixes the number of
+arenas once eight exist), so before the first JAX computation; it changes
+nothing but malloc's settings, and nothing off glibc. A library that calls
+malloc_trim (protobuf does, whenever a message is freed) still hands free
+pages back; the next step faults those in again.
 """
 
 import ctypes
 import os
 import platform
 
-OPT_OUT_VARIABLE = "AFFECT_JAX_KEEP_FREED_MEMORY"
+OPT_IN_VARIABLE = "AFFECT_JAX_KEEP_FREED_MEMORY"
 
 # glibc's mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
@@ -39,12 +42,17 @@ _SETTINGS = (
 )
 
 
+def keep_freed_memory_if_asked() -> bool:
+    """`keep_freed_memory` where AFFECT_JAX_KEEP_FREED_MEMORY=1; returns whether memory is kept."""
+    return os.environ.get(OPT_IN_VARIABLE, "0") == "1" and keep_freed_memory()
+
+
 def keep_freed_memory() -> bool:
     """Sets glibc's malloc to keep freed memory mapped; returns whether it did.
 
-    False (nothing changed) off glibc, or when AFFECT_JAX_KEEP_FREED_MEMORY=0.
+    False (nothing changed) off glibc.
     """
-    if os.environ.get(OPT_OUT_VARIABLE, "1") == "0" or platform.libc_ver()[0] != "glibc":
+    if platform.libc_ver()[0] != "glibc":
         return False
     libc = ctypes.CDLL(None)
     mallopt = getattr(libc, "mallopt", None)

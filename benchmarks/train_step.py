@@ -13,10 +13,10 @@ Measures, on random inputs:
     (config.model.compute_dtype) through either backend;
   * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s,
     as the project runs it (one wavefront scan) and layer by layer;
-  * the default CNN and GRU steps in a process of their own with glibc's malloc
-    as it comes, where freed memory goes back to the kernel (the project's
-    command lines, and this benchmark's own process, keep it:
-    affect_jax/host_memory.py);
+  * the default CNN and GRU steps in a process of their own that keeps the
+    memory each step frees (AFFECT_JAX_KEEP_FREED_MEMORY=1,
+    affect_jax/host_memory.py; this process runs glibc's malloc as it comes,
+    as the command lines do by default);
   * when TensorFlow or PyTorch are importable, the same two models in Keras
     (TensorFlow backend, oneDNN) and PyTorch (eager, channels_last)
     (benchmarks/peers.py), each in a process of its own with the allocator its
@@ -57,7 +57,8 @@ _BARS_ONLY = flags.DEFINE_bool(
     "bars_only",
     False,
     "Time only what issue 19's bars compare: the project's default CNN step in float32 "
-    "and bfloat16, its GRU step, and TensorFlow's (more rounds in the same time).",
+    "and bfloat16, its GRU step, both again with freed memory kept, and TensorFlow's "
+    "(more rounds in the same time).",
 )
 
 # The reference CNN's train step, one 96x96 frame: 4.06 GFLOP.
@@ -100,11 +101,11 @@ def _peer_steps(cnn_batch: int, gru_batch: int, bars_only: bool) -> dict:
 def default_step_runs(cnn_batch: int, gru_batch: int) -> dict:
     """{"cnn": step, "gru": step}: the default models, built where this is called.
 
-    The builder of the row with glibc's malloc as it comes (process_runs.py calls it
-    in a child process whose environment opts out of host_memory).
+    The builder of the rows that keep freed memory (process_runs.py calls it in a
+    child process whose environment asks for it), set up as the command lines are.
     """
+    host_memory.keep_freed_memory_if_asked()
     runtime.apply_fast_cpu_flags()
-    host_memory.keep_freed_memory()  # A no-op under the opt-out; kept for the same path.
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (cnn_batch, 96, 96, 1), dtype=np.uint8)
     targets = rng.uniform(-1, 1, (cnn_batch, 2)).astype(np.float32)
@@ -128,9 +129,8 @@ def main(argv) -> None:
     del argv
     rounds, cnn_batch, gru_batch = _ROUNDS.value, _CNN_BATCH.value, _GRU_BATCH.value
     # As the project's command lines do, before JAX's threads start.
-    print(
-        f"freed memory kept for the next step (host_memory.py): {host_memory.keep_freed_memory()}"
-    )
+    kept = host_memory.keep_freed_memory_if_asked()
+    print(f"this process keeps freed memory (host_memory.py): {kept}")
     print(environment_line())
     ceiling = matmul_ceiling(rounds)
     print(f"matmul ceiling (jit dot 2048^3): {ceiling:.1f} GFLOP/s")
@@ -182,14 +182,14 @@ def main(argv) -> None:
         name: project_train_runner(model, gru_config, sequences, gru_targets)
         for name, model in gru_models.items()
     }
-    if not _BARS_ONLY.value:
-        handed_back = process_runs(
+    if not kept:
+        keeping = process_runs(
             "train_step:default_step_runs",
             {"cnn_batch": cnn_batch, "gru_batch": gru_batch},
-            env={host_memory.OPT_OUT_VARIABLE: "0"},
+            env={host_memory.OPT_IN_VARIABLE: "1"},
         )
-        name = "project, freed memory handed back (glibc defaults, own process)"
-        cnn_runs[name], gru_runs[name] = handed_back["cnn"], handed_back["gru"]
+        name = f"project, freed memory kept ({host_memory.OPT_IN_VARIABLE}=1, own process)"
+        cnn_runs[name], gru_runs[name] = keeping["cnn"], keeping["gru"]
     for name, (cnn_step, gru_step) in _peer_steps(cnn_batch, gru_batch, _BARS_ONLY.value).items():
         cnn_runs[name], gru_runs[name] = cnn_step, gru_step
 

@@ -1,4 +1,4 @@
-"""host_memory.keep_freed_memory: XLA's buffers of one call are reused by the next, no faults.
+"""host_memory: with AFFECT_JAX_KEEP_FREED_MEMORY=1, XLA's buffers of one call serve the next.
 
 Each case runs in a fresh process: the setting is process-wide and must come
 before JAX's threads allocate, and the test process itself must stay as it is.
@@ -15,7 +15,7 @@ from affect_jax import host_memory
 _CHILD = """
 import resource
 from affect_jax import host_memory
-kept = host_memory.keep_freed_memory()
+kept = host_memory.keep_freed_memory_if_asked()
 import jax, jax.numpy as jnp
 
 @jax.jit
@@ -36,11 +36,11 @@ print(kept, min(faults[1:]))
 """
 
 
-def _kept_and_faults_per_call(opt_out: bool) -> tuple[str, float]:
+def _kept_and_faults_per_call(asked: bool) -> tuple[str, float]:
     env = dict(os.environ)
-    env.pop(host_memory.OPT_OUT_VARIABLE, None)
-    if opt_out:
-        env[host_memory.OPT_OUT_VARIABLE] = "0"
+    env.pop(host_memory.OPT_IN_VARIABLE, None)
+    if asked:
+        env[host_memory.OPT_IN_VARIABLE] = "1"
     result = subprocess.run(
         [sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=300
     )
@@ -50,10 +50,10 @@ def _kept_and_faults_per_call(opt_out: bool) -> tuple[str, float]:
 
 
 def test_kept_memory_serves_the_next_call_without_page_faults():
-    kept, faults = _kept_and_faults_per_call(opt_out=False)
+    kept, faults = _kept_and_faults_per_call(asked=True)
     assert kept == "True"
     assert faults < 1_000
-    # Control: glibc as it comes maps (and faults in) each call's buffers again.
-    kept, faults = _kept_and_faults_per_call(opt_out=True)
+    # Not asked (the default): glibc as it comes maps and faults in each call's buffers.
+    kept, faults = _kept_and_faults_per_call(asked=False)
     assert kept == "False"
     assert faults > 16_000
