@@ -14,10 +14,10 @@ heap, never to map blocks of their own, and never to trim the heap: freed
 buffers stay mapped and the next step reuses them, with no faults. It is
 opt-in (AFFECT_JAX_KEEP_FREED_MEMORY=1 for the command lines), because one
 heap is one lock: measured (benchmarks/RESULTS.md), the reference CNN and
-GRU train steps on in-memory batches gain (1.06-1.09x and 1.05x float32,
-more in bfloat16), but the quickstart's GRU stage, whose Grain reader threads
-allocate beside XLA's, loses 25-30%. The process also keeps its peak heap
-for its lifetime, as those caching allocators do.
+GRU train steps on in-memory batches gain (1.12x and 1.11x), but the
+quickstart's GRU stage, whose Grain reader threads allocate beside XLA's,
+loses 30%. The process also keeps its peak heap for its lifetime, as those
+caching allocators do.
 
 It must run before many threads have allocated (glibc fixes the number of
 arenas once eight exist), so before the first JAX computation; it changes
