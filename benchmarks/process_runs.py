@@ -65,14 +65,14 @@ def process_runs(builder: str, kwargs: dict, env: dict | None = None, label: str
 
 def _serve(builder: str, kwargs_json: str) -> None:
     """Child side: build the contenders, then run one step per name read from stdin."""
-    sys.path.insert(0, _BENCHMARKS)
-    module_name, function_name = builder.split(":")
-    runs = getattr(importlib.import_module(module_name), function_name)(**json.loads(kwargs_json))
-    # The replies own the real stdout; whatever the frameworks print (Python or C) goes
-    # to stderr.
+    # The replies own the real stdout; whatever the frameworks print (Python or C,
+    # while building or stepping) goes to stderr.
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    sys.path.insert(0, _BENCHMARKS)
+    module_name, function_name = builder.split(":")
+    runs = getattr(importlib.import_module(module_name), function_name)(**json.loads(kwargs_json))
     print(json.dumps({"ready": list(runs)}), file=replies, flush=True)
     for line in sys.stdin:
         name = line.strip()
