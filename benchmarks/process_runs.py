@@ -25,14 +25,13 @@ import sys
 _BENCHMARKS = os.path.dirname(os.path.abspath(__file__))
 
 
-def process_runs(builder: str, kwargs: dict, env: dict | None = None, label: str = "") -> dict:
-    """{name + label: call} for the contenders `builder(**kwargs)` makes in a child process.
+def process_runs(builder: str, kwargs: dict, env: dict | None = None) -> dict:
+    """{name: call} for the contenders `builder(**kwargs)` makes in a child process.
 
     Args:
       builder: "module:function" in benchmarks/ returning {name: call of one step}.
       kwargs: JSON-serialisable arguments of the builder.
       env: variables set in the child's environment (on top of this process's).
-      label: appended to each name, to tell the same contender in two settings apart.
     """
     child_env = {**os.environ, **(env or {})}
     child = subprocess.Popen(
@@ -60,7 +59,7 @@ def process_runs(builder: str, kwargs: dict, env: dict | None = None, label: str
 
         return run
 
-    return {name + label: step_in_child(name) for name in names}
+    return {name: step_in_child(name) for name in names}
 
 
 def _serve(builder: str, kwargs_json: str) -> None:

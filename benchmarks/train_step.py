@@ -98,6 +98,17 @@ def _peer_steps(cnn_batch: int, gru_batch: int, bars_only: bool) -> dict:
     return found
 
 
+def _random_batches(cnn_batch: int, gru_batch: int) -> tuple[np.ndarray, ...]:
+    """(frames, CNN targets, feature sequences, GRU targets): every contender's inputs."""
+    rng = np.random.default_rng(0)
+    return (
+        rng.integers(0, 256, (cnn_batch, 96, 96, 1), dtype=np.uint8),
+        rng.uniform(-1, 1, (cnn_batch, 2)).astype(np.float32),
+        rng.normal(size=(gru_batch, 100, 300)).astype(np.float32),
+        rng.uniform(-1, 1, (gru_batch, 2)).astype(np.float32),
+    )
+
+
 def default_step_runs(cnn_batch: int, gru_batch: int) -> dict:
     """{"cnn": step, "gru": step}: the default models, built where this is called.
 
@@ -106,11 +117,7 @@ def default_step_runs(cnn_batch: int, gru_batch: int) -> dict:
     """
     host_memory.keep_freed_memory_if_asked()
     runtime.apply_fast_cpu_flags()
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (cnn_batch, 96, 96, 1), dtype=np.uint8)
-    targets = rng.uniform(-1, 1, (cnn_batch, 2)).astype(np.float32)
-    sequences = rng.normal(size=(gru_batch, 100, 300)).astype(np.float32)
-    gru_targets = rng.uniform(-1, 1, (gru_batch, 2)).astype(np.float32)
+    images, targets, sequences, gru_targets = _random_batches(cnn_batch, gru_batch)
     cnn_config = load_config("affwild2_cnn")
     return {
         "cnn": project_train_runner(
@@ -135,10 +142,8 @@ def main(argv) -> None:
     ceiling = matmul_ceiling(rounds)
     print(f"matmul ceiling (jit dot 2048^3): {ceiling:.1f} GFLOP/s")
 
-    rng = np.random.default_rng(0)
+    images, targets, sequences, gru_targets = _random_batches(cnn_batch, gru_batch)
     cnn_config = load_config("affwild2_cnn")
-    images = rng.integers(0, 256, (cnn_batch, 96, 96, 1), dtype=np.uint8)
-    targets = rng.uniform(-1, 1, (cnn_batch, 2)).astype(np.float32)
     # The config's default (auto: oneDNN on x86 CPUs where the extension loads).
     default_backend = cnn_config.model.conv_backend
     backend = resolve_conv_backend(default_backend)
@@ -168,8 +173,6 @@ def main(argv) -> None:
         for name, model in cnn_models.items()
     }
     gru_config = load_config("affwild2_rnn", "layers=3")
-    sequences = rng.normal(size=(gru_batch, 100, 300)).astype(np.float32)
-    gru_targets = rng.uniform(-1, 1, (gru_batch, 2)).astype(np.float32)
     gru_models = {
         "project (wavefront scan)": SequenceRegressor(layer_sizes=(100, 100, 50)),
         "project, layer by layer (nn.RNN per layer)": SequenceRegressor(
