@@ -3,25 +3,28 @@
 XLA:CPU allocates every execution's buffers anew with malloc and frees them
 after it: ~750 MB for the reference CNN's train step at batch 128, ~260 MB for
 the 3-layer GRU's. glibc serves each block above 32 MB with a fresh mmap and
-returns it with munmap on free (and blocks of threads' own arenas can grow no
-larger than 64 MB without one), so each step first-touches every page of its
+returns it with munmap on free, so each step first-touches every page of its
 buffers again: 190,000 page faults and ~0.45 s of kernel time per CNN step,
-66,000 and ~0.19 s per GRU step on the project's 2-core CPU. TensorFlow and
+66,000 and ~0.15 s per GRU step on the project's 2-core CPU. TensorFlow and
 PyTorch keep such memory in their own caching allocators; JAX on CPU has none.
 
-`keep_freed_memory` tells glibc (mallopt) to serve every thread from its main
-heap, never to map blocks of their own, and never to trim the heap: freed
-buffers stay mapped and the next step reuses them, with no faults. It is
-opt-in (AFFECT_JAX_KEEP_FREED_MEMORY=1 for the command lines), because one
-heap is one lock: measured (benchmarks/RESULTS.md), the reference CNN and
-GRU train steps on in-memory batches gain (1.12x and 1.11x), but the
-quickstart's GRU stage, whose Grain reader threads allocate beside XLA's,
-loses 30%. The process also keeps its peak heap for its lifetime, as those
-caching allocators do.
+`keep_freed_memory` tells glibc (mallopt) never to map blocks of their own
+and never to trim its heap, and runs JAX's CPU computations on the calling
+thread (no asynchronous dispatch): a non-main thread's arena maps every block
+over 64 MB afresh whatever mallopt says (glibc's fallback), while the main
+thread's heap, where the command lines call JAX, keeps freed blocks of any
+size. Steps then reuse the last
+step's pages, with no faults. Other threads (Grain's readers) keep their own
+arenas, so nothing queues on one heap's lock.
 
-It must run before many threads have allocated (glibc fixes the number of
-arenas once eight exist), so before the first JAX computation; it changes
-nothing but malloc's settings, and nothing off glibc. A library that calls
+The command lines keep freed memory unless AFFECT_JAX_KEEP_FREED_MEMORY=0.
+Measured (benchmarks/RESULTS.md): the quickstart's CNN stage 1.21x, the
+reference GRU config 1.10x; the quickstart's small GRU steps (batch 64)
+lose ~5% to synchronous dispatch. The process keeps its peak heap for its
+lifetime, as those caching allocators do.
+
+It must run before the first JAX computation: the CPU client fixes its
+dispatch when it starts. It changes nothing off glibc. A library that calls
 malloc_trim (protobuf does, whenever a message is freed) still hands free
 pages back; the next step faults those in again.
 """
@@ -30,33 +33,54 @@ import ctypes
 import os
 import platform
 
-OPT_IN_VARIABLE = "AFFECT_JAX_KEEP_FREED_MEMORY"
+import jax
+from absl import logging
+
+SWITCH_VARIABLE = "AFFECT_JAX_KEEP_FREED_MEMORY"
 
 # glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 _SETTINGS = (
-    # Threads' arenas can hold no block over 64 MB without mapping it: one arena.
-    (_M_ARENA_MAX, 1),
     (_M_MMAP_MAX, 0),  # Large blocks from the heap, not mmap.
     (_M_TRIM_THRESHOLD, -1),  # -1 is SIZE_MAX for glibc: the heap is never trimmed.
 )
 
 
-def keep_freed_memory_if_asked() -> bool:
-    """`keep_freed_memory` where AFFECT_JAX_KEEP_FREED_MEMORY=1; returns whether memory is kept."""
-    return os.environ.get(OPT_IN_VARIABLE, "0") == "1" and keep_freed_memory()
+def keep_freed_memory_unless_declined() -> bool:
+    """`keep_freed_memory` unless AFFECT_JAX_KEEP_FREED_MEMORY=0; returns whether memory is kept."""
+    return os.environ.get(SWITCH_VARIABLE, "1") != "0" and keep_freed_memory()
 
 
 def keep_freed_memory() -> bool:
-    """Sets glibc's malloc to keep freed memory mapped; returns whether it did.
+    """Sets glibc's malloc and JAX's CPU dispatch to keep freed memory; returns whether it did.
 
-    False (nothing changed) off glibc.
+    False (nothing changed) off glibc, or once JAX's backends have started
+    (then a warning says to call it first).
     """
     if platform.libc_ver()[0] != "glibc":
+        return False
+    if _jax_backends_started():
+        logging.warning(
+            "keep_freed_memory: JAX's backends have already started, so freed memory "
+            "cannot be kept; call host_memory.keep_freed_memory() before the first "
+            "JAX computation."
+        )
         return False
     libc = ctypes.CDLL(None)
     mallopt = getattr(libc, "mallopt", None)
     if mallopt is None:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    return all(mallopt(parameter, value) == 1 for parameter, value in _SETTINGS)
+    if not all(mallopt(parameter, value) == 1 for parameter, value in _SETTINGS):
+        return False
+    # The CPU client then allocates each execution's buffers on the calling
+    # thread, whose heap (glibc's main arena) can hold them.
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
+    return True
+
+
+def _jax_backends_started() -> bool:
+    from jax._src import xla_bridge  # No public way to ask (jax 0.10).
+
+    started = getattr(xla_bridge, "backends_are_initialized", None)
+    return bool(started and started())

@@ -32,9 +32,9 @@ def main(argv: list[str]) -> None:
     del argv
     runtime.quiet_library_logs()
     logging.info(
-        "Freed memory kept for the next step (host_memory.py; %s=1 keeps it): %s",
-        host_memory.OPT_IN_VARIABLE,
-        host_memory.keep_freed_memory_if_asked(),
+        "Freed memory kept for the next step (host_memory.py; %s=0 hands it back): %s",
+        host_memory.SWITCH_VARIABLE,
+        host_memory.keep_freed_memory_unless_declined(),
     )
     config = _CONFIG.value
     if config.get("fast_cpu_convolutions", True):

@@ -82,7 +82,7 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}; inputs go in --input.")
     runtime.quiet_library_logs()
     runtime.apply_fast_cpu_flags()  # Before JAX starts its backend.
-    host_memory.keep_freed_memory_if_asked()  # Before JAX's threads allocate.
+    host_memory.keep_freed_memory_unless_declined()  # Before the first JAX computation.
     options = Options(
         write_video=_WRITE_VIDEO.value,
         face_margin=_FACE_MARGIN.value,

@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     runtime.apply_fast_cpu_flags()
-    host_memory.keep_freed_memory_if_asked()
+    host_memory.keep_freed_memory_unless_declined()
     raw = {"affwild2": _AFFWILD2.value, "ck_plus": _CK_PLUS.value, "jaffe": _JAFFE.value}
     path = experiments.run_all(Path(_ROOT.value), _PRESET.value, raw, _DATA_DIR.value)
     print(path.read_text())

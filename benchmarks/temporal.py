@@ -111,5 +111,5 @@ def main(argv) -> None:
 
 if __name__ == "__main__":
     runtime.apply_fast_cpu_flags()
-    host_memory.keep_freed_memory_if_asked()  # As the project's command lines do.
+    host_memory.keep_freed_memory_unless_declined()  # As the project's command lines do.
     app.run(main)

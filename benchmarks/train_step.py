@@ -13,10 +13,10 @@ Measures, on random inputs:
     (config.model.compute_dtype) through either backend;
   * the 3-layer GRU 100/100/50 train step (W=100, 300 features): sequences/s,
     as the project runs it (one wavefront scan) and layer by layer;
-  * the default CNN and GRU steps in a process of their own that keeps the
-    memory each step frees (AFFECT_JAX_KEEP_FREED_MEMORY=1,
-    affect_jax/host_memory.py; this process runs glibc's malloc as it comes,
-    as the command lines do by default);
+  * the default CNN and GRU steps in a process of their own that hands the
+    memory each step frees back to the kernel (AFFECT_JAX_KEEP_FREED_MEMORY=0:
+    glibc's malloc and JAX's dispatch as they come; this process keeps it, as
+    the command lines do by default, affect_jax/host_memory.py);
   * when TensorFlow or PyTorch are importable, the same two models in Keras
     (TensorFlow backend, oneDNN) and PyTorch (eager, channels_last)
     (benchmarks/peers.py), each in a process of its own with the allocator its
@@ -57,7 +57,7 @@ _BARS_ONLY = flags.DEFINE_bool(
     "bars_only",
     False,
     "Time only what issue 19's bars compare: the project's default CNN step in float32 "
-    "and bfloat16, its GRU step, both again with freed memory kept, and TensorFlow's "
+    "and bfloat16, its GRU step, both again with freed memory handed back, and TensorFlow's "
     "(more rounds in the same time).",
 )
 
@@ -112,10 +112,11 @@ def _random_batches(cnn_batch: int, gru_batch: int) -> tuple[np.ndarray, ...]:
 def default_step_runs(cnn_batch: int, gru_batch: int) -> dict:
     """{"cnn": step, "gru": step}: the default models, built where this is called.
 
-    The builder of the rows that keep freed memory (process_runs.py calls it in a
-    child process whose environment asks for it), set up as the command lines are.
+    The builder of the rows that hand freed memory back (process_runs.py calls it
+    in a child process whose environment declines keeping it), set up as the
+    command lines are.
     """
-    host_memory.keep_freed_memory_if_asked()
+    host_memory.keep_freed_memory_unless_declined()
     runtime.apply_fast_cpu_flags()
     images, targets, sequences, gru_targets = _random_batches(cnn_batch, gru_batch)
     cnn_config = load_config("affwild2_cnn")
@@ -135,8 +136,8 @@ def default_step_runs(cnn_batch: int, gru_batch: int) -> dict:
 def main(argv) -> None:
     del argv
     rounds, cnn_batch, gru_batch = _ROUNDS.value, _CNN_BATCH.value, _GRU_BATCH.value
-    # As the project's command lines do, before JAX's threads start.
-    kept = host_memory.keep_freed_memory_if_asked()
+    # As the project's command lines do, before the first JAX computation.
+    kept = host_memory.keep_freed_memory_unless_declined()
     print(f"this process keeps freed memory (host_memory.py): {kept}")
     print(environment_line())
     ceiling = matmul_ceiling(rounds)
@@ -185,14 +186,14 @@ def main(argv) -> None:
         name: project_train_runner(model, gru_config, sequences, gru_targets)
         for name, model in gru_models.items()
     }
-    if not kept:
-        keeping = process_runs(
+    if kept:
+        handing_back = process_runs(
             "train_step:default_step_runs",
             {"cnn_batch": cnn_batch, "gru_batch": gru_batch},
-            env={host_memory.OPT_IN_VARIABLE: "1"},
+            env={host_memory.SWITCH_VARIABLE: "0"},
         )
-        name = f"project, freed memory kept ({host_memory.OPT_IN_VARIABLE}=1, own process)"
-        cnn_runs[name], gru_runs[name] = keeping["cnn"], keeping["gru"]
+        name = f"project, freed memory handed back ({host_memory.SWITCH_VARIABLE}=0, own process)"
+        cnn_runs[name], gru_runs[name] = handing_back["cnn"], handing_back["gru"]
     for name, (cnn_step, gru_step) in _peer_steps(cnn_batch, gru_batch, _BARS_ONLY.value).items():
         cnn_runs[name], gru_runs[name] = cnn_step, gru_step
 

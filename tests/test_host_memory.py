@@ -1,4 +1,4 @@
-"""host_memory: with AFFECT_JAX_KEEP_FREED_MEMORY=1, XLA's buffers of one call serve the next.
+"""host_memory: unless AFFECT_JAX_KEEP_FREED_MEMORY=0, XLA's buffers of one call serve the next.
 
 Each case runs in a fresh process: the setting is process-wide and must come
 before JAX's threads allocate, and the test process itself must stay as it is.
@@ -15,7 +15,7 @@ from affect_jax import host_memory
 _CHILD = """
 import resource
 from affect_jax import host_memory
-kept = host_memory.keep_freed_memory_if_asked()
+kept = host_memory.keep_freed_memory_unless_declined()
 import jax, jax.numpy as jnp
 
 @jax.jit
@@ -36,11 +36,11 @@ print(kept, min(faults[1:]))
 """
 
 
-def _kept_and_faults_per_call(asked: bool) -> tuple[str, float]:
+def _kept_and_faults_per_call(declined: bool) -> tuple[str, float]:
     env = dict(os.environ)
-    env.pop(host_memory.OPT_IN_VARIABLE, None)
-    if asked:
-        env[host_memory.OPT_IN_VARIABLE] = "1"
+    env.pop(host_memory.SWITCH_VARIABLE, None)
+    if declined:
+        env[host_memory.SWITCH_VARIABLE] = "0"
     result = subprocess.run(
         [sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=300
     )
@@ -50,10 +50,18 @@ def _kept_and_faults_per_call(asked: bool) -> tuple[str, float]:
 
 
 def test_kept_memory_serves_the_next_call_without_page_faults():
-    kept, faults = _kept_and_faults_per_call(asked=True)
+    kept, faults = _kept_and_faults_per_call(declined=False)
     assert kept == "True"
     assert faults < 1_000
-    # Not asked (the default): glibc as it comes maps and faults in each call's buffers.
-    kept, faults = _kept_and_faults_per_call(asked=False)
+    # Declined (the control): glibc as it comes maps and faults in each call's buffers.
+    kept, faults = _kept_and_faults_per_call(declined=True)
     assert kept == "False"
     assert faults > 16_000
+
+
+def test_too_late_once_jax_has_started_and_says_so(caplog):
+    import jax
+
+    jax.devices()  # This process's backends start (if no earlier test started them).
+    assert host_memory.keep_freed_memory() is False
+    assert "before the first JAX computation" in caplog.text
