@@ -18,9 +18,9 @@ step's pages, with no faults. Other threads (Grain's readers) keep their own
 arenas, so nothing queues on one heap's lock.
 
 The command lines keep freed memory unless AFFECT_JAX_KEEP_FREED_MEMORY=0.
-Measured (benchmarks/RESULTS.md): the quickstart's CNN stage 1.21x, the
+Measured (benchmarks/RESULTS.md): the quickstart's CNN stage 1.18x, the
 reference GRU config 1.10x; the quickstart's small GRU steps (batch 64)
-lose ~5% to synchronous dispatch. The process keeps its peak heap for its
+run at 0.90x. The process keeps its peak heap for its
 lifetime, as those caching allocators do.
 
 It must run before the first JAX computation: the CPU client fixes its
