@@ -13,15 +13,14 @@ and never to trim its heap, and runs JAX's CPU computations on the calling
 thread (no asynchronous dispatch): a non-main thread's arena maps every block
 over 64 MB afresh whatever mallopt says (glibc's fallback), while the main
 thread's heap, where the command lines call JAX, keeps freed blocks of any
-size. Steps then reuse the last
-step's pages, with no faults. Other threads (Grain's readers) keep their own
-arenas, so nothing queues on one heap's lock.
+size. Steps then reuse the last step's pages, with no faults. Other threads
+(Grain's readers) keep their own arenas, so nothing queues on one heap's lock.
 
 The command lines keep freed memory unless AFFECT_JAX_KEEP_FREED_MEMORY=0.
 Measured (benchmarks/RESULTS.md): the quickstart's CNN stage 1.18x, the
 reference GRU config 1.10x; the quickstart's small GRU steps (batch 64)
-run at 0.90x. The process keeps its peak heap for its
-lifetime, as those caching allocators do.
+run at 0.90x. The process keeps its peak heap for its lifetime, as those
+caching allocators do.
 
 It must run before the first JAX computation: the CPU client fixes its
 dispatch when it starts. It changes nothing off glibc. A library that calls

@@ -1,12 +1,15 @@
 """host_memory: unless AFFECT_JAX_KEEP_FREED_MEMORY=0, XLA's buffers of one call serve the next.
 
-Each case runs in a fresh process: the setting is process-wide and must come
-before JAX's threads allocate, and the test process itself must stay as it is.
+The kept and declined cases run in fresh processes: the setting is process-wide
+and must come before the first JAX computation. The too-late case changes nothing,
+so it runs here.
 """
 
 import os
 import subprocess
 import sys
+
+import jax
 
 from affect_jax import host_memory
 
@@ -60,8 +63,6 @@ def test_kept_memory_serves_the_next_call_without_page_faults():
 
 
 def test_too_late_once_jax_has_started_and_says_so(caplog):
-    import jax
-
     jax.devices()  # This process's backends start (if no earlier test started them).
     assert host_memory.keep_freed_memory() is False
     assert "before the first JAX computation" in caplog.text
