@@ -18,8 +18,8 @@ size. Steps then reuse the last step's pages, with no faults. Other threads
 
 The command lines keep freed memory unless AFFECT_JAX_KEEP_FREED_MEMORY=0.
 Measured (benchmarks/RESULTS.md): the quickstart's CNN stage 1.18x, the
-reference GRU config 1.10x, the quickstart's small GRU steps (batch 64)
-the same within the host's drift. The process keeps its peak heap for its
+reference GRU config 1.10x, and the quickstart's small GRU steps (batch 64)
+unchanged within the host's drift. The process keeps its peak heap for its
 lifetime, as those caching allocators do.
 
 It must run before the first JAX computation: the CPU client fixes its
