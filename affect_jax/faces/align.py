@@ -9,7 +9,8 @@ form the training frames have.
 Where the eyes come from, best first:
   five_point  dlib's 5-point landmark model, when the `face-recognition-models`
               package is installed (the `[align]` extra; a 9 MB model file).
-  cascade     OpenCV's eye cascade inside the face box (ships with OpenCV).
+  cascade     OpenCV's eye cascade inside the face box (ships with OpenCV 4;
+              OpenCV 5 has none, and `auto` then says so and uses the box).
   box         the eye positions that the detector's box implies (no rotation).
 The chosen method is asked per face; a method that finds no pair of eyes falls
 back to the next.
@@ -22,9 +23,10 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
+from absl import logging
 
 from affect_jax.faces import detect
-from affect_jax.faces.detect import MODEL_IMAGE_SIZE, Box
+from affect_jax.faces.detect import MODEL_IMAGE_SIZE, Box, cascades_available, opencv_cascade_path
 from affect_jax.runtime import ConfigError
 
 TEMPLATE_SIZE = 112
@@ -34,6 +36,7 @@ TEMPLATE_EYES = np.array([[38.2946, 51.6963], [73.5318, 51.5014]])
 # (measured on the synthetic portraits: HOG boxes put them at 0.29/0.69, 0.31).
 BOX_EYES = {"hog": ((0.29, 0.31), (0.69, 0.31)), "haar": ((0.32, 0.38), (0.68, 0.38))}
 EYE_METHODS = ("auto", "five_point", "cascade", "box")
+EYE_CASCADE = "haarcascade_eye.xml"
 _EYE_SEARCH_WIDTH = 80
 
 
@@ -60,13 +63,22 @@ class EyeFinder:
                 "'affect-jax[align]' (face-recognition-models), or use --eyes=cascade."
             )
         self.method = "five_point" if model else ("box" if method == "box" else "cascade")
+        if self.method == "cascade" and method == "auto" and not cascades_available(EYE_CASCADE):
+            logging.warning(
+                "Eyes from the face box (no rotation): no five-point model ('affect-jax[align]') "
+                "and cv2 %s has no eye cascade (OpenCV 5).",
+                cv2.__version__,
+            )
+            self.method = "box"
         self._predictor = None
         if model:
             import dlib
 
             self._predictor = dlib.shape_predictor(model)
-        eye_file = os.path.join(cv2.data.haarcascades, "haarcascade_eye.xml")
-        self._cascade = cv2.CascadeClassifier(eye_file) if self.method != "box" else None
+        self._cascade = None
+        if self.method == "cascade":  # --eyes=cascade on OpenCV 5: MissingCascadeError.
+            eye_file = opencv_cascade_path(EYE_CASCADE)
+            self._cascade = cv2.CascadeClassifier(eye_file)
         self.box_eyes = np.array(BOX_EYES.get(detector_name, BOX_EYES["hog"]))
 
     def from_box(self, box: Box) -> np.ndarray:

@@ -22,6 +22,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from affect_jax.runtime import ProjectError
+
 CASCADE_FILENAME = "haarcascade_frontalface_default.xml"
 MODEL_IMAGE_SIZE = 96
 
@@ -75,16 +77,36 @@ class FaceCrop:
     num_faces: int
 
 
-def _cascade_path() -> str:
+class MissingCascadeError(ProjectError, FileNotFoundError):
+    """An OpenCV Haar cascade that this OpenCV cannot give (OpenCV 5 has none)."""
+
+
+def opencv_cascade_path(filename: str) -> str:
+    """The path of OpenCV's own cascade `filename`, ready for cv2.CascadeClassifier.
+
+    Raises:
+      MissingCascadeError: OpenCV 5.x has no CascadeClassifier and ships no
+        cascade files; the message names the version and the fix.
+    """
     folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-    path = os.path.join(folder, CASCADE_FILENAME) if folder else None
-    if path is None or not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"OpenCV's {CASCADE_FILENAME} was not found (cv2 {cv2.__version__}, looked in "
+    path = os.path.join(folder, filename) if folder else None
+    if path is None or not os.path.isfile(path) or not hasattr(cv2, "CascadeClassifier"):
+        raise MissingCascadeError(
+            f"OpenCV's {filename} was not found (cv2 {cv2.__version__}, looked in "
             f"{folder!r}). OpenCV 5 dropped the Haar cascades: install "
-            "'opencv-python-headless>=4.9,<5', or pass cascade_path= to FaceDetector."
+            "'opencv-python-headless>=4.9,<5', or use what needs none (--detector=hog, "
+            "--eyes=five_point or --eyes=box)."
         )
     return path
+
+
+def cascades_available(filename: str = CASCADE_FILENAME) -> bool:
+    """Whether this OpenCV can run its cascade `filename` (False on OpenCV 5.x)."""
+    try:
+        opencv_cascade_path(filename)
+    except MissingCascadeError:
+        return False
+    return True
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -168,17 +190,26 @@ class FaceDetector:
           cascade_path: another cascade XML; default OpenCV's frontal face one.
 
         Raises:
-          FileNotFoundError: if the cascade file is missing (OpenCV 5 ships none).
+          MissingCascadeError: (a FileNotFoundError) if the cascade file or
+            OpenCV's CascadeClassifier is missing (OpenCV 5 has neither).
         """
         if scale_factor <= 1.0:
             raise ValueError(f"scale_factor must be > 1, got {scale_factor}.")
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
         self.min_size = tuple(min_size) if min_size else None
-        self.cascade_path = cascade_path or _cascade_path()
+        self.cascade_path = cascade_path or opencv_cascade_path(CASCADE_FILENAME)
+        if not hasattr(cv2, "CascadeClassifier"):  # OpenCV 5, even with a file given.
+            raise MissingCascadeError(
+                f"cv2 {cv2.__version__} has no CascadeClassifier (OpenCV 5 dropped it): "
+                "install 'opencv-python-headless>=4.9,<5', or use --detector=hog."
+            )
         self._cascade = cv2.CascadeClassifier(self.cascade_path)
         if self._cascade.empty():
-            raise FileNotFoundError(f"OpenCV could not load the cascade {self.cascade_path}.")
+            raise MissingCascadeError(
+                f"OpenCV could not load the cascade {self.cascade_path}: pass a Haar "
+                "cascade XML file as cascade_path."
+            )
 
     def detect(self, gray: np.ndarray) -> list[Box]:
         """All faces in a uint8 gray image, in OpenCV's order."""
