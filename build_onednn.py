@@ -6,6 +6,13 @@ config.model.conv_backend=auto falls back to XLA's convolutions at run time.
 The oneDNN headers and library come from the onednn-devel-cpu-gomp and
 onednn-cpu-gomp wheels, which pyproject.toml puts into pip's build environment.
 Set AFFECT_JAX_BUILD_ONEDNN=0 to skip the build.
+
+XLA's FFI headers: the installed jaxlib's where it is importable at build
+time, else (pip's isolated build) the copy in csrc/third_party, jaxlib
+0.10.2's, FFI API 0.3. XLA runs handlers built against an older minor version
+of its FFI API, so either build serves every jaxlib setup.py allows (0.10 to
+0.12, FFI API 0.3 to 0.5; launch/test_newest.sh runs the oneDNN tests on the
+newest).
 """
 
 import importlib.metadata
@@ -14,10 +21,8 @@ import platform
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
-
-from setuptools import Extension
-from setuptools.command.build_ext import build_ext
 
 NAME = "affect_jax.models.onednn._conv"
 SOURCE = "affect_jax/models/onednn/csrc/conv.cc"
@@ -25,10 +30,6 @@ VENDORED_FFI = "affect_jax/models/onednn/csrc/third_party"
 # Wheels built for x86-64 Linux only (the PyPI oneDNN wheels are manylinux1_x86_64).
 MARKER = "platform_machine == 'x86_64' and sys_platform == 'linux'"
 RUNTIME_REQUIREMENT = f"onednn-cpu-gomp==2023.2.0; {MARKER}"
-
-
-def extension() -> Extension:
-    return Extension(NAME, sources=[SOURCE], language="c++")
 
 
 def _wheel_file(distribution: str, suffix: str) -> Path:
@@ -86,26 +87,25 @@ def compile_command(output: str) -> list[str]:
     ]
 
 
-class BuildOptionalOnednn(build_ext):
-    """build_ext that compiles the handlers with g++ and never fails the install."""
+def build_or_say_why(output: str) -> bool:
+    """Compiles the handlers into `output`; False, with one line printed, where it cannot."""
+    try:
+        if os.environ.get("AFFECT_JAX_BUILD_ONEDNN", "1") == "0":
+            raise RuntimeError("AFFECT_JAX_BUILD_ONEDNN=0")
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(compile_command(output), check=True, capture_output=True)
+        return True
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
+        detail = getattr(error, "stderr", b"") or b""
+        last = detail.decode(errors="replace").strip().splitlines()[-1:] or [str(error)]
+        print(f"affect-jax: oneDNN convolutions not built ({last[0]}); XLA's are used.")
+        return False
 
-    def build_extensions(self) -> None:
-        built = []
-        for ext in self.extensions:
-            if ext.name != NAME:
-                self.build_extension(ext)
-                built.append(ext)
-                continue
-            try:
-                if os.environ.get("AFFECT_JAX_BUILD_ONEDNN", "1") == "0":
-                    raise RuntimeError("AFFECT_JAX_BUILD_ONEDNN=0")
-                output = self.get_ext_fullpath(ext.name)
-                Path(output).parent.mkdir(parents=True, exist_ok=True)
-                subprocess.run(compile_command(output), check=True, capture_output=True)
-                built.append(ext)
-            except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
-                detail = getattr(error, "stderr", b"") or b""
-                last = detail.decode(errors="replace").strip().splitlines()[-1:] or [str(error)]
-                print(f"affect-jax: oneDNN convolutions not built ({last[0]}); XLA's are used.")
-        # Only what was built is copied into place (editable installs) and listed.
-        self.extensions = built
+
+if __name__ == "__main__":
+    # `python build_onednn.py`: builds next to the sources, for a checkout run
+    # through PYTHONPATH with no pip install (benchmarks/gpu_check.sh's machine mode).
+    in_place = Path(__file__).resolve().parent / (
+        NAME.replace(".", "/") + sysconfig.get_config_var("EXT_SUFFIX")
+    )
+    build_or_say_why(str(in_place))

@@ -11,6 +11,7 @@ import functools
 import importlib.metadata
 import platform
 import sys
+import sysconfig
 from pathlib import Path
 
 import jax
@@ -35,8 +36,11 @@ _BF16_ISAS = {"avx512_core_bf16": 0xE7, "avx2_vnni_2": 0x1F}  # AMX (0xFEF) incl
 
 
 def _extension_path() -> Path | None:
+    # This interpreter's build first: a checkout installed into venvs of two
+    # Pythons holds one build each (any loads: the handlers use no Python API).
+    own = Path(__file__).parent / ("_conv" + sysconfig.get_config_var("EXT_SUFFIX"))
     found = sorted(Path(__file__).parent.glob("_conv*.so"))
-    return found[0] if found else None
+    return own if own.exists() else (found[0] if found else None)
 
 
 def _libdnnl_path() -> Path | None:
