@@ -53,9 +53,9 @@ GPU_TESTS = [
     "tests/training/test_multi_device.py",
     "tests/training/test_crash_safety.py",
 ]
-# Two of them test the CPU itself: "auto" picks the fused first block on CPU
-# only, and the two "devices" are XLA:CPU's forced host-device count.
-GPU_TESTS_K = "not auto_is_fused_on_cpu and not two_devices_match_one"
+# Tests marked cpu_only assert what holds on a CPU host only (oneDNN, "auto"
+# choices made for the CPU, XLA:CPU's forced device count).
+GPU_TESTS_MARKS = "not cpu_only"
 # The whole set of sizes of each mode; a size flag given on the command line wins.
 SIZES = {
     "gpu": dict(
@@ -73,7 +73,7 @@ SIZES = {
         preset="quickstart",
         train_steps=0,
         test_paths=GPU_TESTS,
-        test_k=GPU_TESTS_K,
+        test_marks=GPU_TESTS_MARKS,
         test_collect_only=False,
     ),
     "smoke": dict(
@@ -91,7 +91,7 @@ SIZES = {
         preset="tiny",
         train_steps=2,
         test_paths=GPU_TESTS,
-        test_k=GPU_TESTS_K,
+        test_marks=GPU_TESTS_MARKS,
         test_collect_only=True,
     ),
 }

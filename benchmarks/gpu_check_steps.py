@@ -72,7 +72,7 @@ class Check:
         size = self.size
         # --maxfail, not -x: GPU runs are rare, so one failure should not hide the next ones.
         command = [sys.executable, "-m", "pytest", "-q", "--maxfail=5", "-p", "no:cacheprovider"]
-        command += size["test_paths"] + (["-k", size["test_k"]] if size["test_k"] else [])
+        command += size["test_paths"] + (["-m", size["test_marks"]] if size["test_marks"] else [])
         command += ["--collect-only"] if size["test_collect_only"] else []
         # The check itself holds most of the GPU's memory; the tests take theirs as they go.
         env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}

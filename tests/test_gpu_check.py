@@ -77,3 +77,26 @@ def test_cpu_smoke_run_writes_every_section_with_figures(tmp_path):
             assert any(re.fullmatch(r"-?[\d,.]+%?", cell) for cell in row), row
     bars = tables[-1]
     assert [row[0].split()[0] for row in bars[1:]] == ["CNN", "Grain", "quickstart"]
+
+
+def test_the_gpu_test_list_leaves_out_what_holds_on_a_cpu_only():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import gpu_check
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    size = gpu_check.SIZES["gpu"]
+    command = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
+    command += [*size["test_paths"], "-m", size["test_marks"]]
+    listed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True).stdout
+    # oneDNN is registered for the CPU, and on a GPU `auto` means XLA and the plain block.
+    for cpu_only in (
+        "test_extension_loads",
+        "test_backend_choice_and_fallback",
+        "test_auto_is_fused_on_cpu",
+        "test_two_devices_match_one",
+        "[onednn",
+    ):
+        assert cpu_only not in listed, cpu_only
+    assert "test_fused_and_plain_cnn_share_parameters_outputs_and_gradients[xla]" in listed
+    assert "tests/training/test_crash_safety.py::" in listed

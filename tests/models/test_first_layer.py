@@ -10,6 +10,9 @@ from jax import lax
 from affect_jax.models import cnn
 from affect_jax.models.first_layer import normalized_conv_relu_pool
 
+# oneDNN's handlers run on the CPU only (tests marked cpu_only are left out on a GPU).
+CONV_BACKENDS = ["xla", pytest.param("onednn", marks=pytest.mark.cpu_only)]
+
 
 def _plain_block(x_hat, scale, bias, kernel, padding):
     y = lax.conv_general_dilated(
@@ -18,7 +21,7 @@ def _plain_block(x_hat, scale, bias, kernel, padding):
     return nn.max_pool(nn.relu(y), (2, 2), (2, 2))
 
 
-@pytest.mark.parametrize("conv_backend", ["xla", "onednn"])
+@pytest.mark.parametrize("conv_backend", CONV_BACKENDS)
 @pytest.mark.parametrize(
     "size,channels,padding",
     [(24, 1, "SAME"), (23, 1, "SAME"), (21, 2, "VALID")],  # 23: odd conv output
@@ -60,7 +63,7 @@ def _cnn_gradients(model, variables, images, targets):
     return jax.grad(loss, has_aux=True)(variables["params"])
 
 
-@pytest.mark.parametrize("conv_backend", ["xla", "onednn"])
+@pytest.mark.parametrize("conv_backend", CONV_BACKENDS)
 def test_fused_and_plain_cnn_share_parameters_outputs_and_gradients(conv_backend):
     rng = np.random.default_rng(1)
     images = jnp.asarray(rng.integers(0, 256, (4, 96, 96, 1)), jnp.uint8)
@@ -93,6 +96,7 @@ def test_fused_and_plain_cnn_share_parameters_outputs_and_gradients(conv_backend
         np.testing.assert_allclose(ours, reference, atol=2e-5 * scale_of, err_msg=str(path))
 
 
+@pytest.mark.cpu_only
 def test_auto_is_fused_on_cpu_and_typos_name_the_valid_choices():
     assert cnn.resolve_first_block("auto") == "fused"  # Tests run on CPU.
     with pytest.raises(ValueError, match="auto, fused, plain"):

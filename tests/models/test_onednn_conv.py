@@ -25,6 +25,8 @@ from affect_jax.models.onednn import library
 from affect_jax.runtime import ConfigError
 from affect_jax.training.checkpoints import COMPUTE_ONLY_MODEL_KEYS
 
+# oneDNN's handlers are registered for the CPU; on a GPU host `auto` means XLA.
+pytestmark = pytest.mark.cpu_only
 REPO = Path(__file__).resolve().parents[2]
 _DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 _TOLERANCE = {"float32": 2e-5, "bfloat16": 1e-2}
