@@ -79,7 +79,7 @@ def keep_freed_memory() -> bool:
 
 
 def _jax_backends_started() -> bool:
-    from jax._src import xla_bridge  # No public way to ask (jax 0.10).
+    from jax._src import xla_bridge  # No public way to ask (jax 0.10 to 0.12).
 
     started = getattr(xla_bridge, "backends_are_initialized", None)
     return bool(started and started())

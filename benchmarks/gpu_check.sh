@@ -11,6 +11,13 @@
 #   AFFECT_JAX_WHEELS=DIR       install offline, from the wheels in DIR only
 #   AFFECT_JAX_PYTHON=PYTHON    no venv and no install: run with PYTHON and the
 #                               packages it has (a machine with its own jax)
+#   AFFECT_JAX_MACHINE=1        no network: the machine's python3 (or
+#                               AFFECT_JAX_PYTHON) with its own jax, flax, optax
+#                               and orbax, plus the wheels that
+#                               benchmarks/gpu_wheels.sh put in .whl/ (or
+#                               AFFECT_JAX_MACHINE_WHEELS), installed with
+#                               --no-index --no-deps --target; oneDNN is built
+#                               only where the machine can (a GPU needs none)
 #   AFFECT_JAX_CHECK_SECONDS    the whole run's limit (default: 540)
 #   AFFECT_JAX_INSTALL_SECONDS  the install's own part of it (default: 240)
 set -euo pipefail
@@ -20,7 +27,21 @@ total="${AFFECT_JAX_CHECK_SECONDS:-540}"
 install_limit="${AFFECT_JAX_INSTALL_SECONDS:-240}"
 start=$SECONDS
 
-if [ -n "${AFFECT_JAX_PYTHON:-}" ]; then
+if [ "${AFFECT_JAX_MACHINE:-0}" = 1 ]; then
+  python="${AFFECT_JAX_PYTHON:-python3}"
+  wheels="${AFFECT_JAX_MACHINE_WHEELS:-$repo_root/.whl}"
+  site="${AFFECT_JAX_MACHINE_SITE:-/tmp/affect-jax-site}"
+  shopt -s nullglob
+  carried=("$wheels"/*.whl)
+  shopt -u nullglob
+  echo "No network: $python and its packages, plus ${#carried[@]} wheels from $wheels into $site."
+  if [ "${#carried[@]}" -gt 0 ]; then
+    "$python" -m pip install --quiet --no-index --no-deps --no-compile --no-cache-dir \
+      --upgrade --target "$site" "${carried[@]}"
+  fi
+  export PYTHONPATH="$repo_root:$site${PYTHONPATH:+:$PYTHONPATH}"
+  "$python" build_onednn.py  # One line where it cannot: XLA's convolutions serve the GPU.
+elif [ -n "${AFFECT_JAX_PYTHON:-}" ]; then
   python="$AFFECT_JAX_PYTHON"
   export PYTHONPATH="$repo_root${PYTHONPATH:+:$PYTHONPATH}"
   echo "No install: running with $python as it is."
