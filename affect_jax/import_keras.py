@@ -34,6 +34,7 @@ def main(argv: list[str]) -> None:
     runtime.quiet_library_logs()
     runtime.apply_fast_cpu_flags()  # Before JAX starts its backend.
     from affect_jax.training import imported_runs  # Imports JAX: after the CPU flags.
+    from affect_jax.training.run import CHECKPOINTS, RESULTS
 
     with runtime.one_line_errors():
         results = imported_runs.import_keras_run(
@@ -43,7 +44,7 @@ def main(argv: list[str]) -> None:
             target=_TARGET.value,
         )
     print(json.dumps(results, indent=2))
-    print(f"Run folder: {_WORKDIR.value} ({results['stage']} run, checkpoints/, results.json)")
+    print(f"Run folder: {_WORKDIR.value} ({results['stage']} run, {CHECKPOINTS}/, {RESULTS})")
 
 
 def run() -> None:

@@ -54,9 +54,12 @@ def main(argv: list[str]) -> None:
         result = stages.run(config, _WORKDIR.value)
     print(json.dumps(result, indent=2))
     if config.stage != "extract":
+        # Imports JAX: after the process's XLA flags.
+        from affect_jax.training.run import CHECKPOINTS, METRICS, PLOTS, RESULTS, TENSORBOARD
+
         print(
-            f"Workdir: {_WORKDIR.value} (checkpoints/, metrics.jsonl, "
-            "tensorboard/, plots/, results.json)"
+            f"Workdir: {_WORKDIR.value} ({CHECKPOINTS}/, {METRICS}, {TENSORBOARD}/, {PLOTS}/, "
+            f"{RESULTS})"
         )
 
 

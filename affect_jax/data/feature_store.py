@@ -137,6 +137,28 @@ class NpyRowWriter:
         self._file.close()
 
 
+def array_path(directory: str | Path, name: str) -> Path:
+    """The .npy file of the store's array `name` (one of ARRAYS)."""
+    return Path(directory) / f"{name}.npy"
+
+
+def open_row_writers(
+    directory: Path, layouts: dict[str, tuple[tuple[int, ...], Any]]
+) -> dict[str, NpyRowWriter]:
+    """One NpyRowWriter per array of ARRAYS, from its (shape, dtype) in `layouts`."""
+    if set(layouts) != set(ARRAYS):
+        raise ValueError(f"A feature store holds {ARRAYS}, got {tuple(layouts)}.")
+    writers: dict[str, NpyRowWriter] = {}
+    try:
+        for name in ARRAYS:
+            writers[name] = NpyRowWriter(array_path(directory, name), *layouts[name])
+    except BaseException:
+        for writer in writers.values():
+            writer.close()
+        raise
+    return writers
+
+
 class FeatureStore:
     """Read-only, memory-mapped view of one split's finished feature store."""
 
@@ -151,7 +173,7 @@ class FeatureStore:
             )
         self.metadata = json.loads(complete.read_text())
         for name in ARRAYS:
-            setattr(self, name, np.load(self.directory / f"{name}.npy", mmap_mode="r"))
+            setattr(self, name, np.load(array_path(self.directory, name), mmap_mode="r"))
         self.video_names: list[str] = self.metadata["video_names"]
         self.label_names: list[str] = self.metadata["label_names"]
         if len(self.features) == 0:

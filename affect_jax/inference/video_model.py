@@ -3,9 +3,8 @@
 `load_video_model(path)` takes a train_rnn or train_cnn run (its workdir, its
 checkpoints/ folder, or one checkpoints/<step> folder) and rebuilds the model
 from the config saved in the checkpoint. An RNN run finds its CNN through an
-explicit `cnn_path`, else its feature store (`<features_dir>/<train
-split>/complete.json`, "checkpoint"), else its `config.rnn.cnn_workdir` (set by
-affect_jax.import_keras, whose runs have no feature store).
+explicit `cnn_path`, else its feature store, else its `config.rnn.cnn_workdir`
+(training/run.cnn_of_rnn).
 
 Which frames the RNN predicts: the frames that would be window targets in
 training (data/windows.py), with frames that have no face breaking runs as
@@ -21,42 +20,22 @@ frames instead (a warning says so); a video with no face gets none.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
 import jax
-import ml_collections
 import numpy as np
 from absl import logging
 
 from affect_jax.data import pipeline, windows
-from affect_jax.data.feature_store import COMPLETE_FILE
 from affect_jax.data.windows import fill_by_interpolation
 from affect_jax.inference import heads
 from affect_jax.tasks import thresholds
 from affect_jax.tasks.labels import VALENCE_AROUSAL
 from affect_jax.training import sharding, steps
-from affect_jax.training.checkpoints import NotACheckpointError, find_checkpoint, restore_run_state
+from affect_jax.training.run import RunFolder, cnn_of_rnn, find_checkpoint, restore_run_state
 
 RNN_BATCH_SIZE = 256  # Windows per RNN call: fixed, so the RNN compiles once.
-
-
-def feature_store_info(
-    rnn_config: ml_collections.ConfigDict, rnn_path: str, required: bool
-) -> dict:
-    """The RNN's training feature store's complete.json ({} if gone and not required)."""
-    features_dir = rnn_config.rnn.features_dir
-    complete = Path(features_dir) / rnn_config.dataset.train_split / COMPLETE_FILE
-    if not features_dir or not complete.exists():  # "": no store (an imported RNN).
-        if not required:
-            return {}
-        raise NotACheckpointError(
-            f"The RNN {rnn_path} was trained on the feature store {features_dir!r}, but "
-            f"{complete} is missing, so its CNN is unknown: pass the CNN run with "
-            "--cnn_checkpoint (or set the run's config.rnn.cnn_workdir)."
-        )
-    return json.loads(complete.read_text())
 
 
 @dataclasses.dataclass
@@ -190,7 +169,7 @@ def load_video_model(
     mesh = sharding.make_data_mesh()
     batch_size = sharding.per_process_batch_size(batch_size, "batch_size (--batch_size)")
     workdir, step, config = find_checkpoint(path, which)
-    where = f"{workdir}/checkpoints/{step}"
+    where = str(RunFolder(workdir).step_dir(step))
     names, columns = heads.predicted_columns(config, where)
     outputs = dict(value_names=names, au_thresholds=_au_thresholds(workdir))
     if config.model.name == "cnn":
@@ -198,17 +177,8 @@ def load_video_model(
             logging.warning("%s is a CNN run; --cnn_checkpoint is ignored.", where)
         state = restore_run_state(workdir, step, config, mesh)
         return VideoModel(state, where, columns, mesh, batch_size, **outputs)
-    named = config.rnn.get("cnn_workdir", "")  # Older runs lack the key.
-    info = feature_store_info(config, where, required=not (cnn_path or named))
-    cnn_path = cnn_path or info.get("checkpoint") or named
-    if not Path(cnn_path).exists():
-        raise NotACheckpointError(
-            f"The CNN of the RNN {where}, {cnn_path}, is gone: pass it with --cnn_checkpoint."
-        )
-    cnn_workdir, cnn_step, cnn_config = find_checkpoint(cnn_path, "best")
-    cnn_where = f"{cnn_workdir}/checkpoints/{cnn_step}"
-    if cnn_config.model.name != "cnn":
-        raise NotACheckpointError(f"{cnn_where} holds a {cnn_config.model.name!r}, not a CNN.")
+    cnn_workdir, cnn_step, cnn_config, info = cnn_of_rnn(config, where, cnn_path)
+    cnn_where = str(RunFolder(cnn_workdir).step_dir(cnn_step))
     if info and Path(info["checkpoint"]).resolve() != Path(cnn_where):
         logging.warning(
             "The RNN %s learned from the features of %s; predicting with those of %s.",
@@ -235,7 +205,4 @@ def load_video_model(
 
 def _au_thresholds(workdir: Path) -> dict[str, float]:
     """The AU thresholds a run chose on validation (results.json), or {} (0.5 each)."""
-    results = workdir / "results.json"
-    if not results.exists():
-        return {}
-    return dict(json.loads(results.read_text()).get(thresholds.THRESHOLDS_KEY) or {})
+    return dict(RunFolder(workdir).read_results().get(thresholds.THRESHOLDS_KEY) or {})

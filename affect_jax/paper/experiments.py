@@ -11,7 +11,6 @@ models and schedules for the embedded default), `tiny` (seconds; tests).
 """
 
 import dataclasses
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from affect_jax.data import building
 from affect_jax.data.feature_store import COMPLETE_FILE
 from affect_jax.paper import report
 from affect_jax.synthetic import affwild2_layout, ck_plus_layout, jaffe_layout
+from affect_jax.training.run import RunFolder
 
 PRESETS = ("full", "synthetic", "tiny")
 _WRITERS: dict[str, tuple[Callable, dict]] = {
@@ -83,7 +83,7 @@ def make_config(
     if experiment.config == "affwild2_extract":
         config.extract.cnn_workdir = str(root / experiment.after)
     elif experiment.config == "affwild2_rnn":
-        config.rnn.features_dir = str(root / experiment.after / "features")
+        config.rnn.features_dir = str(RunFolder(root / experiment.after).features)
     else:
         config.dataset.data_dir = data_dir
     return config
@@ -110,11 +110,11 @@ def prepare_datasets(raw_dirs: dict[str, str], data_dir: str, root: Path, preset
 def _finished(workdir: Path, config: ml_collections.ConfigDict) -> bool:
     if config.stage == "extract":
         return all(
-            (workdir / "features" / split / COMPLETE_FILE).exists()
+            (RunFolder(workdir).features / split / COMPLETE_FILE).exists()
             for split in config.extract.splits
         )
-    results = workdir / "results.json"
-    return results.exists() and json.loads(results.read_text())["step"] >= config.num_train_steps
+    results = RunFolder(workdir).read_results()
+    return bool(results) and results["step"] >= config.num_train_steps
 
 
 def run_all(root: Path, preset: str, raw_dirs: dict[str, str], data_dir: str = "") -> Path:

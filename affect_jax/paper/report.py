@@ -4,9 +4,10 @@ Reads each experiment's results.json under the run root, so it can be
 rewritten at any time from what has finished.
 """
 
-import json
 import math
 from pathlib import Path
+
+from affect_jax.training.run import BALANCING_PNG, PLOTS, RunFolder
 
 # Paper numbers (Table I: accuracy; Table III: whole-set validation CCC V / A).
 PAPER_TABLE_1 = {"ck_plus": (0.95, 0.50)}
@@ -26,8 +27,7 @@ BASELINE = ("ABAW 2020 baseline", (0.14, 0.24))
 
 
 def _results(root: Path, name: str) -> dict:
-    path = root / name / "results.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    return RunFolder(root / name).read_results()
 
 
 def _number(value) -> str:
@@ -58,11 +58,11 @@ def _table_3_row(result: dict, kind: str) -> tuple:
 
 def _figures(root: Path) -> list[str]:
     patterns = [
-        "ck_plus/plots/confusion_*.png",
-        "ck_plus_balanced/plots/confusion_*.png",
-        "cnn_subset*/balancing.png",
-        "*/plots/training_curves.png",
-        "gru_3/plots/timelines.png",
+        f"ck_plus/{PLOTS}/confusion_*.png",
+        f"ck_plus_balanced/{PLOTS}/confusion_*.png",
+        f"cnn_subset*/{BALANCING_PNG}",
+        f"*/{PLOTS}/training_curves.png",
+        f"gru_3/{PLOTS}/timelines.png",
     ]
     found = []
     for pattern in patterns:

@@ -23,7 +23,7 @@ from affect_jax.runtime import ConfigError
 from affect_jax.stages import cross_dataset as cross_dataset_lib
 from affect_jax.stages.inputs import StageInputs
 from affect_jax.tasks import registry
-from affect_jax.training import sharding, steps
+from affect_jax.training import run, sharding, steps
 
 
 def predict_split(
@@ -134,13 +134,13 @@ def cross_dataset(
                 target, metrics, predictions["label"], predicted, class_names
             )
         )
-        figures[target.key] = f"plots/{figure}"
+        figures[target.key] = f"{run.PLOTS}/{figure}"  # A link relative to the report.
         if jax.process_index() == 0 and figure != "confusion_validation.png":
             confusion_matrices(
                 predictions["label"],
                 predicted,
                 config.num_classes,
-                workdir / "plots" / figure,
+                run.RunFolder(workdir).plots / figure,
                 title=f"{target.dataset} {target.split}",
                 class_names=tuple(config.get("class_names", ())),
             )

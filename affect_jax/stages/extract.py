@@ -30,13 +30,14 @@ from affect_jax.data.feature_store import (
     label_fields,
     label_names,
     label_row,
+    open_row_writers,
     write_json_atomically,
 )
 from affect_jax.models.registry import FRAME_SHAPE
 from affect_jax.runtime import ConfigError
 from affect_jax.tasks import registry
 from affect_jax.tasks.labels import VALENCE_AROUSAL
-from affect_jax.training import checkpoints, sharding, steps
+from affect_jax.training import checkpoints, run, sharding, steps
 from affect_jax.training.progress import RateMeter
 
 FEATURE_DTYPES = ("float16", "float32")
@@ -109,17 +110,16 @@ def extract_split(
     failed = False
     try:
         writers.update(
-            {
-                "features": NpyRowWriter(
-                    out_dir / "features.npy", (total, feature_dim), feature_dtype
-                ),
-                "cnn_outputs": NpyRowWriter(
-                    out_dir / "cnn_outputs.npy", (total, num_outputs), np.float32
-                ),
-                "video_ids": NpyRowWriter(out_dir / "video_ids.npy", (total,), np.int32),
-                "frames": NpyRowWriter(out_dir / "frames.npy", (total,), np.int32),
-                "labels": NpyRowWriter(out_dir / "labels.npy", (total, num_labels), np.float32),
-            }
+            open_row_writers(
+                out_dir,
+                {
+                    "features": ((total, feature_dim), feature_dtype),
+                    "cnn_outputs": ((total, num_outputs), np.float32),
+                    "video_ids": ((total,), np.int32),
+                    "frames": ((total,), np.int32),
+                    "labels": ((total, num_labels), np.float32),
+                },
+            )
         )
         if row and any(writer.created for writer in writers.values()):
             raise FeatureStoreError(
@@ -216,7 +216,7 @@ def extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
         )
     mesh = sharding.make_data_mesh()
     try:
-        state, cnn_config, checkpoint_path = checkpoints.restore_cnn(
+        state, cnn_config, checkpoint_path = run.restore_cnn(
             config.extract.cnn_workdir, config.extract.checkpoint, mesh
         )
     except checkpoints.NotACheckpointError as error:
@@ -233,7 +233,7 @@ def extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
     stores = {}
     for split in config.extract.splits:
         source = sources.open_split(dataset, data_dir, split)
-        out_dir = Path(workdir) / "features" / split
+        out_dir = run.RunFolder(workdir).features / split
         extract_split(
             state,
             predict,

@@ -27,6 +27,7 @@ from affect_jax.data.feature_store import FeatureStore, label_columns
 from affect_jax.plots.balancing import plot_histograms
 from affect_jax.runtime import ConfigError
 from affect_jax.tasks import registry
+from affect_jax.training import run
 
 
 @dataclasses.dataclass
@@ -118,8 +119,8 @@ def for_stage(config: ml_collections.ConfigDict, workdir: str) -> StageInputs:
         if config.balancing.enabled:
             train, result = va_balancing.balanced_training_source(train, config)
             if jax.process_index() == 0:
-                va_balancing.write_summary(result, Path(workdir) / "balancing.json")
-                plot_histograms(result, Path(workdir) / "balancing.png")
+                va_balancing.write_summary(result, Path(workdir) / run.BALANCING_JSON)
+                plot_histograms(result, Path(workdir) / run.BALANCING_PNG)
         weights = None
         if registry.get_task(config.loss).target_key == "label":
             train, weights = _balance_classes(train, config)

@@ -21,6 +21,7 @@ from affect_jax.plots.training import (
 )
 from affect_jax.tasks import registry
 from affect_jax.training.metric_writer import read_metrics
+from affect_jax.training.run import RunFolder
 
 
 def _scatter(predictions: dict, result: dict, config, plots_dir: Path) -> None:
@@ -68,8 +69,9 @@ def write_outputs(
         return
     # NaN (e.g. recall of a class absent from the split) is not JSON: null.
     finite = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in result.items()}
-    (workdir / "results.json").write_text(json.dumps(finite, indent=2) + "\n")
-    plots_dir = workdir / "plots"
+    folder = RunFolder(workdir)
+    folder.results.write_text(json.dumps(finite, indent=2) + "\n")
+    plots_dir = folder.plots
     plots_dir.mkdir(exist_ok=True)
     training_curves(read_metrics(str(workdir)), plots_dir / "training_curves.png")
     FIGURES[registry.get_task(config.loss).figure](predictions, result, config, plots_dir)

@@ -18,7 +18,7 @@ from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
 from affect_jax.stages import evaluate, inputs, outputs, video_eval
 from affect_jax.tasks import thresholds
-from affect_jax.training import checkpoints, init_from, resume, sharding, steps
+from affect_jax.training import checkpoints, init_from, resume, run, sharding, steps
 from affect_jax.training.metric_writer import MetricWriter
 from affect_jax.training.progress import RateMeter
 
@@ -33,7 +33,7 @@ def _check_finite(loss: float, step: int, batch: dict[str, np.ndarray], workdir:
     ids_name = "frame" if "frame" in batch else "row"  # Frames, or feature-store rows.
     raise NonFiniteLossError(
         f"Loss is {loss} at step {step} (batch {ids_name} {batch[ids_name][:8]}...). "
-        f"The last good checkpoint in {workdir}/checkpoints is kept. Lower "
+        f"The last good checkpoint in {run.RunFolder(workdir).checkpoints} is kept. Lower "
         "config.optimizer.learning_rate, or check the data for NaN labels."
     )
 
@@ -72,14 +72,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         sharding.per_process_batch_size(config.batch_size),
         augment=stage_inputs.augment,
     )
-    manager = checkpoints.make_manager(workdir, config.checkpoint.keep)
+    folder = run.RunFolder(workdir)
+    manager = checkpoints.make_manager(folder.checkpoints, config.checkpoint.keep)
     init_from.refuse_imported_workdir(manager.latest_step(), workdir)
     # The newest step that restores whole; damaged newer ones are moved aside.
     start_step, restored = resume.restore_newest_intact(
         manager, checkpoints.abstract(state), train_iter, config
     )
     if start_step:
-        logging.info("Resuming from %s/checkpoints/%d", workdir, start_step)
+        logging.info("Resuming from %s", folder.step_dir(start_step))
         state = restored
     elif config.get("init_from"):  # Configs older than the key have none.
         state = init_from.initialize_from(
@@ -148,7 +149,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         )
     result = {"step": int(state.step), "best_step": manager.best_step(), **result}
     if config.stage == "train_rnn":  # Scored per frame; the figures too.
-        evaluation, predictions = video_eval.per_video_evaluation(config, workdir_path, predictions)
+        evaluation, predictions = video_eval.per_video_evaluation(
+            config, workdir_path, predictions
+        )
         result.update(evaluation)
     else:
         result.update(thresholds.for_frame_run(config, predictions))

@@ -24,6 +24,7 @@ from affect_jax.plots.timelines import Timeline, plot_timelines
 from affect_jax.stages import challenge_files
 from affect_jax.tasks import losses, registry, thresholds
 from affect_jax.tasks.labels import VALENCE_AROUSAL
+from affect_jax.training import run
 
 
 def frame_predictions(
@@ -222,12 +223,13 @@ def per_video_evaluation(
         task.target_key: labels[keep, 0] if task.target_key == "label" else labels[keep],
     }
     if jax.process_index() == 0:
-        count = write_prediction_files(store, frames, config, workdir / "predictions", chosen)
+        folder = run.RunFolder(workdir)
+        count = write_prediction_files(store, frames, config, folder.predictions, chosen)
         heads = registry.task_columns(registry.output_names(config))
         if "va" in heads:
             va_names = tuple(registry.output_names(config)[c] for c in heads["va"])
             plot_store_timelines(
-                store, frames[:, heads["va"]], va_names, workdir / "plots" / "timelines.png"
+                store, frames[:, heads["va"]], va_names, folder.plots / "timelines.png"
             )
-        logging.info("Wrote %d videos' prediction files to %s/predictions", count, workdir)
+        logging.info("Wrote %d videos' prediction files to %s", count, folder.predictions)
     return result, figure_inputs

@@ -13,8 +13,8 @@ resumes from the newest step that restores and moves the damaged one aside
 
 Kept: the newest `keep` checkpoints, plus the best by validation loss.
 
-Finding and restoring a run for use (extraction, prediction, fine-tuning) also
-lives here: `find_checkpoint` then `restore_run_state`, or `restore_cnn`.
+Finding and restoring a run for use (extraction, prediction, fine-tuning)
+lives in run.py, with the run folder's layout.
 """
 
 import weakref
@@ -27,10 +27,7 @@ import ml_collections
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
-from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
-from affect_jax.training import steps
-from affect_jax.training.sharding import replicated
 
 # Parts of the config that fix the shapes of the saved state.
 SHAPE_KEYS = ("model", "loss", "targets", "num_classes")
@@ -60,7 +57,7 @@ class DamagedCheckpointError(ProjectError, OSError):
 _DAMAGE_CODES = ("OUT_OF_RANGE", "DATA_LOSS")
 
 
-def _damage(error: BaseException) -> str | None:
+def damage_message(error: BaseException) -> str | None:
     """The first line of TensorStore's damage message in `error`'s causes, if any."""
     while error is not None:
         text = str(error)
@@ -101,7 +98,8 @@ def _validation_loss(metrics: dict[str, float]) -> float:
     return metrics["val_loss"]
 
 
-def make_manager(workdir: str, keep: int = 2) -> ocp.CheckpointManager:
+def make_manager(directory: str | Path, keep: int = 2) -> ocp.CheckpointManager:
+    """Orbax's manager of the steps in `directory` (a run's checkpoints/, run.RunFolder)."""
     policy = checkpoint_managers.AnyPreservationPolicy(
         [
             checkpoint_managers.LatestN(n=keep),
@@ -116,7 +114,7 @@ def make_manager(workdir: str, keep: int = 2) -> ocp.CheckpointManager:
     )
     # best_fn makes Orbax store each save's metrics and answer best_step().
     return ocp.CheckpointManager(
-        Path(workdir).resolve() / "checkpoints",
+        Path(directory).resolve(),
         options=ocp.CheckpointManagerOptions(
             create=True,
             preservation_policy=policy,
@@ -220,90 +218,3 @@ def restore(
 def abstract(tree: Any) -> Any:
     """Shapes, dtypes and shardings of `tree`, the target that restore needs."""
     return jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)
-
-
-def locate_run(path: str | Path) -> tuple[Path, int | None]:
-    """(run workdir, step or None) of a workdir, checkpoints/ or checkpoints/<step> path."""
-    path = Path(path).resolve()
-    if path.name.isdigit() and path.parent.name == "checkpoints":
-        return path.parent.parent, int(path.name)
-    if path.name == "checkpoints" and path.is_dir():
-        return path.parent, None
-    if (path / "checkpoints").is_dir():
-        return path, None
-    raise NotACheckpointError(
-        f"{path} is not a checkpoint: give the --workdir of a train_cnn or train_rnn run "
-        f"(it holds checkpoints/, and {path / 'checkpoints'} does not exist), that "
-        "checkpoints/ folder, or one checkpoints/<step> folder."
-    )
-
-
-def find_checkpoint(path: str | Path, which: str) -> tuple[Path, int, ml_collections.ConfigDict]:
-    """(workdir, step, saved config) of the checkpoint at `path`.
-
-    Args:
-      which: "best" (lowest validation loss; the latest if none has one),
-        "latest", or a step; ignored when `path` names a step.
-    """
-    workdir, step = locate_run(path)
-    if not any(p.name.isdigit() for p in (workdir / "checkpoints").iterdir()):
-        raise NotACheckpointError(f"{workdir}/checkpoints holds no finished checkpoint.")
-    manager = make_manager(str(workdir))
-    try:
-        if step is None:
-            latest = manager.latest_step()
-            step = {"best": manager.best_step() or latest, "latest": latest}.get(which)
-            step = int(which) if step is None and which.isdigit() else step
-        if step is None or step not in manager.all_steps():
-            raise NotACheckpointError(f"No checkpoint {which!r} in {workdir}/checkpoints.")
-        return workdir, step, saved_config(manager, step)
-    finally:
-        manager.close()
-
-
-def restore_run_state(
-    workdir: Path, step: int, config: ml_collections.ConfigDict, mesh, feature_dim: int = 0
-) -> Any:
-    """The train state saved at `step`; `feature_dim` is an RNN's input width."""
-    sample = input_spec(config, feature_dim)
-    # Shapes only: compiling the initializer would take seconds and its values are overwritten.
-    shapes = jax.eval_shape(
-        lambda: steps.create_train_state(create_model(config), config, mesh, sample)
-    )
-    # Replicated on this process's mesh, as training holds it: without a sharding
-    # Orbax would lay the arrays out as saved, and a checkpoint of another device
-    # or host count (a TPU slice's, read on one machine) would not restore.
-    target = jax.tree.map(
-        lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=replicated(mesh)),
-        shapes,
-    )
-    manager = make_manager(str(workdir))
-    try:
-        return restore(manager, step, target, None, config)
-    except CheckpointMismatchError:
-        raise
-    except Exception as error:  # noqa: BLE001 (TensorStore's damage comes as a bare Exception.)
-        if damage := _damage(error):
-            others = ", ".join(str(s) for s in sorted(manager.all_steps()) if s != step)
-            raise DamagedCheckpointError(
-                f"{workdir}/checkpoints/{step} is damaged: its arrays do not read back whole "
-                f"({damage}). Pass --step= with another of the run's steps ({others or 'none'})"
-                ", or copy the run again from where it was trained."
-            ) from error
-        if not isinstance(error, ValueError):
-            raise
-        raise CheckpointMismatchError(
-            f"{workdir}/checkpoints/{step} does not fit its own config's model (an RNN over "
-            f"{feature_dim}-wide features?): {error}"
-        ) from error
-    finally:
-        manager.close()
-
-
-def restore_cnn(path: str | Path, which: str, mesh) -> tuple[Any, ml_collections.ConfigDict, str]:
-    """(train state, config, "<workdir>/checkpoints/<step>") of the CNN run at `path`."""
-    workdir, step, config = find_checkpoint(path, which)
-    where = f"{workdir}/checkpoints/{step}"
-    if config.model.name != "cnn":
-        raise CheckpointMismatchError(f"{where} holds a {config.model.name!r} model, not a CNN.")
-    return restore_run_state(workdir, step, config, mesh), config, where

@@ -28,7 +28,7 @@ from affect_jax.models import keras_hdf5
 from affect_jax.models.keras_hdf5 import KerasImportError, KerasModel
 from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
-from affect_jax.training import checkpoints, init_from, sharding, steps
+from affect_jax.training import checkpoints, init_from, run, sharding, steps
 
 # Head widths of a valence/arousal regressor -> the config file's `target=` choices.
 _VA_TARGETS = {"valence": ("valence",), "arousal": ("arousal",)}
@@ -89,7 +89,7 @@ def _rnn_config(model: KerasModel, settings: dict, target, notes: list[str], cnn
             f"{model.path}: an RNN reads CNN features; name its CNN run with "
             "--cnn_workdir=CNN_RUN (a CNN imported first with this command, or a trained one)."
         )
-    cnn_dir, cnn_step, cnn_config = checkpoints.find_checkpoint(cnn_workdir, "best")
+    cnn_dir, cnn_step, cnn_config = run.find_checkpoint(cnn_workdir, "best")
     if cnn_config.model.name != "cnn":
         raise KerasImportError(
             f"--cnn_workdir={cnn_workdir} holds a {cnn_config.model.name!r} run, not a CNN."
@@ -97,8 +97,8 @@ def _rnn_config(model: KerasModel, settings: dict, target, notes: list[str], cnn
     if cnn_config.model.feature_dim != settings["feature_dim"]:
         raise KerasImportError(
             f"{model.path}: the RNN reads {settings['feature_dim']}-wide features, but the CNN "
-            f"{cnn_dir}/checkpoints/{cnn_step} gives {cnn_config.model.feature_dim}: pass the "
-            "CNN these features came from with --cnn_workdir."
+            f"{run.RunFolder(cnn_dir).step_dir(cnn_step)} gives {cnn_config.model.feature_dim}: "
+            "pass the CNN these features came from with --cnn_workdir."
         )
     config = config_lib.load_config("affwild2_rnn", f"cell={settings['cell']}")
     config.model.layer_sizes = settings["layer_sizes"]
@@ -134,10 +134,10 @@ def _imported_state(model: KerasModel, config: ml_collections.ConfigDict, featur
 
 
 def _refuse_existing_run(workdir: Path) -> None:
-    if (workdir / "checkpoints").exists():
+    if run.RunFolder(workdir).checkpoints.exists():
         raise RunExistsError(
-            f"{workdir} already holds checkpoints/ (a run); nothing was written. Import into "
-            "a new --workdir, or delete that folder first."
+            f"{workdir} already holds {run.CHECKPOINTS}/ (a run); nothing was written. Import "
+            "into a new --workdir, or delete that folder first."
         )
 
 
@@ -145,28 +145,29 @@ def _write_run(workdir: Path, state: Any, config: ml_collections.ConfigDict, res
     """Writes beside `workdir` and renames into place: a failure leaves no half run."""
     # Beside it, so that the rename stays on one file system; mkdir (not mkdtemp,
     # whose folders are private) gives the run folder the user's usual permissions.
-    staging = workdir.parent / f".{workdir.name}.importing-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)  # A crashed import's leftovers.
-    staging.mkdir(parents=True)
+    staging = run.RunFolder(workdir.parent / f".{workdir.name}.importing-{os.getpid()}")
+    target = run.RunFolder(workdir)
+    shutil.rmtree(staging.root, ignore_errors=True)  # A crashed import's leftovers.
+    staging.root.mkdir(parents=True)
     try:
-        manager = checkpoints.make_manager(str(staging), keep=1)
+        manager = checkpoints.make_manager(staging.checkpoints, keep=1)
         checkpoints.save(manager, init_from.IMPORTED_STEP, state, None, config, metrics=None)
         checkpoints.wait_until_written(manager)
         manager.close()
-        (staging / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        staging.results.write_text(json.dumps(results, indent=2) + "\n")
         if not workdir.exists():
-            staging.rename(workdir)
+            staging.root.rename(workdir)
             return
         # An existing folder without a run (say, where the .hdf5 files were saved):
         # checkpoints/ moves last, so until then the folder is still no run.
-        (staging / "results.json").replace(workdir / "results.json")
+        staging.results.replace(target.results)
         try:
-            (staging / "checkpoints").rename(workdir / "checkpoints")
+            staging.checkpoints.rename(target.checkpoints)
         except OSError:
-            (workdir / "results.json").unlink(missing_ok=True)
+            target.results.unlink(missing_ok=True)
             raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging.root, ignore_errors=True)
 
 
 def import_keras_run(

@@ -16,7 +16,7 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 from affect_jax.runtime import ProjectError
-from affect_jax.training import checkpoints
+from affect_jax.training import checkpoints, run
 
 # The Orbax step of a run written by affect_jax.import_keras; training saves from step 1 on.
 IMPORTED_STEP = 0
@@ -92,8 +92,8 @@ def initialize_from(
       CheckpointMismatchError: the trees differ; names the first leaf path and
         both shapes.
     """
-    workdir, step, saved_config = checkpoints.find_checkpoint(run_dir, "best")
-    where = workdir / "checkpoints" / str(step)
+    workdir, step, saved_config = run.find_checkpoint(run_dir, "best")
+    where = run.RunFolder(workdir).step_dir(step)
     want = {"params": state.params, "batch_stats": state.batch_stats}
     # Compared before restoring: a restore into the wrong shapes fails less clearly.
     mismatch = first_mismatch(_saved_variables_shapes(where), want, ("init_from", "this run"))
@@ -103,6 +103,6 @@ def initialize_from(
             f"{config.model.name} model ({mismatch}). Start from a run of the same "
             "architecture (config.model and the head), or leave init_from empty."
         )
-    source = checkpoints.restore_run_state(workdir, step, saved_config, mesh, feature_dim)
+    source = run.restore_run_state(workdir, step, saved_config, mesh, feature_dim)
     logging.info("Initialized from %s (params and batch_stats; new optimizer)", where)
     return state.replace(params=source.params, batch_stats=source.batch_stats)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import jax
 
+from affect_jax.training.run import RunFolder
+
 
 class MetricWriter:
     """Writes scalars to `workdir/tensorboard/` and `workdir/metrics.jsonl`.
@@ -23,13 +25,13 @@ class MetricWriter:
             return
         from tensorboardX import SummaryWriter  # Only process 0 needs it.
 
-        self.jsonl_path = Path(workdir) / "metrics.jsonl"
+        self.jsonl_path = RunFolder(workdir).metrics
         if resume_step and self.jsonl_path.exists():
             _drop_records_after(self.jsonl_path, resume_step)
         self._jsonl = open(self.jsonl_path, "a", encoding="utf-8")
         # purge_step hides the interrupted run's events after the checkpoint.
         self._tensorboard = SummaryWriter(
-            str(Path(workdir) / "tensorboard"), purge_step=resume_step + 1 if resume_step else None
+            str(RunFolder(workdir).tensorboard), purge_step=resume_step + 1 if resume_step else None
         )
 
     def write(self, step: int, scalars: dict[str, float], prefix: str) -> None:
@@ -71,7 +73,7 @@ def read_metrics(workdir: str) -> list[dict]:
     """All records of `workdir/metrics.jsonl`, for notebooks, plots and tests.
 
     A last line cut short (a run killed mid-write) is skipped."""
-    path = Path(workdir) / "metrics.jsonl"
+    path = RunFolder(workdir).metrics
     if not path.exists():
         return []
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]

@@ -25,9 +25,7 @@ from absl import logging
 from etils import epath
 
 from affect_jax.runtime import ProjectError
-from affect_jax.training import checkpoints
-
-SET_ASIDE_FOLDER = "corrupt_checkpoints"
+from affect_jax.training import checkpoints, run
 
 
 class UnreadableCheckpointsError(ProjectError, OSError):
@@ -80,7 +78,7 @@ def _set_aside(
     manager: ocp.CheckpointManager, failed: list[tuple[int, Exception]], resumed: int
 ) -> None:
     """Moves the damaged steps to corrupt_checkpoints/ and makes `manager` forget them."""
-    aside = Path(str(manager.directory)).parent / SET_ASIDE_FOLDER
+    aside = run.RunFolder(Path(str(manager.directory)).parent).corrupt_checkpoints
     for step, error in failed:
         source = _step_dir(manager, step)
         target = _free_name(epath.Path(aside) / str(step))

@@ -24,6 +24,7 @@ from affect_jax.synthetic import face_crop_video, portrait_video
 from affect_jax.synthetic.scene_video import Person, scene_frames
 from affect_jax.tasks.metrics import concordance_correlation
 from affect_jax.training.checkpoints import NotACheckpointError
+from affect_jax.training.run import cnn_of_rnn
 from tests.helpers import train_helpers
 
 
@@ -89,7 +90,7 @@ def test_rnn_finds_its_cnn_or_takes_the_one_given(tiny_rnn_run, tiny_cnn_run, tm
         {"rnn": {"features_dir": str(tmp_path)}, "dataset": {"train_split": "train"}}
     )
     with pytest.raises(NotACheckpointError, match="pass the CNN run with --cnn_checkpoint"):
-        video_model.feature_store_info(config, "the rnn", required=True)
+        cnn_of_rnn(config, "the rnn")
 
 
 def test_cnn_run_with_bad_inputs_named_and_the_others_processed(tiny_cnn_run, tmp_path, capsys):

@@ -11,7 +11,7 @@ from affect_jax.data import sources, windows
 from affect_jax.data.feature_store import FeatureStore, FeatureStoreError
 from affect_jax.stages import extract, train
 from affect_jax.tasks.metrics import concordance_correlation
-from affect_jax.training import checkpoints, sharding, steps
+from affect_jax.training import checkpoints, run, sharding, steps
 from tests.helpers import train_helpers
 
 
@@ -32,7 +32,7 @@ def test_feature_store_size_and_index(tiny_features, tiny_affwild2):
 
 def test_restored_cnn_gives_the_live_models_features(tiny_cnn_run, tiny_features, tiny_affwild2):
     mesh = sharding.make_data_mesh()
-    state, config, _ = checkpoints.restore_cnn(tiny_cnn_run[0], "best", mesh)
+    state, config, _ = run.restore_cnn(tiny_cnn_run[0], "best", mesh)
     source = sources.open_split("affwild2/va", tiny_affwild2, "validation")
     images = np.stack([source[i]["image"] for i in range(8)])
     predict = steps.make_predict_step(mesh, return_features=True)

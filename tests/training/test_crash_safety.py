@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from affect_jax.stages import train
-from affect_jax.training import checkpoints, resume, sharding
+from affect_jax.training import checkpoints, resume, run, sharding
 from tests.helpers import train_helpers
 
 
@@ -109,6 +109,6 @@ def test_prediction_names_a_damaged_checkpoint_and_the_steps_to_use(tiny_cnn_20_
     with pytest.raises(
         checkpoints.DamagedCheckpointError, match=r"checkpoints/20 is damaged.*10, 15"
     ):
-        checkpoints.restore_cnn(tmp_path, "latest", mesh)
-    state, _, where = checkpoints.restore_cnn(tmp_path, "15", mesh)
+        run.restore_cnn(tmp_path, "latest", mesh)
+    state, _, where = run.restore_cnn(tmp_path, "15", mesh)
     assert where.endswith("checkpoints/15") and state.step == 15

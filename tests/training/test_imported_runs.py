@@ -20,6 +20,7 @@ from affect_jax.models.registry import create_model, input_spec
 from affect_jax.stages import train
 from affect_jax.training import checkpoints, init_from, sharding, steps
 from affect_jax.training.imported_runs import RunExistsError, import_keras_run
+from affect_jax.training.run import find_checkpoint, restore_run_state
 from tests.helpers import train_helpers
 from tests.helpers.keras_files import cnn_file, edit_config, layer, rnn_file
 from tests.helpers.keras_reference import np_cnn, np_rnn
@@ -130,7 +131,7 @@ def test_what_is_refused_writes_nothing(cnn_run, tmp_path):
         import_keras_run(one_unit, tmp_path / "one")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gru.hdf5", "one_unit.hdf5"]
     import_keras_run(one_unit, tmp_path / "one", target="arousal")
-    assert tuple(checkpoints.find_checkpoint(tmp_path / "one", "best")[2].targets) == ("arousal",)
+    assert tuple(find_checkpoint(tmp_path / "one", "best")[2].targets) == ("arousal",)
 
 
 def test_a_failed_write_leaves_nothing_and_a_folder_without_a_run_is_used(tmp_path, monkeypatch):
@@ -149,7 +150,7 @@ def test_a_failed_write_leaves_nothing_and_a_folder_without_a_run_is_used(tmp_pa
     import_keras_run(keras_file, tmp_path / "models")  # Where the file was saved.
     names = sorted(p.name for p in (tmp_path / "models").iterdir())
     assert names == ["checkpoints", "cnn.hdf5", "results.json"]
-    assert checkpoints.find_checkpoint(tmp_path / "models", "best")[1] == 0
+    assert find_checkpoint(tmp_path / "models", "best")[1] == 0
 
 
 def _fresh_state(config):
@@ -175,7 +176,7 @@ def test_fine_tuning_starts_from_the_imported_cnn_then_resumes(tiny_affwild2, cn
     config.optimizer.learning_rate = 0.0
     workdir = tmp_path / "fine_tuned"
     assert train.train_and_evaluate(config, str(workdir))["step"] == 2
-    trained = checkpoints.restore_run_state(workdir, 2, config, mesh)
+    trained = restore_run_state(workdir, 2, config, mesh)
     jax.tree.map(np.testing.assert_array_equal, jax.device_get(trained.params), want["params"])
     # A rerun resumes from its own checkpoint: init_from is not read (this one does not fit).
     config.init_from = str(cnn_run[1])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jax
 
-from affect_jax.training import checkpoints, sharding
+from affect_jax.training import run, sharding
 from tests.helpers import trees
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,8 +47,8 @@ def _result(process: subprocess.Popen) -> dict:
 
 def _trained_params(workdir: Path) -> dict:
     """The parameters of the run's last checkpoint, restored in this process."""
-    run, step, config = checkpoints.find_checkpoint(workdir, "latest")
-    state = checkpoints.restore_run_state(run, step, config, sharding.make_data_mesh())
+    run_dir, step, config = run.find_checkpoint(workdir, "latest")
+    state = run.restore_run_state(run_dir, step, config, sharding.make_data_mesh())
     return jax.device_get(state.params)
 
 
