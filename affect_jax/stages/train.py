@@ -90,78 +90,80 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     train_step = steps.make_train_step(config, mesh, stage_inputs.class_weights)
     predict_step = steps.make_predict_step(mesh)
     writer = MetricWriter(workdir, resume_step=start_step)
-    meter = RateMeter(config.num_train_steps, start_step)
-    train_losses: list[float] = []
-    result, predictions = None, None
-    for step in range(start_step + 1, config.num_train_steps + 1):
-        local_batch = next(train_iter)
-        state, step_metrics = train_step(state, sharding.to_global_batch(local_batch, mesh))
-        loss = float(step_metrics["loss"])
-        _check_finite(loss, step, local_batch, workdir)
-        train_losses.append(loss)
-        meter.update()
-        if step % config.log_every_steps == 0 or step == config.num_train_steps:
-            steps_per_second, eta = meter.report()
-            frames_per_second = steps_per_second * config.batch_size
-            writer.write(
-                step,
-                {
-                    "loss": float(np.mean(train_losses)),
-                    "frames_per_second": frames_per_second,
-                },
-                "train",
-            )
-            logging.info(
-                "step %d/%d  train loss %.4f  %.1f frames/s  ETA %s",
-                step,
-                config.num_train_steps,
-                np.mean(train_losses),
-                frames_per_second,
-                eta,
-            )
-            train_losses = []
-        is_last = step == config.num_train_steps
-        if step % config.eval_every_steps == 0 or is_last:
+    try:
+        meter = RateMeter(config.num_train_steps, start_step)
+        train_losses: list[float] = []
+        result, predictions = None, None
+        for step in range(start_step + 1, config.num_train_steps + 1):
+            local_batch = next(train_iter)
+            state, step_metrics = train_step(state, sharding.to_global_batch(local_batch, mesh))
+            loss = float(step_metrics["loss"])
+            _check_finite(loss, step, local_batch, workdir)
+            train_losses.append(loss)
+            meter.update()
+            if step % config.log_every_steps == 0 or step == config.num_train_steps:
+                steps_per_second, eta = meter.report()
+                frames_per_second = steps_per_second * config.batch_size
+                writer.write(
+                    step,
+                    {
+                        "loss": float(np.mean(train_losses)),
+                        "frames_per_second": frames_per_second,
+                    },
+                    "train",
+                )
+                logging.info(
+                    "step %d/%d  train loss %.4f  %.1f frames/s  ETA %s",
+                    step,
+                    config.num_train_steps,
+                    np.mean(train_losses),
+                    frames_per_second,
+                    eta,
+                )
+                train_losses = []
+            is_last = step == config.num_train_steps
+            if step % config.eval_every_steps == 0 or is_last:
+                result, predictions = evaluate.run_validation(
+                    state, predict_step, stage_inputs, config, mesh
+                )
+                writer.write(step, result, "validation")
+                logging.info(
+                    "step %d validation: %s",
+                    step,
+                    ", ".join(f"{k} {v:.4f}" for k, v in result.items()),
+                )
+                checkpoints.save(
+                    manager,
+                    step,
+                    state,
+                    train_iter,
+                    config,
+                    metrics={"val_loss": result["loss"]},
+                )
+            elif step % config.checkpoint_every_steps == 0:
+                checkpoints.save(manager, step, state, train_iter, config)
+        checkpoints.wait_until_written(manager)
+
+        if result is None:  # Rerun of a finished run: evaluate what was restored.
             result, predictions = evaluate.run_validation(
                 state, predict_step, stage_inputs, config, mesh
             )
-            writer.write(step, result, "validation")
-            logging.info(
-                "step %d validation: %s",
-                step,
-                ", ".join(f"{k} {v:.4f}" for k, v in result.items()),
+        result = {"step": int(state.step), "best_step": manager.best_step(), **result}
+        if config.stage == "train_rnn":  # Scored per frame; the figures too.
+            evaluation, predictions = video_eval.per_video_evaluation(
+                config, workdir_path, predictions
             )
-            checkpoints.save(
-                manager,
-                step,
-                state,
-                train_iter,
-                config,
-                metrics={"val_loss": result["loss"]},
+            result.update(evaluation)
+        else:
+            result.update(thresholds.for_frame_run(config, predictions))
+        if config.get("cross_dataset"):  # The own test split and other datasets' splits.
+            result.update(
+                evaluate.cross_dataset(
+                    state, predict_step, stage_inputs, config, mesh, workdir_path, predictions
+                )
             )
-        elif step % config.checkpoint_every_steps == 0:
-            checkpoints.save(manager, step, state, train_iter, config)
-    checkpoints.wait_until_written(manager)
-
-    if result is None:  # Rerun of a finished run: evaluate what was restored.
-        result, predictions = evaluate.run_validation(
-            state, predict_step, stage_inputs, config, mesh
-        )
-    result = {"step": int(state.step), "best_step": manager.best_step(), **result}
-    if config.stage == "train_rnn":  # Scored per frame; the figures too.
-        evaluation, predictions = video_eval.per_video_evaluation(
-            config, workdir_path, predictions
-        )
-        result.update(evaluation)
-    else:
-        result.update(thresholds.for_frame_run(config, predictions))
-    if config.get("cross_dataset"):  # The own test split and other datasets' splits.
-        result.update(
-            evaluate.cross_dataset(
-                state, predict_step, stage_inputs, config, mesh, workdir_path, predictions
-            )
-        )
-    outputs.write_outputs(workdir_path, config, result, predictions)
-    writer.close()
+        outputs.write_outputs(workdir_path, config, result, predictions)
+    finally:  # Also on a crash: its event-file thread must not outlive the interpreter.
+        writer.close()
     manager.close()
     return result

@@ -17,7 +17,7 @@ from affect_jax.data import sources
 from affect_jax.models.onednn import conv as onednn_conv
 from affect_jax.stages import train
 from affect_jax.training import checkpoints
-from affect_jax.training.metric_writer import read_metrics
+from affect_jax.training.metric_writer import MetricWriter, read_metrics
 from tests.helpers import train_helpers, trees
 
 # Whole-set validation CCC of `tiny_cnn_run` (tiny config, 150 steps, seed 0),
@@ -245,3 +245,21 @@ def test_nan_loss_stops_with_step_and_keeps_checkpoints(tiny_affwild2, tmp_path,
     config = train_helpers.tiny_config(tiny_affwild2)
     with pytest.raises(train.NonFiniteLossError, match="at step 1 .*learning_rate"):
         train.train_and_evaluate(config, str(tmp_path))
+
+
+def test_a_crashed_run_closes_its_metric_writer(tiny_affwild2, tmp_path, monkeypatch):
+    # Left open, its TensorBoard thread is closed at interpreter exit, where
+    # Python 3.12 refuses new threads: a second traceback under the real error.
+    closed = []
+    real_close = MetricWriter.close
+    monkeypatch.setattr(MetricWriter, "close", lambda self: closed.append(real_close(self)))
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("simulated crash")
+
+    monkeypatch.setattr(checkpoints, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        train.train_and_evaluate(
+            train_helpers.tiny_config(tiny_affwild2, num_train_steps=5), str(tmp_path)
+        )
+    assert len(closed) == 1
