@@ -2,14 +2,15 @@
 
 The XLA:CPU flag makes the CNN's train step several times faster.
 
-jaxlib 0.10 hands single convolutions and dots, and fusions of reductions and
-elementwise ops, to YNNPACK, which runs this CNN's convolutions at 36-58
-GFLOP/s and some reductions fused into products several times slower than
-XLA's own code; with the flag (an empty list of YNNPACK fusion types) they go
-to Eigen and XLA's loops: convolutions at 180-285 GFLOP/s on the project's
-2-core CPU (STACK.md, benchmarks/RESULTS.md). The flag is experimental: an XLA
+jaxlib 0.10 to 0.12 hand single convolutions and dots, and fusions of
+reductions and elementwise ops, to YNNPACK, which runs this CNN's convolutions
+at 36-58 GFLOP/s and some reductions fused into products several times slower
+than XLA's own code; with the flag (an empty list of YNNPACK fusion types) they
+go to Eigen and XLA's loops: convolutions at 180-285 GFLOP/s on the project's
+2-core CPU (STACK.md, benchmarks/RESULTS.md; the reference CNN's train step
+3.3x with jaxlib 0.10.2, 2.0x with 0.12.1). The flag is experimental: an XLA
 that does not know it aborts the process, so it is only set for jaxlib versions
-where it was measured to exist.
+where it was seen to exist.
 """
 
 import contextlib
@@ -22,7 +23,7 @@ import jaxlib
 from absl import logging
 
 FAST_CONVOLUTION_FLAG = "--xla_cpu_experimental_ynn_fusion_type="
-_KNOWN_GOOD_JAXLIB_PREFIXES = ("0.10.",)
+_KNOWN_GOOD_JAXLIB_PREFIXES = ("0.10.", "0.11.", "0.12.")
 
 
 def apply_fast_cpu_flags() -> bool:
