@@ -25,9 +25,18 @@ def test_class_weights_are_inverse_frequency_with_mean_one():
     np.testing.assert_allclose(totals, totals[0], rtol=1e-5)
 
 
-@pytest.mark.parametrize("labels", [np.array([0, 8]), np.array([-1, 0]), np.array([])])
-def test_class_weights_reject_bad_labels(labels):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.array([0, 8]), r"1 labels lie outside \[0, 8\) \(first: 8\)"),
+        (np.array([-1, 0]), r"1 labels lie outside \[0, 8\) \(first: -1\)"),
+        (np.array([]), r"non-empty 1-D array of labels; got shape \(0,\)"),
+    ],
+)
+def test_class_weights_reject_bad_labels(labels, message):
+    # Our own message, not numpy's (bincount refuses -1 by itself, and 8 would
+    # only widen the counts).
+    with pytest.raises(ValueError, match=message):
         cb.class_weights(labels.astype(int), 8)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from affect_jax.data import building
+from affect_jax.data import building, sources
 from affect_jax.synthetic import affwild2_layout
 from data_builders.affwild2 import affwild2, frames, make_dummy_data, streaming_writer
 
@@ -183,8 +183,9 @@ def test_interrupted_build_is_never_taken_as_complete_and_rerun_finishes(tmp_pat
     with pytest.raises(RuntimeError, match="simulated interruption"):
         building.build_dataset("affwild2/va", DUMMY_DATA, data_dir)
     assert not tfds.builder("affwild2/va", data_dir=data_dir).is_prepared()
-    with pytest.raises(Exception):  # noqa: B017 - any error; never a partial dataset.
-        tfds.data_source("affwild2/va", data_dir=data_dir, split="train", download=False)
+    # Never a partial dataset: what the training stages open says it is not built.
+    with pytest.raises(sources.DatasetNotBuiltError, match="--dataset=affwild2/va"):
+        sources.open_split("affwild2/va", str(data_dir), "train")
     # A killed (not interrupted) build leaves its folder behind: still ignored.
     stale = data_dir / "affwild2" / "va" / "incomplete.ABCDEF_1.0.0"
     stale.mkdir(parents=True, exist_ok=True)
