@@ -98,6 +98,32 @@ def test_task_weights_scale_each_tasks_loss():
     _, expression_logits, _ = multitask.split_outputs(outputs)
     expected = losses.cross_entropy_loss(expression_logits, targets[:, 2])
     assert float(steps.flat_loss(config)(outputs, targets)) == pytest.approx(float(expected))
+    # Each task alone, and unequal weights: a weight reaches its own task's term only.
+    va, _, au_logits = (np.asarray(part, np.float64) for part in multitask.split_outputs(outputs))
+    targets_np = np.asarray(targets, np.float64)
+    labelled = targets_np[:, 0] > -5  # The VA sentinel: -5 = not annotated.
+    assert 0 < labelled.sum() < len(labelled)
+
+    def ccc(x, y):
+        covariance = np.mean((x - x.mean()) * (y - y.mean()))
+        return 2 * covariance / (x.var() + y.var() + (x.mean() - y.mean()) ** 2)
+
+    va_loss = 1 - np.mean([ccc(va[labelled, i], targets_np[labelled, i]) for i in (0, 1)])
+    aus, au_probabilities = targets_np[:, 3:], 1 / (1 + np.exp(-au_logits))
+    annotated = aus >= 0
+    au_loss = -np.sum(
+        np.where(
+            annotated,
+            aus * np.log(au_probabilities) + (1 - aus) * np.log(1 - au_probabilities),
+            0.0,
+        )
+    ) / max(annotated.any(axis=1).sum(), 1)  # Summed over AUs, averaged over frames.
+    terms = {"va": va_loss, "expression": float(expected), "au": au_loss}
+    for weights in ({"va": 2.0}, {"au": 3.0}, {"va": 0.5, "expression": 2.0, "au": 3.0}):
+        config.task_weights.update({name: weights.get(name, 0.0) for name in terms})
+        want = sum(weight * terms[name] for name, weight in weights.items())
+        got = float(steps.flat_loss(config)(outputs, targets))
+        assert got == pytest.approx(want, rel=1e-4), (weights, got, want)
     config.task_weights.update(dict(va=1.0, expression=1.0, au=0.0, typo=1.0))
     with pytest.raises(ValueError, match="typo"):
         steps.flat_loss(config)
