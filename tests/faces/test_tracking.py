@@ -83,9 +83,17 @@ def test_a_face_like_pattern_that_flickers_never_becomes_a_track(every):
     assert _track(frames, every=every) == []  # ...but never in enough consecutive frames.
 
 
-def test_max_faces_keeps_the_longest_tracks(crossing):
-    frames, _ = crossing
-    assert len(_track(frames[:12], max_faces=1)) == 1
+def test_max_faces_keeps_the_longest_tracks():
+    # The short track comes first: keeping the first or the shortest fails.
+    people = [
+        Person(7, range(0, 8), (150, 180), (150, 180), radius=55),
+        Person(8, range(4, 24), (480, 180), (480, 180), radius=55),
+    ]
+    frames, truth = scene_frames(24, people, seed=5)
+    assert len(_track(frames)) == 2
+    (kept,) = _track(frames, max_faces=1)
+    assert kept.frames == list(range(4, 24))
+    assert np.linalg.norm(_centre(kept.boxes[0]) - truth.centres[1, 4]) < 30
 
 
 def test_a_tilted_face_is_cropped_level():
