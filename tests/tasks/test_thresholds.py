@@ -36,8 +36,14 @@ def test_a_frame_au_run_gets_thresholds_and_other_runs_none():
     assert set(found[thresholds.THRESHOLDS_KEY]) == set(AFFWILD2_ACTION_UNITS[:8])
     multitask_targets = np.concatenate([np.zeros((50, 3)), targets], axis=1)
     config = load_config("affwild2_multitask", "tiny")
-    outputs = rng.normal(size=(50, 23))
+    # AU logits that separate each AU's frames perfectly, after 10 columns of noise
+    # (valence, arousal, 8 expressions): the thresholds must be read from the AU head.
+    au_logits = np.where(targets > 0, 2.0, -2.0) + rng.uniform(-0.5, 0.5, targets.shape)
+    outputs = np.concatenate([rng.normal(size=(50, 10)), au_logits], axis=1)
     found = thresholds.for_frame_run(config, {"outputs": outputs, "targets": multitask_targets})
     assert set(found[thresholds.THRESHOLDS_KEY]) == set(AFFWILD2_ACTION_UNITS[:8])
+    assert all(f1 == 1.0 for f1 in found["au_f1_at_thresholds"].values()), found
+    # A cut between the two groups' probabilities (sigmoid(-1.5) = 0.18, sigmoid(1.5) = 0.82).
+    assert all(0.18 <= t <= 0.82 for t in found[thresholds.THRESHOLDS_KEY].values()), found
     va = {"outputs": np.zeros((5, 2)), "targets": np.zeros((5, 2))}
     assert thresholds.for_frame_run(load_config("affwild2_cnn", "tiny"), va) == {}
