@@ -4,6 +4,7 @@ python -m tests.helpers.distributed_train PROCESS_ID NUM_PROCESSES PORT DATA_DIR
 """
 
 import json
+import pathlib
 import sys
 
 import jax
@@ -29,8 +30,18 @@ def main() -> None:
     config = train_helpers.tiny_config(
         data_dir, num_train_steps=6, eval_every_steps=6, checkpoint_every_steps=3
     )
+    # Which run-folder files this process writes itself (results.json, plots):
+    # only process 0 may, or two processes would race on the same files.
+    written = []
+    real_write_text = pathlib.Path.write_text
+
+    def write_text(path, *args, **kwargs):
+        written.append(path.name)
+        return real_write_text(path, *args, **kwargs)
+
+    pathlib.Path.write_text = write_text
     result = train.train_and_evaluate(config, workdir)
-    print("RESULT " + json.dumps({"process": jax.process_index(), **result}))
+    print("RESULT " + json.dumps({"process": jax.process_index(), "wrote": written, **result}))
 
 
 if __name__ == "__main__":
