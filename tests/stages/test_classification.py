@@ -10,6 +10,7 @@ from affect_jax.data import building, label_reader, sources
 from affect_jax.stages import inputs as stage_inputs
 from affect_jax.stages import train
 from affect_jax.synthetic import ck_plus_layout, jaffe_layout
+from affect_jax.training import steps
 
 # Twice the tiny preset's people, with more sequences each: fold 0 then holds
 # out two people (16 images of neutral, disgust, happy and surprise) and its
@@ -43,8 +44,18 @@ def _majority_share(labels: np.ndarray) -> float:
     return np.bincount(labels).max() / len(labels)
 
 
-def test_ck_plus_learns_unseen_people_and_transfers_to_jaffe(expression_data, tmp_path):
+def test_ck_plus_learns_unseen_people_and_transfers_to_jaffe(
+    expression_data, tmp_path, monkeypatch
+):
     config = load_config("ck_plus_cnn", f"tiny,balance=loss_weights,data_dir={expression_data}")
+    received = []  # The class weights each train step is built with.
+    real_make_train_step = steps.make_train_step
+
+    def make_train_step(config, mesh, class_weights=None):
+        received.append(class_weights)
+        return real_make_train_step(config, mesh, class_weights)
+
+    monkeypatch.setattr(steps, "make_train_step", make_train_step)
     # The input BatchNorm's running averages (momentum 0.99) need ~600 steps
     # before evaluation normalizes as training did (0.99**600 = 0.002); small
     # batches keep those steps cheap (~10 s on two cores).
@@ -52,6 +63,10 @@ def test_ck_plus_learns_unseen_people_and_transfers_to_jaffe(expression_data, tm
     config.num_train_steps = 600
     config.eval_every_steps = config.checkpoint_every_steps = 600
     result = train.train_and_evaluate(config, str(tmp_path))
+    # balance=loss_weights: the training set's inverse-frequency weights reach the step.
+    expected = stage_inputs.for_stage(config, "").class_weights
+    assert expected is not None and len(received) == 1
+    np.testing.assert_array_equal(received[0], expected)
 
     # Held-out people: fold 0's test subjects are none of its training ones.
     _, train_subjects = _split("ck_plus/fold0", expression_data, "train")
