@@ -187,6 +187,20 @@ def set_schedule(
     config.checkpoint_every_steps = checkpoint_every
 
 
+def set_task(config: ml_collections.ConfigDict, name: str) -> None:
+    """`config.task`: a row of tasks/registry.TASKS ("va", "va_mse", "expr", "au", "multitask").
+
+    `config.loss`, the key's older name, stays as a reference to it: setting
+    either sets both, so `--config.loss=mse` still works (the registry reads the
+    older names too: "ccc", "mse", "cross_entropy", "binary_cross_entropy").
+    """
+    if "task" in config:
+        config.task = name
+        return
+    config.task = name
+    config.loss = config.get_ref("task")
+
+
 def run_header(stage: str) -> ml_collections.ConfigDict:
     """The fields every experiment starts with: its stage and how the process runs."""
     config = ml_collections.ConfigDict()
@@ -209,7 +223,7 @@ def expression_task(
     config: ml_collections.ConfigDict, class_names: tuple[str, ...], balance: str
 ) -> None:
     """The fields of a CNN that classifies expressions (CK+, JAFFE, class folders)."""
-    config.loss = "cross_entropy"
+    set_task(config, "expr")
     config.targets = ()
     config.num_classes = len(class_names)  # Every dataset keeps the 8-way CK+ space.
     config.label_key = "label"
@@ -246,7 +260,7 @@ def expression_run(
 def affwild2_frame_task(dataset_name: str, data_dir: str) -> ml_collections.ConfigDict:
     """What the single-frame CNN configs of Aff-Wild2's tasks share: all but the task.
 
-    The caller sets loss, targets, num_classes, label_key and class_names.
+    The caller sets the task (`set_task`), targets, num_classes, label_key and class_names.
     """
     config = run_header("train_cnn")
     config.dataset = ml_collections.ConfigDict()

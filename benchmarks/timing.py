@@ -9,6 +9,7 @@ import numpy as np
 from affect_jax import runtime
 from affect_jax.models.cnn import VARIANTS
 from affect_jax.models.registry import FRAME_SHAPE
+from affect_jax.tasks import registry
 from affect_jax.training import sharding, steps
 
 
@@ -57,7 +58,7 @@ def project_train_runner(model, config, inputs, targets):
     mesh = sharding.make_data_mesh()
     sample = jax.ShapeDtypeStruct(inputs.shape, inputs.dtype)
     holder = {"state": steps.create_train_state(model, config, mesh, sample)}
-    step = steps.make_train_step(config, mesh)
+    step = steps.make_train_step(config, registry.get_task(config), mesh)
     batch = sharding.to_global_batch({"inputs": inputs, "targets": targets}, mesh)
 
     def run():

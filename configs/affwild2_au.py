@@ -31,7 +31,7 @@ from affect_jax.tasks.labels import AFFWILD2_ACTION_UNITS
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(arg, quickstart=False, tiny=False, data_dir="")
     config = config_lib.affwild2_frame_task("affwild2/au", args.data_dir)
-    config.loss = "binary_cross_entropy"  # Masked where an AU is not annotated.
+    config_lib.set_task(config, "au")  # Binary cross entropy, masked where an AU is not annotated.
     config.targets = ("aus",)  # The record field, one slot per entry of class_names.
     config.num_classes = len(AFFWILD2_ACTION_UNITS)
     config.label_key = ""

@@ -51,7 +51,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.targets = TARGETS[args.target]
     config.num_classes = 0  # Used by cross_entropy configs (CK+).
     config.label_key = "label"
-    config.loss = args.loss  # "ccc": 1 - mean(CCC_v, CCC_a); or "mse".
+    # loss=ccc: 1 - mean(CCC_v, CCC_a), the task "va"; loss=mse: the task "va_mse".
+    config_lib.set_task(config, {"ccc": "va", "mse": "va_mse"}.get(args.loss, args.loss))
 
     # VA-bin balancing of the training split (the paper's subsets 1-3):
     # k_max_mode "max" | "mean" | "max_mean" = subset 1 | 2 | 3; rule

@@ -32,7 +32,7 @@ from affect_jax.tasks.labels import AFFWILD2_EXPRESSIONS
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(arg, balance="none", quickstart=False, tiny=False, data_dir="")
     config = config_lib.affwild2_frame_task("affwild2/expr", args.data_dir)
-    config.loss = "cross_entropy"
+    config_lib.set_task(config, "expr")
     config.targets = ()
     config.num_classes = len(AFFWILD2_EXPRESSIONS)
     config.label_key = "expression"

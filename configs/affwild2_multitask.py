@@ -35,7 +35,7 @@ from affect_jax.tasks.labels import AFFWILD2_ACTION_UNITS, AFFWILD2_EXPRESSIONS
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(arg, quickstart=False, tiny=False, data_dir="")
     config = config_lib.affwild2_frame_task("affwild2/multitask", args.data_dir)
-    config.loss = "multitask"
+    config_lib.set_task(config, "multitask")
     config.targets = multitask.TARGETS  # Record fields, flattened in this order.
     config.num_classes = multitask.NUM_EXPRESSIONS
     config.label_key = ""

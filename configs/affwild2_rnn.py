@@ -54,19 +54,20 @@ def _set_task(config: ml_collections.ConfigDict, task: str, balance: str) -> Non
         raise ConfigError(f"task={task!r}: valid are {', '.join(TASKS)}.")
     if balance != "none" and task != "expr":
         raise ConfigError(f"balance={balance!r} weighs expression classes: it needs task=expr.")
+    config_lib.set_task(config, task)  # The config argument's names are the task table's.
     config.num_classes = 0
     config.class_balance = balance  # "none" | "loss_weights" (task=expr).
     if task == "va":
-        config.targets, config.loss = VALENCE_AROUSAL, "ccc"
+        config.targets = VALENCE_AROUSAL
     elif task == "expr":
-        config.targets, config.loss = ("expression",), "cross_entropy"
+        config.targets = ("expression",)
         config.num_classes, config.class_names = len(AFFWILD2_EXPRESSIONS), AFFWILD2_EXPRESSIONS
         config.label_key = "expression"
     elif task == "au":
-        config.targets, config.loss = ("aus",), "binary_cross_entropy"
+        config.targets = ("aus",)
         config.num_classes, config.class_names = len(AFFWILD2_ACTION_UNITS), AFFWILD2_ACTION_UNITS
     else:
-        config.targets, config.loss = multitask.TARGETS, "multitask"
+        config.targets = multitask.TARGETS
         config.num_classes = multitask.NUM_EXPRESSIONS
         config.class_names, config.action_units = AFFWILD2_EXPRESSIONS, AFFWILD2_ACTION_UNITS
         # Each task's loss is multiplied by its weight (tasks/multitask.joint_loss).

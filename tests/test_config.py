@@ -64,7 +64,7 @@ _EFFECTS = {
     # max_mean is the default mode: subset 3 only switches balancing on.
     ("affwild2_cnn", "subset=3"): {"balancing.enabled": True},
     ("affwild2_cnn", "target=valence"): {"targets": ("valence",)},
-    ("affwild2_cnn", "loss=mse"): {"loss": "mse"},
+    ("affwild2_cnn", "loss=mse"): {"task": "va_mse", "loss": "va_mse"},
     ("affwild2_extract", "cnn_workdir=/x"): {"extract.cnn_workdir": "/x"},
     ("affwild2_extract", "tiny"): {"extract.batch_size": 32},
     ("affwild2_rnn", "cell=simple_rnn,layers=1"): {"model.cell": "simple_rnn"},

@@ -360,11 +360,18 @@ def _no_checkpoint_written(workdir: Path) -> bool:
     "key, value, error, messages",
     [
         pytest.param(
+            "task",
+            "mae",
+            ValueError,
+            ["Unknown task 'mae' (config key `task`)", "valid: va, va_mse, expr"],
+            id="unknown_task",
+        ),
+        pytest.param(  # The key's older name sets the task too.
             "loss",
             "mae",
             ValueError,
-            ["Unknown loss 'mae' (config key `loss`)", "valid: "],
-            id="unknown_loss",
+            ["Unknown task 'mae' (config key `task`)", "older names: ccc, mse"],
+            id="unknown_task_by_its_older_key",
         ),
         pytest.param(
             "model.name",

@@ -21,7 +21,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from affect_jax.tasks import registry
+from affect_jax.tasks.registry import Task
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,9 +48,9 @@ class FrameToModelInputs(grain.transforms.Map):
         return example
 
 
-def frame_inputs(config: ml_collections.ConfigDict) -> FrameToModelInputs:
-    """The record transform for single-frame models of `config`."""
-    if registry.get_task(config.loss).target_key == "label":
+def frame_inputs(config: ml_collections.ConfigDict, task: Task) -> FrameToModelInputs:
+    """The record transform for single-frame models of `config`, which trains `task`."""
+    if task.classifies:
         return FrameToModelInputs(label_key=config.label_key)
     return FrameToModelInputs(targets=tuple(config.targets))
 

@@ -26,7 +26,7 @@ def predicted_columns(
     columns = tuple(sorted(c for group in owned.values() for c in group))
     if not columns:
         raise NotACheckpointError(
-            f"{where} predicts {names or config.get('loss')}: none of valence/arousal, "
+            f"{where} predicts {names or registry.task_name(config)}: none of valence/arousal, "
             "expressions or action units, so it cannot predict on videos."
         )
     return tuple(names[c] for c in columns), columns
@@ -36,23 +36,6 @@ def columns_for(names: tuple[str, ...], config: ml_collections.ConfigDict) -> li
     """Output columns of `config`'s head holding `names` (-1 where it has none)."""
     own = registry.output_names(config)
     return [own.index(name) if name in own else -1 for name in names]
-
-
-def _groups(names: tuple[str, ...]) -> dict[str, list[int]]:
-    return registry.task_columns(names)
-
-
-def probabilities(raw: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """Head outputs [n, C] with expression logits as softmax and AU logits as sigmoid."""
-    values = np.asarray(raw, np.float64).copy()
-    groups = _groups(names)
-    if "expression" in groups:
-        logits = values[:, groups["expression"]]
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        values[:, groups["expression"]] = shifted / shifted.sum(axis=1, keepdims=True)
-    if "au" in groups:
-        values[:, groups["au"]] = 1.0 / (1.0 + np.exp(-values[:, groups["au"]]))
-    return values
 
 
 def clip_values(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:

@@ -30,7 +30,7 @@ from absl import logging
 from affect_jax.data import pipeline, windows
 from affect_jax.data.windows import fill_by_interpolation
 from affect_jax.inference import heads
-from affect_jax.tasks import thresholds
+from affect_jax.tasks import registry, thresholds
 from affect_jax.tasks.labels import VALENCE_AROUSAL
 from affect_jax.training import sharding, steps
 from affect_jax.training.run import RunFolder, cnn_of_rnn, find_checkpoint, restore_run_state
@@ -149,7 +149,7 @@ class VideoModel:
                 )
         interpolated = ~np.isin(all_frames, known)
         # Probabilities, not logits, are interpolated: labels derive from them.
-        known_values = heads.probabilities(known_values, self.value_names)
+        known_values = registry.probabilities(known_values, self.value_names)
         values = fill_by_interpolation(known, known_values, all_frames)
         return heads.clip_values(values, self.value_names), interpolated
 

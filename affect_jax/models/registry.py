@@ -16,7 +16,7 @@ FRAME_SHAPE = (96, 96, 1)
 
 def num_outputs(config: ml_collections.ConfigDict) -> int:
     """Head width: one unit per regressed target, one logit per class, or the multitask head."""
-    return tasks.get_task(config.loss).head_width(config)
+    return tasks.get_task(config).head_width(config)
 
 
 def input_spec(config: ml_collections.ConfigDict, feature_dim: int = 0) -> jax.ShapeDtypeStruct:

@@ -18,7 +18,7 @@ import numpy as np
 
 from affect_jax.data.feature_store import FeatureStore
 from affect_jax.data.windows import fill_by_interpolation
-from affect_jax.tasks import thresholds
+from affect_jax.tasks import activations, thresholds
 from affect_jax.tasks.labels import AFFWILD2_EXPRESSIONS
 
 # raw_layout.AU.headers: the ABAW 2020 set (with AU20), then the later one.
@@ -27,11 +27,6 @@ AU_HEADERS = (
     ("AU1", "AU2", "AU4", "AU6", "AU7", "AU10", "AU12", "AU15", "AU23", "AU24", "AU25", "AU26"),
 )
 EXPRESSION_FOLDER, AU_FOLDER = "EXPR", "AU"
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(-1, keepdims=True))
-    return shifted / shifted.sum(-1, keepdims=True)
 
 
 def au_header(annotated: list[str]) -> tuple[str, ...]:
@@ -77,7 +72,7 @@ def write_expressions(store: FeatureStore, logits: np.ndarray, out_dir: Path) ->
     """`EXPR/<video>.txt`: the 8-class header, then the most likely class per frame."""
     return _write_per_video(
         store,
-        _softmax(np.asarray(logits, np.float64)),
+        activations.softmax(logits),
         out_dir,
         ",".join(AFFWILD2_EXPRESSIONS[: logits.shape[-1]]),
         lambda row: str(int(np.argmax(row))),
@@ -103,7 +98,7 @@ def write_action_units(
     cuts = np.array([(chosen or {}).get(name, thresholds.DEFAULT_THRESHOLD) for name in header])
     return _write_per_video(
         store,
-        thresholds.sigmoid(np.asarray(logits)[:, columns]),
+        activations.sigmoid(np.asarray(logits)[:, columns]),
         out_dir,
         ",".join(header),
         lambda row: ",".join(str(int(v)) for v in row > cuts),

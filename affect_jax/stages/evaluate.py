@@ -22,8 +22,8 @@ from affect_jax.plots.training import confusion_matrices
 from affect_jax.runtime import ConfigError
 from affect_jax.stages import cross_dataset as cross_dataset_lib
 from affect_jax.stages.inputs import StageInputs
-from affect_jax.tasks import registry
-from affect_jax.training import run, sharding, steps
+from affect_jax.tasks.registry import Task
+from affect_jax.training import run, sharding
 
 
 def predict_split(
@@ -46,28 +46,32 @@ def predict_split(
 
 
 def split_metrics(
-    predictions: dict[str, np.ndarray], config: ml_collections.ConfigDict
+    predictions: dict[str, np.ndarray], config: ml_collections.ConfigDict, task: Task
 ) -> dict[str, float]:
     """Whole-set metrics plus `loss`, the training loss over the whole split."""
-    task = registry.get_task(config.loss)
     # Per-frame outputs of sequence models ([N, W, D]) count frame by frame.
     outputs = predictions["outputs"].reshape(-1, predictions["outputs"].shape[-1])
-    targets = predictions[task.target_key]
+    targets = task.targets_of(predictions)
     result = task.metrics(outputs, targets, config)
     result["loss"] = float(
-        steps.flat_loss(config)(jnp.asarray(outputs, jnp.float32), jnp.asarray(targets))
+        task.training_loss(config)(jnp.asarray(outputs, jnp.float32), jnp.asarray(targets))
     )
     return result
 
 
 def run_validation(
-    state: Any, predict_step, inputs: StageInputs, config: ml_collections.ConfigDict, mesh
+    state: Any,
+    predict_step,
+    inputs: StageInputs,
+    config: ml_collections.ConfigDict,
+    task: Task,
+    mesh,
 ) -> tuple[dict, dict]:
     """Metrics and predictions of the whole evaluation split."""
     predictions = predict_split(
         state, predict_step, inputs.evaluation, inputs.transform, config, mesh
     )
-    return split_metrics(predictions, config), predictions
+    return split_metrics(predictions, config, task), predictions
 
 
 def _check_label_space(target: cross_dataset_lib.Target, config: ml_collections.ConfigDict):
@@ -88,6 +92,7 @@ def cross_dataset(
     predict_step,
     inputs: StageInputs,
     config: ml_collections.ConfigDict,
+    task: Task,
     mesh,
     workdir: Path,
     validation: dict[str, np.ndarray] | None = None,
@@ -125,7 +130,7 @@ def cross_dataset(
             source = sources.open_split(target.dataset, target.data_dir, target.split)
             predictions = predict_split(state, predict_step, source, inputs.transform, config, mesh)
             figure = f"confusion_{target.key}.png"
-        metrics = split_metrics(predictions, config)
+        metrics = split_metrics(predictions, config, task)
         if not is_eval_split:  # The evaluation split's metrics are the top-level ones.
             result.update({f"{target.key}_{key}": value for key, value in metrics.items()})
         predicted = predictions["outputs"].argmax(-1)

@@ -198,7 +198,8 @@ def check_extractable(cnn_config: ml_collections.ConfigDict, checkpoint_path: st
     if set(registry.output_names(cnn_config)) & set(VALENCE_AROUSAL):
         return
     raise ConfigError(
-        f"{checkpoint_path} is a {cnn_config.get('loss')} CNN on {cnn_config.dataset.name} "
+        f"{checkpoint_path} is a {registry.task_name(cnn_config)!r}-task CNN on "
+        f"{cnn_config.dataset.name} "
         f"(targets {targets or '-'}): the extract and RNN stages serve valence-arousal CNNs "
         "(configs/affwild2_cnn.py) and multitask CNNs (configs/affwild2_multitask.py). "
         "Point --config.extract.cnn_workdir at such a run."

@@ -26,7 +26,7 @@ from affect_jax.data import (
 from affect_jax.data.feature_store import FeatureStore, label_columns
 from affect_jax.plots.balancing import plot_histograms
 from affect_jax.runtime import ConfigError
-from affect_jax.tasks import registry
+from affect_jax.tasks.registry import Task
 from affect_jax.training import run
 
 
@@ -40,7 +40,9 @@ class StageInputs:
     class_weights: np.ndarray | None = None  # For a class-weighted loss.
 
 
-def window_source(store: FeatureStore, config: ml_collections.ConfigDict) -> windows.WindowSource:
+def window_source(
+    store: FeatureStore, config: ml_collections.ConfigDict, task: Task
+) -> windows.WindowSource:
     """Windows of `config.rnn` over a feature store, with their counts logged."""
     labels = np.asarray(store.labels)
     columns = label_columns(store.label_names, tuple(config.targets), store.directory)
@@ -63,11 +65,13 @@ def window_source(store: FeatureStore, config: ml_collections.ConfigDict) -> win
         starts,
         config.rnn.window,
         config.rnn.target,
-        with_label=registry.get_task(config.loss).target_key == "label",
+        with_label=task.classifies,
     )
 
 
-def window_class_weights(source: windows.WindowSource, config) -> np.ndarray | None:
+def window_class_weights(
+    source: windows.WindowSource, config: ml_collections.ConfigDict, task: Task
+) -> np.ndarray | None:
     """`config.class_balance` of an RNN: inverse-frequency weights of the windows' labels.
 
     Only `loss_weights` (a class-balanced epoch of windows is not offered):
@@ -76,7 +80,7 @@ def window_class_weights(source: windows.WindowSource, config) -> np.ndarray | N
     mode = config.get("class_balance", "none")
     if mode == "none":
         return None
-    if mode != "loss_weights" or registry.get_task(config.loss).target_key != "label":
+    if mode != "loss_weights" or task.class_weighted_loss is None:
         raise ConfigError(
             f"config.class_balance={mode!r}: the RNN stage balances expression classes "
             "with 'loss_weights' only (task=expr), or 'none'."
@@ -110,7 +114,7 @@ def _balance_classes(train: Any, config: ml_collections.ConfigDict) -> tuple[Any
     return sources.SubsetSource(train, indices), None
 
 
-def for_stage(config: ml_collections.ConfigDict, workdir: str) -> StageInputs:
+def for_stage(config: ml_collections.ConfigDict, task: Task, workdir: str) -> StageInputs:
     """Sources of `config.stage`; balancing reports go into `workdir`."""
     if config.stage == "train_cnn":
         train = sources.open_split(
@@ -122,7 +126,7 @@ def for_stage(config: ml_collections.ConfigDict, workdir: str) -> StageInputs:
                 va_balancing.write_summary(result, Path(workdir) / run.BALANCING_JSON)
                 plot_histograms(result, Path(workdir) / run.BALANCING_PNG)
         weights = None
-        if registry.get_task(config.loss).target_key == "label":
+        if task.classifies:
             train, weights = _balance_classes(train, config)
         augment_records = None
         if config.augment.enabled:
@@ -130,12 +134,12 @@ def for_stage(config: ml_collections.ConfigDict, workdir: str) -> StageInputs:
         evaluation = sources.open_split(
             config.dataset.name, config.dataset.data_dir, config.dataset.eval_split
         )
-        transform = pipeline.frame_inputs(config)
+        transform = pipeline.frame_inputs(config, task)
         return StageInputs(train, evaluation, transform, 0, augment_records, weights)
     if config.stage == "train_rnn":
         root = Path(config.rnn.features_dir)
-        train = window_source(FeatureStore(root / config.dataset.train_split), config)
-        evaluation = window_source(FeatureStore(root / config.dataset.eval_split), config)
+        train = window_source(FeatureStore(root / config.dataset.train_split), config, task)
+        evaluation = window_source(FeatureStore(root / config.dataset.eval_split), config, task)
         for name, source in (("train", train), ("evaluation", evaluation)):
             if len(source) == 0:
                 raise ConfigError(
@@ -143,6 +147,6 @@ def for_stage(config: ml_collections.ConfigDict, workdir: str) -> StageInputs:
                     f"{root}: every gap-free run is shorter. Lower config.rnn.window."
                 )
         feature_dim = int(train[0]["inputs"].shape[-1])
-        weights = window_class_weights(train, config)
+        weights = window_class_weights(train, config, task)
         return StageInputs(train, evaluation, None, feature_dim, class_weights=weights)
     raise ConfigError(f"Stage {config.stage!r} does not train.")

@@ -19,7 +19,7 @@ from affect_jax.plots.training import (
     prediction_scatter,
     training_curves,
 )
-from affect_jax.tasks import registry
+from affect_jax.tasks.registry import Task
 from affect_jax.training.metric_writer import read_metrics
 from affect_jax.training.run import RunFolder
 
@@ -61,6 +61,7 @@ FIGURES: dict[str, Callable[[dict, dict, ml_collections.ConfigDict, Path], None]
 def write_outputs(
     workdir: Path,
     config: ml_collections.ConfigDict,
+    task: Task,
     result: dict[str, float],
     predictions: dict,
 ) -> None:
@@ -74,4 +75,4 @@ def write_outputs(
     plots_dir = folder.plots
     plots_dir.mkdir(exist_ok=True)
     training_curves(read_metrics(str(workdir)), plots_dir / "training_curves.png")
-    FIGURES[registry.get_task(config.loss).figure](predictions, result, config, plots_dir)
+    FIGURES[task.figure](predictions, result, config, plots_dir)

@@ -17,7 +17,7 @@ from affect_jax.data import pipeline
 from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
 from affect_jax.stages import evaluate, inputs, outputs, video_eval
-from affect_jax.tasks import thresholds
+from affect_jax.tasks import registry, thresholds
 from affect_jax.training import checkpoints, init_from, resume, run, sharding, steps
 from affect_jax.training.metric_writer import MetricWriter
 from affect_jax.training.progress import RateMeter
@@ -56,7 +56,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         jax.local_device_count(),
         jax.process_count(),
     )
-    stage_inputs = inputs.for_stage(config, workdir)
+    task = registry.get_task(config)  # The one lookup: passed down from here.
+    stage_inputs = inputs.for_stage(config, task, workdir)
     logging.info(
         "Examples: %d train, %d %s",
         len(stage_inputs.train),
@@ -87,7 +88,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             state, config.init_from, config, mesh, stage_inputs.feature_dim
         )
 
-    train_step = steps.make_train_step(config, mesh, stage_inputs.class_weights)
+    train_step = steps.make_train_step(config, task, mesh, stage_inputs.class_weights)
     predict_step = steps.make_predict_step(mesh)
     writer = MetricWriter(workdir, resume_step=start_step)
     try:
@@ -124,7 +125,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             is_last = step == config.num_train_steps
             if step % config.eval_every_steps == 0 or is_last:
                 result, predictions = evaluate.run_validation(
-                    state, predict_step, stage_inputs, config, mesh
+                    state, predict_step, stage_inputs, config, task, mesh
                 )
                 writer.write(step, result, "validation")
                 logging.info(
@@ -146,12 +147,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
         if result is None:  # Rerun of a finished run: evaluate what was restored.
             result, predictions = evaluate.run_validation(
-                state, predict_step, stage_inputs, config, mesh
+                state, predict_step, stage_inputs, config, task, mesh
             )
         result = {"step": int(state.step), "best_step": manager.best_step(), **result}
         if config.stage == "train_rnn":  # Scored per frame; the figures too.
             evaluation, predictions = video_eval.per_video_evaluation(
-                config, workdir_path, predictions
+                config, task, workdir_path, predictions
             )
             result.update(evaluation)
         else:
@@ -159,10 +160,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         if config.get("cross_dataset"):  # The own test split and other datasets' splits.
             result.update(
                 evaluate.cross_dataset(
-                    state, predict_step, stage_inputs, config, mesh, workdir_path, predictions
+                    state, predict_step, stage_inputs, config, task, mesh, workdir_path, predictions
                 )
             )
-        outputs.write_outputs(workdir_path, config, result, predictions)
+        outputs.write_outputs(workdir_path, config, task, result, predictions)
     finally:  # Also on a crash: its event-file thread must not outlive the interpreter.
         writer.close()
     manager.close()

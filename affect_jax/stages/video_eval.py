@@ -24,6 +24,7 @@ from affect_jax.plots.timelines import Timeline, plot_timelines
 from affect_jax.stages import challenge_files
 from affect_jax.tasks import losses, registry, thresholds
 from affect_jax.tasks.labels import VALENCE_AROUSAL
+from affect_jax.tasks.registry import Task
 from affect_jax.training import run
 
 
@@ -128,7 +129,7 @@ def _labelled_rows(labels: np.ndarray, names: list[str]) -> np.ndarray:
 
 
 def compare_with_cnn(
-    store: FeatureStore, predictions: np.ndarray, config: ml_collections.ConfigDict
+    store: FeatureStore, predictions: np.ndarray, config: ml_collections.ConfigDict, task: Task
 ) -> dict[str, float]:
     """Whole-set metrics of the RNN (`frame_`) and of the CNN alone (`cnn_`) on the same frames.
 
@@ -136,10 +137,9 @@ def compare_with_cnn(
     `cnn_` keys for the heads the store's CNN lacks (a VA CNN's store under an
     expression RNN has none).
     """
-    task = registry.get_task(config.loss)
 
     def targets_of(labels: np.ndarray) -> np.ndarray:
-        return labels[:, 0] if task.target_key == "label" else labels
+        return labels[:, 0] if task.classifies else labels
 
     labels = np.asarray(store.labels)[:, label_columns(store.label_names, tuple(config.targets))]
     rnn = task.metrics(predictions, targets_of(labels), config)
@@ -188,7 +188,7 @@ def write_prediction_files(
 
 
 def per_video_evaluation(
-    config: ml_collections.ConfigDict, workdir: Path, predictions: dict
+    config: ml_collections.ConfigDict, task: Task, workdir: Path, predictions: dict
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Every validation frame predicted (gaps interpolated), the CNN alone beside it,
     AU thresholds (tasks/thresholds.py) and the challenge-format prediction files.
@@ -202,7 +202,7 @@ def per_video_evaluation(
     if outputs.ndim == 3:  # `every` target: a window's last output is causal.
         outputs = outputs[:, -1]
     frames, interpolated = frame_predictions(store, predictions["row"].astype(np.int64), outputs)
-    result: dict[str, Any] = compare_with_cnn(store, frames, config)
+    result: dict[str, Any] = compare_with_cnn(store, frames, config, task)
     result["frames_interpolated"] = float(interpolated.mean())
     parts = _au_parts(store, config)
     chosen = None
@@ -217,10 +217,9 @@ def per_video_evaluation(
     names = label_names(tuple(config.targets))
     labels = np.asarray(store.labels)[:, label_columns(store.label_names, tuple(config.targets))]
     keep = _labelled_rows(labels, names)
-    task = registry.get_task(config.loss)
     figure_inputs = {
         "outputs": frames[keep],
-        task.target_key: labels[keep, 0] if task.target_key == "label" else labels[keep],
+        task.target_key: labels[keep, 0] if task.classifies else labels[keep],
     }
     if jax.process_index() == 0:
         folder = run.RunFolder(workdir)

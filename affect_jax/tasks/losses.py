@@ -1,6 +1,6 @@
 """Training losses. Every loss maps (predictions, targets) to a scalar.
 
-Which config.loss name uses which of them: tasks/registry.py.
+Which task (config.task) uses which of them: tasks/registry.py.
 """
 
 import jax.numpy as jnp
@@ -109,4 +109,15 @@ def weighted_cross_entropy(
     total = example_weights.sum()
     return jnp.where(
         total > 0, (per_example * example_weights).sum() / jnp.maximum(total, 1e-12), 0.0
+    )
+
+
+def class_weighted_cross_entropy(
+    logits: jnp.ndarray, labels: jnp.ndarray, weights: jnp.ndarray
+) -> jnp.ndarray:
+    """`weighted_cross_entropy` of [N] integer labels where labels < 0 (no
+    expression label, e.g. a multitask feature store's frames) weigh nothing:
+    the expression task's loss under `config.class_balance=loss_weights`."""
+    return weighted_cross_entropy(
+        logits, jnp.maximum(labels, 0), weights, mask=(labels >= 0).astype(logits.dtype)
     )

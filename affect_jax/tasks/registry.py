@@ -1,10 +1,12 @@
-"""One row per task (config.loss): its loss, head width, targets, metrics and figure.
+"""One row per task (config.task): its loss, head width, targets, metrics, outputs and figure.
 
-The training loop, evaluation, the model registry and the input pipeline look a
-task up here instead of branching on `config.loss`; adding a task is adding a row.
+A stage looks its task up once (`get_task(config)`) and passes the row down:
+the training loop, evaluation, the model registry and the input pipeline ask it
+instead of branching on the name; adding a task is adding a row.
 """
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +15,7 @@ import ml_collections
 import numpy as np
 
 from affect_jax.runtime import ConfigError
-from affect_jax.tasks import losses, metrics, multitask
+from affect_jax.tasks import activations, losses, metrics, multitask
 from affect_jax.tasks.labels import VALENCE_AROUSAL
 
 Loss = Callable[[jnp.ndarray, jnp.ndarray], jnp.ndarray]
@@ -21,9 +23,10 @@ Loss = Callable[[jnp.ndarray, jnp.ndarray], jnp.ndarray]
 
 @dataclasses.dataclass(frozen=True)
 class Task:
-    """What a `config.loss` name means everywhere.
+    """What a `config.task` name means everywhere.
 
     Attributes:
+      name: the row's key in TASKS.
       loss: (outputs [N, K], targets) -> scalar.
       head_width: the model's number of outputs for a config.
       target_key: the batch field the loss compares with: "targets" (float
@@ -36,8 +39,12 @@ class Task:
       regresses_values: outputs are valence/arousal values only.
       loss_options: config -> keyword arguments of `loss` (the multitask
         weights); None: the loss takes none.
+      class_weighted_loss: (logits, labels, class weights [C]) -> scalar, the
+        loss `config.class_balance=loss_weights` trains with; None: the task
+        cannot weigh classes.
     """
 
+    name: str
     loss: Loss
     head_width: Callable[[ml_collections.ConfigDict], int]
     target_key: str
@@ -46,6 +53,48 @@ class Task:
     output_names: Callable[[ml_collections.ConfigDict], tuple[str, ...]]
     regresses_values: bool = False
     loss_options: Callable[[ml_collections.ConfigDict], dict[str, Any]] | None = None
+    class_weighted_loss: Callable[..., jnp.ndarray] | None = None
+
+    @property
+    def classifies(self) -> bool:
+        """One integer class per example (batch field "label"), scored by its argmax."""
+        return self.target_key == "label"
+
+    def targets_of(self, batch: dict[str, Any]) -> Any:
+        """The batch field the loss and metrics compare the outputs with."""
+        return batch[self.target_key]
+
+    def training_loss(self, config: ml_collections.ConfigDict, class_weights: Any = None) -> Loss:
+        """The task's loss over all outputs, whatever their leading axes.
+
+        A sequence model that predicts every frame of a window gives [B, W, K]
+        outputs; CCC is over all B * W frames at once. With `class_weights`
+        ([C]) it is the row's class-weighted loss.
+        """
+        loss_fn = self.loss
+        if self.loss_options is not None:  # E.g. the multitask weights of the config.
+            loss_fn = functools.partial(self.loss, **self.loss_options(config))
+        if class_weights is not None:
+            if self.class_weighted_loss is None:
+                raise ConfigError(
+                    f"Task {self.name!r} has no class-weighted loss: set "
+                    "config.class_balance='none'."
+                )
+            loss_fn = functools.partial(
+                self.class_weighted_loss, weights=jnp.asarray(class_weights, jnp.float32)
+            )
+
+        def flat_loss(outputs: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
+            flat_outputs = outputs.reshape(-1, outputs.shape[-1])
+            if self.classifies:
+                return loss_fn(flat_outputs, targets.reshape(-1))
+            return loss_fn(flat_outputs, targets.reshape(-1, targets.shape[-1]))
+
+        return flat_loss
+
+    def probabilities(self, outputs: np.ndarray, config: ml_collections.ConfigDict) -> np.ndarray:
+        """Outputs [N, K] with expression logits as softmax and AU logits as sigmoid."""
+        return probabilities(outputs, self.output_names(config))
 
 
 def _one_per_target(config: ml_collections.ConfigDict) -> int:
@@ -119,10 +168,14 @@ _REGRESSION = dict(
     regresses_values=True,
 )
 TASKS: dict[str, Task] = {
-    "ccc": Task(loss=losses.ccc_loss, **_REGRESSION),
-    "mse": Task(loss=losses.mse_loss, **_REGRESSION),
-    "cross_entropy": Task(
+    # Valence/arousal regression (the paper's): 1 - mean CCC, or mean squared error.
+    "va": Task(name="va", loss=losses.ccc_loss, **_REGRESSION),
+    "va_mse": Task(name="va_mse", loss=losses.mse_loss, **_REGRESSION),
+    # One expression class per frame (CK+, JAFFE, Aff-Wild2 EXPR): softmax.
+    "expr": Task(
+        name="expr",
         loss=losses.cross_entropy_loss,
+        class_weighted_loss=losses.class_weighted_cross_entropy,
         head_width=_one_per_class,
         target_key="label",
         metrics=_classification_metrics,
@@ -130,7 +183,8 @@ TASKS: dict[str, Task] = {
         output_names=_expression_columns,
     ),
     # Action units: sigmoid per class, entries not annotated (< 0) skipped.
-    "binary_cross_entropy": Task(
+    "au": Task(
+        name="au",
         loss=losses.masked_binary_cross_entropy,
         head_width=_one_per_class,
         target_key="targets",
@@ -140,6 +194,7 @@ TASKS: dict[str, Task] = {
     ),
     # VA + expression + AUs in one head, each task over the frames it labels.
     "multitask": Task(
+        name="multitask",
         loss=multitask.joint_loss,
         head_width=lambda config: multitask.NUM_OUTPUTS,
         target_key="targets",
@@ -151,16 +206,34 @@ TASKS: dict[str, Task] = {
 }
 
 
-def get_task(name: str) -> Task:
-    """The task of `config.loss == name`."""
+# The names the key had when it was `config.loss`: configs, command lines
+# (`--config.loss=mse`) and runs written with them keep working.
+LOSS_NAMES = {
+    "ccc": "va",
+    "mse": "va_mse",
+    "cross_entropy": "expr",
+    "binary_cross_entropy": "au",
+}
+
+
+def task_name(config_or_name: ml_collections.ConfigDict | str) -> str:
+    """The TASKS key a config (its `task`, or the older `loss`) or a name means."""
+    if isinstance(config_or_name, str):
+        name = config_or_name
+    else:  # Configs older than the `task` key name it `loss`; older still, neither (VA).
+        name = config_or_name.get("task", config_or_name.get("loss", "va"))
+    return LOSS_NAMES.get(name, name)
+
+
+def get_task(config_or_name: ml_collections.ConfigDict | str) -> Task:
+    """The task row of a config (its `task` or `loss` key) or of a name."""
+    name = task_name(config_or_name)
     if name not in TASKS:
-        raise ConfigError(f"Unknown loss {name!r} (config key `loss`); valid: {', '.join(TASKS)}.")
+        raise ConfigError(
+            f"Unknown task {name!r} (config key `task`); valid: {', '.join(TASKS)} "
+            f"(older names: {', '.join(LOSS_NAMES)})."
+        )
     return TASKS[name]
-
-
-def get_loss(name: str) -> Loss:
-    """The loss function of `config.loss == name`."""
-    return get_task(name).loss
 
 
 def output_names(config: ml_collections.ConfigDict) -> tuple[str, ...]:
@@ -171,7 +244,7 @@ def output_names(config: ml_collections.ConfigDict) -> tuple[str, ...]:
     (AU active when the sigmoid passes the run's threshold, see
     tasks/thresholds.py). A multitask head is 2 + 8 + 13 columns in that order.
     """
-    return get_task(config.get("loss", "ccc")).output_names(config)
+    return get_task(config).output_names(config)
 
 
 def task_columns(names: tuple[str, ...]) -> dict[str, list[int]]:
@@ -188,3 +261,15 @@ def task_columns(names: tuple[str, ...]) -> dict[str, list[int]]:
         elif name.startswith(AU_PREFIX):
             found.setdefault("au", []).append(column)
     return found
+
+
+def probabilities(outputs: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Outputs [N, K] named `names` (float64): expression logits as one softmax over
+    their columns, AU logits each as a sigmoid, valence/arousal as they are."""
+    values = np.asarray(outputs, np.float64).copy()
+    groups = task_columns(names)
+    if "expression" in groups:
+        values[:, groups["expression"]] = activations.softmax(values[:, groups["expression"]])
+    if "au" in groups:
+        values[:, groups["au"]] = activations.sigmoid(values[:, groups["au"]])
+    return values

@@ -10,16 +10,12 @@ e.g. not annotated in validation, keep 0.5).
 import ml_collections
 import numpy as np
 
-from affect_jax.tasks import registry
+from affect_jax.tasks import activations, registry
 
 THRESHOLDS_KEY = "au_thresholds"
 DEFAULT_THRESHOLD = 0.5
 # Candidate probabilities: a fixed grid, so the choice does not chase single frames.
 CANDIDATES = np.round(np.arange(0.05, 0.951, 0.05), 2)
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
 
 
 def _f1(predicted: np.ndarray, active: np.ndarray) -> float:
@@ -41,7 +37,7 @@ def best_f1_thresholds(
       {"au_thresholds": {name: threshold}, "au_f1_at_thresholds": {name: F1}};
       ties keep the threshold nearest 0.5.
     """
-    probabilities = sigmoid(logits)
+    probabilities = activations.sigmoid(logits)
     targets = np.asarray(targets)
     chosen, scores = {}, {}
     by_distance = sorted(CANDIDATES, key=lambda t: abs(t - DEFAULT_THRESHOLD))

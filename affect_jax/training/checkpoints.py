@@ -28,9 +28,10 @@ import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
 from affect_jax.runtime import ProjectError
+from affect_jax.tasks import registry
 
 # Parts of the config that fix the shapes of the saved state.
-SHAPE_KEYS = ("model", "loss", "targets", "num_classes")
+SHAPE_KEYS = ("model", "task", "targets", "num_classes")
 # Same parameters and values either way: a run may resume with another setting
 # (say first_block "plain" on a GPU), and checkpoints older than the key load.
 COMPUTE_ONLY_MODEL_KEYS = ("first_block", "compute_dtype", "conv_backend")
@@ -173,14 +174,19 @@ def check_compatible(
 ) -> None:
     """Raises if the checkpoint's model differs from the one being built."""
     for key in SHAPE_KEYS:
-        old = _without_compute_keys(saved.to_dict().get(key) if key in saved else None)
-        new = _without_compute_keys(config.to_dict().get(key) if key in config else None)
+        old, new = _shape_value(saved, key), _shape_value(config, key)
         if _normalize(old) != _normalize(new):
             raise CheckpointMismatchError(
                 f"The checkpoint in {where} was written with config.{key}={old!r}, "
                 f"but this run has config.{key}={new!r}. Use a fresh --workdir, or "
                 "the config that wrote the checkpoint."
             )
+
+
+def _shape_value(config: ml_collections.ConfigDict, key: str) -> Any:
+    if key == "task":  # Checkpoints older than the key name the task `loss`, by its old names.
+        return registry.task_name(config)
+    return _without_compute_keys(config.to_dict().get(key) if key in config else None)
 
 
 def _without_compute_keys(model: Any) -> Any:

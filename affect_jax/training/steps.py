@@ -13,7 +13,7 @@ from flax.training import train_state
 from jax.sharding import Mesh
 
 from affect_jax.runtime import ConfigError
-from affect_jax.tasks import losses, registry
+from affect_jax.tasks.registry import Task
 from affect_jax.training import sharding
 
 
@@ -73,44 +73,14 @@ def create_train_state(
     return init()
 
 
-def targets_of(batch: dict[str, jax.Array], config: ml_collections.ConfigDict) -> jax.Array:
-    return batch[registry.get_task(config.loss).target_key]
-
-
-def flat_loss(config: ml_collections.ConfigDict, class_weights: Any = None) -> Callable:
-    """The config's loss over all predictions, whatever the leading axes.
-
-    A sequence model that predicts every frame of a window gives [B, W, D]
-    outputs; CCC is over all B * W frames at once. `class_weights` ([C])
-    turns cross-entropy into its class-weighted form.
-    """
-    task = registry.get_task(config.loss)
-    loss_fn = task.loss
-    if task.loss_options is not None:  # E.g. the multitask weights of the config.
-        loss_fn = functools.partial(task.loss, **task.loss_options(config))
-    if class_weights is not None:
-        weights = jnp.asarray(class_weights, jnp.float32)
-
-        def loss_fn(logits, labels):
-            # Labels < 0 (no expression label, in a multitask feature store) weigh 0.
-            return losses.weighted_cross_entropy(
-                logits, jnp.maximum(labels, 0), weights, mask=(labels >= 0).astype(logits.dtype)
-            )
-
-    def loss(outputs: jax.Array, targets: jax.Array) -> jax.Array:
-        flat_outputs = outputs.reshape(-1, outputs.shape[-1])
-        if task.target_key == "label":  # One integer class per example.
-            return loss_fn(flat_outputs, targets.reshape(-1))
-        return loss_fn(flat_outputs, targets.reshape(-1, targets.shape[-1]))
-
-    return loss
-
-
 def make_train_step(
-    config: ml_collections.ConfigDict, mesh: Mesh, class_weights: Any = None
+    config: ml_collections.ConfigDict, task: Task, mesh: Mesh, class_weights: Any = None
 ) -> Callable:
-    """Returns `step(state, batch) -> (state, metrics)`, jitted, state donated."""
-    loss_fn = flat_loss(config, class_weights)
+    """Returns `step(state, batch) -> (state, metrics)`, jitted, state donated.
+
+    The loss is `task.training_loss(config, class_weights)`.
+    """
+    loss_fn = task.training_loss(config, class_weights)
 
     def step(state: TrainState, batch: dict[str, jax.Array]):
         dropout_key = jax.random.fold_in(state.dropout_key, state.step)
@@ -123,7 +93,7 @@ def make_train_step(
                 rngs={"dropout": dropout_key},
                 mutable=["batch_stats"],
             )
-            return loss_fn(outputs, targets_of(batch, config)), updates
+            return loss_fn(outputs, task.targets_of(batch)), updates
 
         (loss, updates), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
         new_state = state.apply_gradients(grads=grads, batch_stats=updates["batch_stats"])

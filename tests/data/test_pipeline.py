@@ -4,6 +4,7 @@ import numpy as np
 
 from affect_jax.data import pipeline, sources
 from affect_jax.stages import inputs as stage_inputs
+from affect_jax.tasks import registry
 from tests.helpers import train_helpers
 
 
@@ -23,7 +24,7 @@ def test_resumed_iterator_yields_the_uninterrupted_batches(tiny_affwild2, tmp_pa
     config = _config(tiny_affwild2)
     config.balancing.enabled = True
     config.balancing.rule = "flatten"
-    inputs = stage_inputs.for_stage(config, str(tmp_path))
+    inputs = stage_inputs.for_stage(config, registry.get_task(config), str(tmp_path))
 
     def fresh():
         return pipeline.training_iterator(
@@ -47,7 +48,7 @@ def test_resumed_iterator_yields_the_uninterrupted_batches(tiny_affwild2, tmp_pa
 
 def test_augmentation_differs_per_epoch_and_stays_off_at_evaluation(tiny_affwild2, tmp_path):
     config = _config(tiny_affwild2, batch_size=1)
-    inputs = stage_inputs.for_stage(config, str(tmp_path))
+    inputs = stage_inputs.for_stage(config, registry.get_task(config), str(tmp_path))
     source = inputs.train
     iterator = pipeline.training_iterator(
         source, inputs.transform, config, 1, augment=inputs.augment
@@ -76,7 +77,7 @@ def test_balancing_trains_on_the_subset_and_writes_its_report(tiny_affwild2, tmp
     config = _config(tiny_affwild2)
     config.balancing.enabled = True
     full = sources.open_split("affwild2/va", tiny_affwild2, "train")
-    inputs = stage_inputs.for_stage(config, str(tmp_path))
+    inputs = stage_inputs.for_stage(config, registry.get_task(config), str(tmp_path))
     assert 0 < len(inputs.train) < len(full)
     assert (tmp_path / "balancing.json").exists()
     assert (tmp_path / "balancing.png").stat().st_size > 10_000

@@ -13,6 +13,7 @@ import numpy as np
 
 from affect_jax.config import load_config
 from affect_jax.models.cnn import FrameCNN
+from affect_jax.tasks import registry
 from affect_jax.training import sharding, steps
 
 
@@ -41,7 +42,7 @@ def main() -> None:
         "inputs": rng.integers(0, 256, (8, 96, 96, 1), dtype=np.uint8),
         "targets": rng.uniform(-1, 1, (8, 2)).astype(np.float32),
     }
-    train_step = steps.make_train_step(config, mesh)
+    train_step = steps.make_train_step(config, registry.get_task(config), mesh)
     state, metrics = train_step(state, sharding.to_global_batch(batch, mesh))
     np.savez(sys.argv[1], **before, **_flat(state.params, "after"))
     print(json.dumps({"devices": jax.device_count(), "loss": float(metrics["loss"])}))

@@ -10,6 +10,7 @@ from affect_jax.data import building, label_reader, sources
 from affect_jax.stages import inputs as stage_inputs
 from affect_jax.stages import train
 from affect_jax.synthetic import ck_plus_layout, jaffe_layout
+from affect_jax.tasks import registry
 from affect_jax.training import steps
 
 # Twice the tiny preset's people, with more sequences each: fold 0 then holds
@@ -51,9 +52,9 @@ def test_ck_plus_learns_unseen_people_and_transfers_to_jaffe(
     received = []  # The class weights each train step is built with.
     real_make_train_step = steps.make_train_step
 
-    def make_train_step(config, mesh, class_weights=None):
+    def make_train_step(config, task, mesh, class_weights=None):
         received.append(class_weights)
-        return real_make_train_step(config, mesh, class_weights)
+        return real_make_train_step(config, task, mesh, class_weights)
 
     monkeypatch.setattr(steps, "make_train_step", make_train_step)
     # The input BatchNorm's running averages (momentum 0.99) need ~600 steps
@@ -64,7 +65,7 @@ def test_ck_plus_learns_unseen_people_and_transfers_to_jaffe(
     config.eval_every_steps = config.checkpoint_every_steps = 600
     result = train.train_and_evaluate(config, str(tmp_path))
     # balance=loss_weights: the training set's inverse-frequency weights reach the step.
-    expected = stage_inputs.for_stage(config, "").class_weights
+    expected = stage_inputs.for_stage(config, registry.get_task(config), "").class_weights
     assert expected is not None and len(received) == 1
     np.testing.assert_array_equal(received[0], expected)
 
@@ -94,14 +95,14 @@ def test_class_balancing_modes(expression_data):
     config = load_config("ck_plus_cnn", f"tiny,balance=sampling,data_dir={expression_data}")
     train_split = sources.open_split("ck_plus/fold0", expression_data, "train")
     labels = label_reader.read_labels(train_split, names=("label",))["label"]
-    sampled = stage_inputs.for_stage(config, "")
+    sampled = stage_inputs.for_stage(config, registry.get_task(config), "")
     sampled_labels = labels[np.asarray(sampled.train.indices)]
     counts = np.bincount(sampled_labels, minlength=8)
     present = counts[np.bincount(labels, minlength=8) > 0]
     assert present.max() - present.min() <= 1  # Equal per present class.
 
     config.class_balance = "loss_weights"
-    weighted = stage_inputs.for_stage(config, "")
+    weighted = stage_inputs.for_stage(config, registry.get_task(config), "")
     weights = weighted.class_weights
     frequent, rare = (
         np.argmax(np.bincount(labels)),
@@ -115,4 +116,4 @@ def test_class_balancing_modes(expression_data):
 
     config.class_balance = "oversample"
     with pytest.raises(ValueError, match="none, loss_weights, sampling"):
-        stage_inputs.for_stage(config, "")
+        stage_inputs.for_stage(config, registry.get_task(config), "")

@@ -12,8 +12,7 @@ import pytest
 from affect_jax.config import load_config
 from affect_jax.data.feature_store import LABEL_FIELDS, label_columns, label_names
 from affect_jax.models.registry import create_model
-from affect_jax.tasks import losses, multitask
-from affect_jax.training import steps
+from affect_jax.tasks import losses, multitask, registry
 
 ALL_LABELS = label_names(LABEL_FIELDS)  # valence, arousal, expression, AU1 ... AU26
 
@@ -46,7 +45,7 @@ def _setup(task: str, target: str, seed: int = 0):
     batch = {"targets": jnp.asarray(targets), "label": jnp.asarray(targets[..., 0], jnp.int32)}
     model = create_model(config)
     params = model.init(jax.random.PRNGKey(seed), jnp.asarray(inputs), train=False)["params"]
-    return config, model, params, inputs, steps.targets_of(batch, config)
+    return config, model, params, inputs, registry.get_task(config).targets_of(batch)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +62,7 @@ def _setup(task: str, target: str, seed: int = 0):
 def test_unlabelled_frames_and_aus_give_no_gradient(task, balance, target):
     config, model, params, inputs, targets = _setup(task, target)
     weights = np.linspace(0.5, 2.0, 8).astype(np.float32) if balance else None
-    loss_fn = steps.flat_loss(config, weights)
+    loss_fn = registry.get_task(config).training_loss(config, weights)
 
     def objective(params, inputs):
         return loss_fn(model.apply({"params": params}, inputs, train=False), targets)
@@ -92,12 +91,14 @@ def test_task_weights_scale_each_tasks_loss():
     config, model, params, inputs, targets = _setup("multitask", "next", seed=3)
     outputs = model.apply({"params": params}, jnp.asarray(inputs), train=False)
     assert dict(config.task_weights) == {"va": 1.0, "expression": 1.0, "au": 1.0}
-    plain = float(steps.flat_loss(config)(outputs, targets))
+    plain = float(registry.get_task(config).training_loss(config)(outputs, targets))
     assert plain == pytest.approx(float(multitask.joint_loss(outputs, targets)), rel=1e-7)
     config.task_weights.update(dict(va=0.0, expression=1.0, au=0.0))
     _, expression_logits, _ = multitask.split_outputs(outputs)
     expected = losses.cross_entropy_loss(expression_logits, targets[:, 2])
-    assert float(steps.flat_loss(config)(outputs, targets)) == pytest.approx(float(expected))
+    assert float(
+        registry.get_task(config).training_loss(config)(outputs, targets)
+    ) == pytest.approx(float(expected))
     # Each task alone, and unequal weights: a weight reaches its own task's term only.
     va, _, au_logits = (np.asarray(part, np.float64) for part in multitask.split_outputs(outputs))
     targets_np = np.asarray(targets, np.float64)
@@ -122,11 +123,11 @@ def test_task_weights_scale_each_tasks_loss():
     for weights in ({"va": 2.0}, {"au": 3.0}, {"va": 0.5, "expression": 2.0, "au": 3.0}):
         config.task_weights.update({name: weights.get(name, 0.0) for name in terms})
         want = sum(weight * terms[name] for name, weight in weights.items())
-        got = float(steps.flat_loss(config)(outputs, targets))
+        got = float(registry.get_task(config).training_loss(config)(outputs, targets))
         assert got == pytest.approx(want, rel=1e-4), (weights, got, want)
     config.task_weights.update(dict(va=1.0, expression=1.0, au=0.0, typo=1.0))
     with pytest.raises(ValueError, match="typo"):
-        steps.flat_loss(config)
+        registry.get_task(config).training_loss(config)
 
 
 @pytest.mark.parametrize("arg", ["task=vaa", "task=au,balance=loss_weights"])

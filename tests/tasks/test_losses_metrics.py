@@ -119,15 +119,17 @@ def test_classification_metrics_and_confusion():
     )
 
 
-def test_unknown_loss_lists_valid_names():
-    with pytest.raises(ValueError, match="ccc, mse, cross_entropy"):
-        registry.get_loss("huber")
+def test_unknown_task_lists_valid_and_older_names():
+    with pytest.raises(
+        ValueError, match=r"va, va_mse, expr, au, multitask \(older names: ccc, mse"
+    ):
+        registry.get_task("huber")
 
 
 def test_masked_binary_cross_entropy_skips_unannotated_entries():
     logits = jnp.array([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
     targets = jnp.array([[1.0, 0.0, -1.0], [-1.0, 1.0, -1.0]])
-    loss = registry.get_loss("binary_cross_entropy")
+    loss = registry.get_task("binary_cross_entropy").loss
     bce = lambda z, y: float(optax.sigmoid_binary_cross_entropy(jnp.float32(z), jnp.float32(y)))
     # Three labelled entries over the two frames that have any: a sum per frame, a mean over frames.
     expected = (bce(2.0, 1.0) + bce(-1.0, 0.0) + bce(3.0, 1.0)) / 2

@@ -32,7 +32,9 @@ def test_joint_loss_is_each_tasks_loss_over_the_frames_it_labels():
     )
     loss = multitask.joint_loss(jnp.asarray(outputs), jnp.asarray(targets))
     assert float(loss) == pytest.approx(float(expected), rel=1e-5)
-    assert float(registry.get_loss("multitask")(outputs, targets)) == pytest.approx(float(loss))
+    assert float(registry.get_task("multitask").loss(outputs, targets)) == pytest.approx(
+        float(loss)
+    )
 
 
 def test_unlabelled_parts_get_no_gradient():
