@@ -21,7 +21,7 @@ from typing import Any
 
 from absl import app, flags
 
-from affect_jax import runtime
+from affect_jax import runtime, startup
 from affect_jax.data.building import build_dataset, read_build_report
 
 _DATASET = flags.DEFINE_string("dataset", None, "name/config, e.g. affwild2/va.", required=True)
@@ -58,6 +58,7 @@ def builder_options(items: Sequence[str]) -> dict[str, Any]:
 def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    startup.start_process(computes=False)
     with runtime.one_line_errors():
         builder = build_dataset(
             _DATASET.value,

@@ -16,7 +16,7 @@ import json
 
 from absl import app, flags
 
-from affect_jax import runtime
+from affect_jax import runtime, startup
 
 _KERAS_FILE = flags.DEFINE_string("keras_file", None, "Keras 2 .hdf5 / .h5 file (model.save).")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run folder to write (must hold no checkpoints).")
@@ -31,13 +31,12 @@ _TARGET = flags.DEFINE_enum(
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}.")
-    runtime.quiet_library_logs()
-    runtime.apply_fast_cpu_flags()  # Before JAX starts its backend.
-    from affect_jax.training import imported_runs  # Imports JAX: after the CPU flags.
+    startup.start_process()
+    from affect_jax.keras_import.runs import import_keras_run  # Imports JAX: after start-up.
     from affect_jax.training.run import CHECKPOINTS, RESULTS
 
     with runtime.one_line_errors():
-        results = imported_runs.import_keras_run(
+        results = import_keras_run(
             _KERAS_FILE.value,
             _WORKDIR.value,
             cnn_workdir=_CNN_WORKDIR.value,

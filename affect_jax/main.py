@@ -9,10 +9,10 @@ Rerunning with the same workdir resumes from its latest checkpoint.
 import json
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
-from affect_jax import host_memory, runtime, stages
+from affect_jax import runtime, stages, startup
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -30,26 +30,12 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv: list[str]) -> None:
     del argv
-    runtime.quiet_library_logs()
-    logging.info(
-        "Freed memory kept for the next step (host_memory.py; %s=0 hands it back): %s",
-        host_memory.SWITCH_VARIABLE,
-        host_memory.keep_freed_memory_unless_declined(),
-    )
     config = _CONFIG.value
-    if config.get("fast_cpu_convolutions", True):
-        logging.info(
-            "Fast XLA:CPU convolution flag active: %s",
-            runtime.apply_fast_cpu_flags(),
-        )
     if config.stage not in stages.STAGES:
         raise app.UsageError(
             f"Unknown config.stage {config.stage!r}; valid: {', '.join(stages.STAGES)}."
         )
-    if config.get("distributed", False):
-        import jax
-
-        jax.distributed.initialize()
+    logging.info(startup.describe(startup.start_process(config)))
     with runtime.one_line_errors():
         result = stages.run(config, _WORKDIR.value)
     print(json.dumps(result, indent=2))

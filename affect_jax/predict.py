@@ -28,7 +28,7 @@ import sys
 
 from absl import app, flags
 
-from affect_jax import host_memory, runtime
+from affect_jax import runtime, startup
 from affect_jax.faces.align import EYE_METHODS
 from affect_jax.faces.detectors import DEFAULT_DETECT_WIDTH, DEFAULT_DETECTOR, DETECTORS
 from affect_jax.faces.finder import DEFAULT_FULL_SEARCH_EVERY
@@ -80,9 +80,7 @@ _CROPPED_FACES = flags.DEFINE_bool(
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}; inputs go in --input.")
-    runtime.quiet_library_logs()
-    runtime.apply_fast_cpu_flags()  # Before JAX starts its backend.
-    host_memory.keep_freed_memory_unless_declined()  # Before the first JAX computation.
+    startup.start_process()
     options = Options(
         write_video=_WRITE_VIDEO.value,
         face_margin=_FACE_MARGIN.value,

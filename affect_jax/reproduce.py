@@ -4,7 +4,7 @@ from pathlib import Path
 
 from absl import app, flags
 
-from affect_jax import host_memory, runtime
+from affect_jax import startup
 from affect_jax.paper import experiments
 
 _ROOT = flags.DEFINE_string("workdir_root", "runs/paper", "One workdir per experiment below it.")
@@ -23,8 +23,7 @@ _DATA_DIR = flags.DEFINE_string("data_dir", "", "TFDS data_dir; empty: <workdir_
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    runtime.apply_fast_cpu_flags()
-    host_memory.keep_freed_memory_unless_declined()
+    startup.start_process()
     raw = {"affwild2": _AFFWILD2.value, "ck_plus": _CK_PLUS.value, "jaffe": _JAFFE.value}
     path = experiments.run_all(Path(_ROOT.value), _PRESET.value, raw, _DATA_DIR.value)
     print(path.read_text())

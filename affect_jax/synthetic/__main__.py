@@ -18,6 +18,7 @@ from pathlib import Path
 
 from absl import app, flags
 
+from affect_jax import startup
 from affect_jax.synthetic import affwild2_layout, expression_layouts
 
 _OUT = flags.DEFINE_string(
@@ -46,6 +47,7 @@ flags.register_validator(
 def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    startup.start_process(computes=False)
     if _DATASET.value != "affwild2":
         try:
             lines = expression_layouts.write(

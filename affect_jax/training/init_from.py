@@ -1,6 +1,6 @@
 """Fine-tuning: a new run starts from another run's parameters (`config.init_from`).
 
-The other run may be trained here or imported from Keras (training/imported_runs.py).
+The other run may be trained here or imported from Keras (keras_import/runs.py).
 Only its params and BatchNorm statistics are taken: the new run gets a fresh
 optimizer state and starts at step 0, so its schedule and learning-rate decay
 are its own. The train loop calls this only while the workdir has no checkpoint;

@@ -17,9 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from affect_jax.models import keras_hdf5
+from affect_jax.keras_import import hdf5 as keras_hdf5
+from affect_jax.keras_import.hdf5 import KerasImportError
 from affect_jax.models.cnn import FrameCNN
-from affect_jax.models.keras_hdf5 import KerasImportError
 from affect_jax.models.rnn import SequenceRegressor
 from tests.helpers.keras_files import cnn_file, edit_config, layer, rnn_file, write_keras_file
 from tests.helpers.keras_reference import np_cnn, np_rnn
@@ -338,5 +338,5 @@ def test_missing_model_config(tmp_path):
 
 
 def test_reading_needs_no_tensorflow():
-    code = "import sys, affect_jax.models.keras_hdf5; sys.exit('tensorflow' in sys.modules)"
+    code = "import sys, affect_jax.keras_import.hdf5; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

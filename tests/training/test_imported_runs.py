@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from affect_jax.inference import video_model
-from affect_jax.models import keras_hdf5
-from affect_jax.models.keras_hdf5 import KerasImportError
+from affect_jax.keras_import import hdf5 as keras_hdf5
+from affect_jax.keras_import.hdf5 import KerasImportError
+from affect_jax.keras_import.runs import RunExistsError, import_keras_run
 from affect_jax.models.registry import create_model, input_spec
 from affect_jax.stages import train
 from affect_jax.training import checkpoints, init_from, sharding, steps
-from affect_jax.training.imported_runs import RunExistsError, import_keras_run
 from affect_jax.training.run import find_checkpoint, restore_run_state
 from tests.helpers import train_helpers
 from tests.helpers.keras_files import cnn_file, edit_config, layer, rnn_file

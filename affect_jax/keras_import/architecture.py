@@ -11,9 +11,7 @@ checkpoints".
 from dataclasses import dataclass
 from typing import Any
 
-from affect_jax.models.cnn import VARIANTS
-from affect_jax.models.input_norm import InputNormalization
-from affect_jax.models.keras_layers import (
+from affect_jax.keras_import.layers import (
     KerasImportError,
     KerasLayer,
     channels_last,
@@ -25,6 +23,8 @@ from affect_jax.models.keras_layers import (
     parse_layers,
     take,
 )
+from affect_jax.models.cnn import VARIANTS
+from affect_jax.models.input_norm import InputNormalization
 from affect_jax.models.registry import FRAME_SHAPE
 
 __all__ = ["Architecture", "KerasImportError", "KerasLayer", "analyze"]

@@ -24,8 +24,8 @@ import numpy as np
 from absl import logging
 
 from affect_jax import config as config_lib
-from affect_jax.models import keras_hdf5
-from affect_jax.models.keras_hdf5 import KerasImportError, KerasModel
+from affect_jax.keras_import import hdf5
+from affect_jax.keras_import.hdf5 import KerasImportError, KerasModel
 from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
 from affect_jax.training import checkpoints, init_from, run, sharding, steps
@@ -117,7 +117,7 @@ def _imported_state(model: KerasModel, config: ml_collections.ConfigDict, featur
     mesh = sharding.make_data_mesh()
     sample = input_spec(config, feature_dim)
     state = steps.create_train_state(create_model(config), config, mesh, sample)
-    variables = keras_hdf5.to_flax_variables(model)
+    variables = hdf5.to_flax_variables(model)
     variables.setdefault("batch_stats", {})
     ours = {"params": state.params, "batch_stats": state.batch_stats}
     mismatch = init_from.first_mismatch(variables, ours, ("the file", "our model"))
@@ -195,10 +195,10 @@ def import_keras_run(
         become our run; nothing is written.
       RunExistsError: `workdir` holds checkpoints already.
     """
-    model = keras_hdf5.read_keras_file(keras_file)
+    model = hdf5.read_keras_file(keras_file)
     workdir = Path(workdir).resolve()
     _refuse_existing_run(workdir)
-    settings, notes = keras_hdf5.model_settings(model), []
+    settings, notes = hdf5.model_settings(model), []
     if model.kind == "cnn":
         if cnn_workdir:
             raise KerasImportError(

@@ -14,7 +14,7 @@ independent NumPy implementation of the Keras layers):
 
 import numpy as np
 
-from affect_jax.models.keras_architecture import Architecture, KerasImportError, KerasLayer
+from affect_jax.keras_import.architecture import Architecture, KerasImportError, KerasLayer
 
 Arrays = dict[str, dict[str, np.ndarray]]  # Keras layer name -> weight name -> array.
 

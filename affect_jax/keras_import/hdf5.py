@@ -2,13 +2,13 @@
 
 Only Keras 2.x "legacy" HDF5 files (`model.save("x.hdf5")` or `.h5`) carry what
 an exact import needs: the model_config JSON (checked layer by layer in
-models/keras_architecture.py) and every layer's weights under
+architecture.py) and every layer's weights under
 `model_weights/<layer>/<weight name>`. Weights-only files (`save_weights`,
 `layer_names` at the root) work when the model's JSON is passed in. No
 TensorFlow is needed. Layout facts: shared docs REFERENCE.md, "Keras HDF5
 checkpoints".
 
-The arrays' mapping onto our trees: models/keras_weights.py.
+The arrays' mapping onto our trees: mapping.py.
 """
 
 import hashlib
@@ -20,8 +20,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from affect_jax.models import keras_weights
-from affect_jax.models.keras_architecture import (
+from affect_jax.keras_import import mapping
+from affect_jax.keras_import.architecture import (
     Architecture,
     KerasImportError,
     KerasLayer,
@@ -176,7 +176,7 @@ def read_keras_file(path: str | Path, model_config: str | dict | None = None) ->
     except json.JSONDecodeError:
         training = None
     # Fail here, not when the variables are first used.
-    keras_weights.check_weights(architecture, weights, source)
+    mapping.check_weights(architecture, weights, source)
     return KerasModel(
         path,
         _sha256(path),
@@ -228,4 +228,4 @@ def to_flax_variables(model: KerasModel) -> dict[str, dict]:
       {"params": ..., "batch_stats": ...} for the CNN, {"params": ...} for the
       RNN: the same tree and shapes as that model's `init` gives.
     """
-    return keras_weights.flax_variables(model.architecture, model.weights, str(model.path))
+    return mapping.flax_variables(model.architecture, model.weights, str(model.path))

@@ -1,6 +1,6 @@
 """The model_config's layer list, read and checked one layer at a time (no weights).
 
-keras_architecture.py says what the whole list means for our models; this
+architecture.py says what the whole list means for our models; this
 module gives it the layers in order, with Activation layers folded into the
 Conv2D or Dense before them, and the helpers whose errors name a layer, its
 index and what is supported.

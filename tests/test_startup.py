@@ -1,0 +1,88 @@
+"""Every command line sets its process up with one call, in one order (affect_jax/startup.py)."""
+
+import ast
+from pathlib import Path
+
+import jax
+import ml_collections
+import pytest
+
+from affect_jax import host_memory, runtime, startup
+
+PACKAGE = Path(__file__).resolve().parents[1] / "affect_jax"
+COMMAND_LINES = (
+    "main.py",
+    "build.py",
+    "predict.py",
+    "reproduce.py",
+    "import_keras.py",
+    "synthetic/__main__.py",
+)
+# The steps start_process takes; nothing else may call them.
+STEPS = {
+    "quiet_library_logs",
+    "apply_fast_cpu_flags",
+    "keep_freed_memory_unless_declined",
+    "keep_freed_memory",
+    "initialize",
+}
+
+
+def _called_names(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            function = node.func
+            names.append(
+                function.attr
+                if isinstance(function, ast.Attribute)
+                else getattr(function, "id", "")
+            )
+    return names
+
+
+@pytest.mark.parametrize("command_line", COMMAND_LINES)
+def test_each_command_line_starts_with_the_one_start_up_call(command_line):
+    called = _called_names(PACKAGE / command_line)
+    assert called.count("start_process") == 1, command_line
+    assert not STEPS & set(called), f"{command_line} calls {STEPS & set(called)} itself"
+
+
+def test_no_module_but_start_up_takes_its_steps():
+    own = {"startup.py", "runtime.py", "host_memory.py"}  # Where the steps are defined.
+    for path in PACKAGE.rglob("*.py"):
+        if path.name in own and path.parent == PACKAGE:
+            continue
+        taken = STEPS & set(_called_names(path))
+        assert not taken, f"{path.relative_to(PACKAGE)} calls {taken}: use startup.start_process"
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    calls = []
+    monkeypatch.setattr(runtime, "quiet_library_logs", lambda: calls.append("logs"))
+    monkeypatch.setattr(runtime, "apply_fast_cpu_flags", lambda: calls.append("flag") or True)
+    monkeypatch.setattr(
+        host_memory, "keep_freed_memory_unless_declined", lambda: calls.append("memory") or True
+    )
+    monkeypatch.setattr(jax.distributed, "initialize", lambda: calls.append("distributed"))
+    return calls
+
+
+def test_start_up_runs_its_steps_in_order(recorded):
+    config = ml_collections.ConfigDict({"fast_cpu_convolutions": True, "distributed": True})
+    done = startup.start_process(config)
+    assert recorded == ["logs", "flag", "memory", "distributed"]
+    assert done == {"fast_cpu_flag": True, "keep_freed_memory": True, "distributed": True}
+
+
+def test_start_up_follows_the_config_and_the_command(recorded):
+    config = ml_collections.ConfigDict({"fast_cpu_convolutions": False, "distributed": False})
+    assert startup.start_process(config)["fast_cpu_flag"] is False
+    assert recorded == ["logs", "memory"]
+    recorded.clear()
+    startup.start_process()  # A command without a config: flag on, single process.
+    assert recorded == ["logs", "flag", "memory"]
+    recorded.clear()
+    startup.start_process(config, computes=False)  # Building a dataset: no JAX set-up.
+    assert recorded == ["logs"]
