@@ -9,7 +9,7 @@ Rerunning with the same workdir resumes from its latest checkpoint.
 import json
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 from affect_jax import runtime, stages, startup
