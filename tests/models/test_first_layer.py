@@ -9,6 +9,8 @@ from jax import lax
 
 from affect_jax.models import cnn
 from affect_jax.models.first_layer import normalized_conv_relu_pool
+from affect_jax.models.onednn import library
+from tests.helpers.onednn_calls import onednn_calls
 
 # oneDNN's handlers run on the CPU only (tests marked cpu_only are left out on a GPU).
 CONV_BACKENDS = ["xla", pytest.param("onednn", marks=pytest.mark.cpu_only)]
@@ -41,6 +43,16 @@ def test_values_and_all_gradients_equal_autodiff_of_plain_layers(
     plain, plain_pullback = jax.vjp(lambda *a: _plain_block(*a, padding), *args)
     np.testing.assert_allclose(fused, plain, rtol=1e-6, atol=1e-6)
     upstream = jnp.asarray(rng.normal(size=plain.shape), jnp.float32)
+
+    def fused_pieces(*args):
+        outputs, pullback = jax.vjp(
+            lambda *a: normalized_conv_relu_pool(*a, padding, conv_backend), *args
+        )
+        return outputs, pullback(upstream)
+
+    # Who computed them: oneDNN (the x_hat gradient, asked for here, too), or XLA alone.
+    calls = onednn_calls(jax.jit(fused_pieces).lower(*args))
+    assert calls == (set(library.TARGETS) if conv_backend == "onednn" else set())
     names = ("x_hat", "scale", "bias", "kernel")
     for name, ours, reference in zip(
         names, fused_pullback(upstream), plain_pullback(upstream), strict=True
@@ -82,6 +94,8 @@ def test_fused_and_plain_cnn_share_parameters_outputs_and_gradients(conv_backend
         atol=1e-6,
     )
     fused_grads, fused_stats = _cnn_gradients(fused, plain_vars, images, targets)
+    lowered = jax.jit(lambda v: _cnn_gradients(fused, v, images, targets)).lower(plain_vars)
+    assert (onednn_calls(lowered) == set(library.TARGETS)) == (conv_backend == "onednn")
     plain_grads, plain_stats = _cnn_gradients(plain, plain_vars, images, targets)
     jax.tree.map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),

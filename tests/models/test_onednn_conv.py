@@ -24,6 +24,7 @@ from affect_jax.models.onednn import conv as onednn_conv
 from affect_jax.models.onednn import library
 from affect_jax.runtime import ConfigError
 from affect_jax.training.checkpoints import COMPUTE_ONLY_MODEL_KEYS
+from tests.helpers.onednn_calls import onednn_calls
 
 # oneDNN's handlers are registered for the CPU; on a GPU host `auto` means XLA.
 pytestmark = pytest.mark.cpu_only
@@ -74,6 +75,10 @@ def _compare(batch, size, channels, features, padding, dtype, seed=0):
     expected = pieces(lax.conv_general_dilated, x, kernel, padding, y_grad)
     actual = pieces(onednn_conv.conv_general_dilated, x, kernel, padding, y_grad)
     _assert_close(actual, expected, dtype)
+    # oneDNN computed them: the forward pass and both gradients are its calls.
+    lowered = pieces.lower(onednn_conv.conv_general_dilated, x, kernel, padding, y_grad)
+    assert onednn_calls(lowered) == set(library.TARGETS)
+    assert not onednn_calls(pieces.lower(lax.conv_general_dilated, x, kernel, padding, y_grad))
 
 
 def test_extension_loads():
@@ -110,7 +115,8 @@ def _cnn_value_and_grads(model, images, targets):
         outputs = model.apply(params, images, train=False)
         return jnp.mean((outputs - targets) ** 2)
 
-    return params, jax.jit(jax.value_and_grad(loss))(params)
+    value_and_grad = jax.jit(jax.value_and_grad(loss))
+    return params, value_and_grad(params), onednn_calls(value_and_grad.lower(params))
 
 
 # Both variants and both first blocks, in two models (compiling is the slow part).
@@ -132,7 +138,11 @@ def test_frame_cnn_same_parameters_outputs_and_gradients(variant, first_block):
             conv_backend=backend,
         )
         results[backend] = _cnn_value_and_grads(model, images, targets)
-    (xla_params, (xla_loss, xla_grads)), (params, (loss, grads)) = results.values()
+    (xla_params, (xla_loss, xla_grads), xla_calls), (params, (loss, grads), calls) = (
+        results.values()
+    )
+    # conv2 and conv3 (and their gradients) run through oneDNN only when asked.
+    assert calls == set(library.TARGETS) and not xla_calls
     assert jax.tree.structure(params) == jax.tree.structure(xla_params)
     jax.tree.map(np.testing.assert_array_equal, params, xla_params)
     np.testing.assert_allclose(loss, xla_loss, rtol=1e-5)
