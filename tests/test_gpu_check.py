@@ -105,3 +105,32 @@ def test_the_gpu_test_list_leaves_out_what_holds_on_a_cpu_only():
         assert cpu_only not in listed, cpu_only
     assert "test_fused_and_plain_cnn_share_parameters_outputs_and_gradients[xla]" in listed
     assert "tests/training/test_crash_safety.py::" in listed
+
+
+def _gpu_check_module():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import gpu_check  # noqa: PLC0415 (a script beside the benchmarks, not a package)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    return gpu_check
+
+
+def test_bars_give_their_verdicts_from_the_figures():
+    gpu_check = _gpu_check_module()
+    batch, bar, tolerance = gpu_check.BAR_BATCH, gpu_check.BAR_FRAMES_PER_S, gpu_check.CCC_TOLERANCE
+    quickstart = {"preset": "quickstart", "train_steps": 0}
+
+    def verdicts(rate, loader, gaps, size=quickstart):
+        cnn = {} if rate is None else {(batch, "bfloat16"): rate}
+        found = {"cnn": cnn, "ccc_gap": gaps, **({"loader": loader} if loader else {})}
+        return [row[2] for row in gpu_check.bars(found, size)]
+
+    # On the bar counts as met: >= for speeds, <= for the CCC gap.
+    assert verdicts(bar, (8_000, 8_000, 4), [0.0, tolerance]) == ["met"] * 3
+    assert verdicts(bar * 2, (9_000, 8_000, 4), [0.001, 0.002]) == ["met"] * 3
+    assert verdicts(bar - 1, (7_999, 8_000, 4), [0.001, tolerance + 0.001]) == ["missed"] * 3
+    assert verdicts(None, None, []) == ["not measured"] * 3
+    assert verdicts(bar, (8_000, 8_000, 4), [0.001])[2] == "not measured"  # One CCC only.
+    other = verdicts(bar, None, [0.5, 0.5], {"preset": "tiny", "train_steps": 0})
+    assert other[2].startswith("not compared")
