@@ -30,16 +30,37 @@ def test_feature_store_size_and_index(tiny_features, tiny_affwild2):
         np.testing.assert_allclose(store.labels[row], [record["valence"], record["arousal"]])
 
 
-def test_restored_cnn_gives_the_live_models_features(tiny_cnn_run, tiny_features, tiny_affwild2):
+def test_restored_cnn_gives_the_live_models_features(tiny_affwild2, tmp_path, monkeypatch):
+    # The live model: the state training holds when it saves its last step.
+    live_states = {}
+    real_save = checkpoints.save
+
+    def save(manager, step, state, *args, **kwargs):
+        live_states[step] = jax.device_get(state)
+        return real_save(manager, step, state, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoints, "save", save)
+    workdir = tmp_path / "cnn"
+    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=10)
+    train.train_and_evaluate(config, str(workdir))
+    monkeypatch.setattr(checkpoints, "save", real_save)
+
     mesh = sharding.make_data_mesh()
-    state, config, _ = run.restore_cnn(tiny_cnn_run[0], "best", mesh)
     source = sources.open_split("affwild2/va", tiny_affwild2, "validation")
-    images = np.stack([source[i]["image"] for i in range(8)])
+    images = np.stack([source[i]["image"] for i in range(32)])  # Extraction's batch size.
     predict = steps.make_predict_step(mesh, return_features=True)
-    live = predict(state, {"inputs": jax.device_put(images)})["features"]
-    stored = FeatureStore(tiny_features / "validation").features[:8]
-    np.testing.assert_allclose(np.asarray(live), stored.astype(np.float32), rtol=2e-3, atol=2e-3)
-    assert config.model.name == "cnn"
+    live = np.asarray(predict(live_states[10], {"inputs": jax.device_put(images)})["features"])
+    restored_state, restored_config, _ = run.restore_cnn(workdir, "best", mesh)
+    assert restored_config.model.name == "cnn"
+    restored = predict(restored_state, {"inputs": jax.device_put(images)})["features"]
+    # Same parameters, statistics, program and batch: the same bits.
+    np.testing.assert_array_equal(np.asarray(restored), live)
+    # The extract stage stores them as float16.
+    extraction = train_helpers.load_config("affwild2_extract", f"tiny,cnn_workdir={workdir}")
+    extraction.extract.splits = ("validation",)
+    extract.extract(extraction, str(tmp_path / "extract"))
+    stored = FeatureStore(tmp_path / "extract" / "features" / "validation").features[:32]
+    np.testing.assert_allclose(stored.astype(np.float32), live, rtol=2e-3, atol=2e-3)
 
 
 def test_interrupted_extraction_resumes_to_the_same_store(
