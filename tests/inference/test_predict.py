@@ -197,3 +197,11 @@ def test_a_larger_face_coming_in_does_not_take_the_first_ones_id(tiny_cnn_run, t
     assert all(int(r["box_x"]) > 300 for r in by_face["0"])  # Still the one on the right.
     assert [int(r["frame"]) for r in by_face["1"]] == list(range(6, 14))
     assert all(float(r["detector_score"]) > 0 for r in rows)
+    # Each face's values are its own crop's: on every shared frame the second
+    # face's differ from the first's (by 0.02-0.06 in valence here; a face given
+    # another's crop would repeat its values exactly).
+    first, second = (
+        np.array([[float(r[name]) for name in ("valence", "arousal")] for r in by_face[face]])
+        for face in ("0", "1")
+    )
+    assert np.all(np.abs(first[6:] - second).max(axis=1) > 0.005), (first[6:], second)
