@@ -60,10 +60,12 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     "cuda12": ["jax[cuda12]>=0.10,<0.13"],
     "cuda13": ["jax[cuda13]>=0.10,<0.13"],
-    # The notebook test executes notebooks/ headless; import-linter checks the layers.
+    # The notebook test executes notebooks/ headless; import-linter checks the layers;
+    # pytest-xdist runs the suite in two processes (launch/test.sh).
     "test": [
         "pytest>=8",
         "pytest-timeout>=2.3",
+        "pytest-xdist>=3.5",
         "nbclient>=0.10",
         "ipykernel>=6",
         "nbformat>=5",

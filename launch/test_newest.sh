@@ -15,4 +15,4 @@ export AFFECT_JAX_VENV="${AFFECT_JAX_NEWEST_VENV:-$repo_root/.venv-newest}"
 export AFFECT_JAX_VENV_PYTHON="$python_3_12" AFFECT_JAX_UPGRADE=1
 source launch/setup_env.sh test
 python -c 'import sys, jax, flax, orbax.checkpoint as ocp; print(f"Newest stack: Python {sys.version.split()[0]}, jax {jax.__version__}, flax {flax.__version__}, orbax-checkpoint {ocp.__version__}")'
-python -m pytest -q --durations=15 "${@:-tests}"
+python -m pytest -q --durations=15 -n "${AFFECT_JAX_TEST_WORKERS:-2}" "${@:-tests}"

@@ -14,6 +14,21 @@ import pytest  # noqa: E402
 from affect_jax.data import building  # noqa: E402
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked `long(seconds)` first, longest first (the sort is stable).
+
+    The suite runs in two processes (launch/test.sh): a long test started last
+    would finish alone on one core. Every process sorts its collection the same
+    way, as pytest-xdist requires.
+    """
+
+    def seconds(item) -> float:
+        marker = item.get_closest_marker("long")
+        return marker.args[0] if marker else 0.0
+
+    items.sort(key=lambda item: -seconds(item))
+
+
 @pytest.fixture(scope="session")
 def tiny_affwild2(tmp_path_factory):
     """The `tiny` synthetic Aff-Wild2 raw layout, built with the real builder.

@@ -47,6 +47,7 @@ def _tables(markdown: str) -> list[list[list[str]]]:
     return tables
 
 
+@pytest.mark.long(43)
 @pytest.mark.timeout(240)
 def test_cpu_smoke_run_writes_every_section_with_figures(tmp_path):
     out = tmp_path / "report.md"

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from affect_jax.models.cnn import FrameCNN
 from affect_jax.stages import train
@@ -23,6 +24,7 @@ def test_parameters_and_outputs_stay_float32():
     np.testing.assert_allclose(outputs, reference, rtol=0, atol=3e-3)
 
 
+@pytest.mark.long(18)
 def test_bfloat16_training_learns_like_float32(tiny_affwild2, tmp_path, tiny_cnn_run):
     config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=150, eval_every_steps=75)
     config.model.compute_dtype = "bfloat16"

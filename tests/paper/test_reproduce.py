@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from affect_jax.paper.report import PAPER_TABLE_3
 
@@ -72,6 +73,7 @@ def _check_table_3(root: Path, report: str) -> None:
         assert np.mean(ours[name]) > np.mean(ours["cnn_whole"]), (name, ours, ours["cnn_whole"])
 
 
+@pytest.mark.long(166)
 def test_reproduction_fills_every_table_row_and_figure(tmp_path):
     _run(tmp_path)
     report = (tmp_path / "REPORT.md").read_text()

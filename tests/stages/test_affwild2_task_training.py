@@ -89,6 +89,7 @@ def _validation(dataset: str, data_dir: str, key: str) -> np.ndarray:
     return np.stack([source[i][key] for i in range(len(source))])
 
 
+@pytest.mark.long(29)
 @pytest.mark.timeout(600)
 def test_expression_cnn_learns_on_held_out_people(task_data, tmp_path):
     result = _train_tiny("affwild2_expr", task_data, tmp_path)
@@ -103,6 +104,7 @@ def test_expression_cnn_learns_on_held_out_people(task_data, tmp_path):
     assert (tmp_path / "plots" / "confusion_validation.png").stat().st_size > 10_000
 
 
+@pytest.mark.long(29)
 @pytest.mark.timeout(600)
 def test_action_unit_cnn_learns_on_held_out_people(task_data, tmp_path):
     result = _train_tiny("affwild2_au", task_data, tmp_path)
@@ -125,6 +127,7 @@ def _best_constant_au_f1(aus: np.ndarray) -> float:
     return float(np.mean(2 * share / (1 + share)))
 
 
+@pytest.mark.long(50)
 @pytest.mark.timeout(600)
 def test_multitask_cnn_learns_all_three_tasks_on_held_out_people(task_data, tmp_path):
     # Three losses share the tiny CNN: at 300 steps the AUs lag (mean F1 0.40 vs 0.59 at 600).

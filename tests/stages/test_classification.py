@@ -45,6 +45,7 @@ def _majority_share(labels: np.ndarray) -> float:
     return np.bincount(labels).max() / len(labels)
 
 
+@pytest.mark.long(19)
 def test_ck_plus_learns_unseen_people_and_transfers_to_jaffe(
     expression_data, tmp_path, monkeypatch
 ):

@@ -53,6 +53,7 @@ def _labels(name: str, data_dir: str, split: str) -> np.ndarray:
     return label_reader.read_labels(source, names=("label",))["label"]
 
 
+@pytest.mark.long(23)
 def test_trains_on_class_folders_and_writes_one_table_for_two_targets(expression_sets, tmp_path):
     data_dir, other_dir = expression_sets
     targets = f"jaffe/all:test+fer=face_folders/detect:test@{other_dir}"

@@ -121,6 +121,7 @@ def _predicted(workdir: Path, store: FeatureStore) -> np.ndarray:
     return predictions
 
 
+@pytest.mark.long(35)
 def test_gru_beats_the_cnn_alone_on_the_same_frames(tiny_features, tmp_path):
     result = _train_gru(tiny_features, tmp_path, window=3)
     # Per-frame noise in the rendered expressions is what temporal context removes.

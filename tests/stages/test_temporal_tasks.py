@@ -72,6 +72,7 @@ def test_the_store_keeps_every_label_of_the_multitask_records(
     "task, target, extra",
     [("expr", "next", "balance"), ("au", "next", ""), ("multitask", "every", "")],
 )
+@pytest.mark.long(17)
 def test_the_gru_learns_each_task_on_held_out_people(
     tiny_multitask_features, tmp_path, task, target, extra
 ):
@@ -101,6 +102,7 @@ def test_the_gru_learns_each_task_on_held_out_people(
         assert result["cnn_ccc_mean"] > 0.0 and "cnn_expression_accuracy" not in result
 
 
+@pytest.mark.long(23)
 def test_a_multitask_cnn_store_scores_the_cnn_on_every_task_and_writes_challenge_files(
     tiny_multitask_affwild2, tmp_path
 ):

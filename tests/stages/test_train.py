@@ -104,6 +104,7 @@ def augmented_run(tiny_affwild2, tmp_path_factory) -> Path:
 
 # 0: Grain reads in the trainer; 2: in worker processes (mp_prefetch), whose
 # iterator state must resume too and which must not outlive the trainer.
+@pytest.mark.long(35)
 @pytest.mark.parametrize("num_workers", [0, 2])
 def test_killed_run_resumes_and_matches_uninterrupted(
     num_workers, augmented_run, tiny_affwild2, tmp_path

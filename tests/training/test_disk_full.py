@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from affect_jax.data.feature_store import ARRAYS, FeatureStore
 from affect_jax.stages import extract, train
@@ -120,6 +121,7 @@ def test_full_disk_during_extraction_is_named_and_resumes_to_the_same_store(
         assert resumed.video_names == reference.video_names
 
 
+@pytest.mark.long(30)
 def test_checkpoint_write_failing_midway_keeps_the_previous_one(
     tiny_affwild2, tiny_cnn_20_steps, tmp_path, caplog
 ):

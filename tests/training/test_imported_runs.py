@@ -159,6 +159,7 @@ def _fresh_state(config):
     return steps.create_train_state(model, config, mesh, input_spec(config)), mesh
 
 
+@pytest.mark.long(19)
 def test_fine_tuning_starts_from_the_imported_cnn_then_resumes(tiny_affwild2, cnn_run, tmp_path):
     keras_file = tmp_path / "tiny_widths.hdf5"  # configs/affwild2_cnn.py:tiny's widths.
     cnn_file(keras_file, np.random.default_rng(7), features=(8, 16, 16), feature_dim=32)

@@ -42,6 +42,7 @@ def _step(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
+@pytest.mark.long(18)
 @pytest.mark.cpu_only  # Two devices: XLA:CPU's forced host-device count.
 def test_two_devices_match_one(tmp_path):
     (single, one), (double, two) = (

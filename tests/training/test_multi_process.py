@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import jax
+import pytest
 
 from affect_jax.training import run, sharding
 from tests.helpers import trees
@@ -52,6 +53,7 @@ def _trained_params(workdir: Path) -> dict:
     return jax.device_get(state.params)
 
 
+@pytest.mark.long(32)
 def test_two_processes_equal_one_with_the_same_global_batch(tiny_affwild2, tmp_path):
     port = _free_port()
     workers = [_start(i, 2, port, tiny_affwild2, tmp_path / "two") for i in range(2)]
