@@ -33,7 +33,8 @@ from pathlib import Path
 import jax
 from absl import app, flags
 from check_report import Report, accelerator_line, cpu_line, run_step, today_utc, versions_line
-from gpu_check_steps import BAR_BATCH, Check
+from gpu_check_bars import bars
+from gpu_check_steps import Check
 from timing import environment_line
 
 from affect_jax import runtime
@@ -99,8 +100,6 @@ BUDGETS = {  # Seconds per step: the GPU's sum to 8 minutes (9 with install and 
     "gpu": dict(tests=120, matmul=15, cnn=90, gru=35, extract=20, loader=60, quickstart=140),
     "smoke": dict(tests=40, matmul=20, cnn=60, gru=30, extract=20, loader=30, quickstart=120),
 }
-BAR_FRAMES_PER_S, CCC_TOLERANCE = 50_000, 0.01
-
 _SMOKE = flags.DEFINE_bool("cpu_smoke", False, "Tiny sizes on the CPU: checks the report's shape.")
 _OUT = flags.DEFINE_string("out", str(REPO / "benchmarks/gpu_check_report.md"), "Markdown file.")
 _DEADLINE = flags.DEFINE_float(
@@ -137,37 +136,6 @@ def resolve_sizes() -> dict:
             raise app.UsageError(f"--budgets: no step {name!r}; steps: {', '.join(STEPS)}.")
         chosen["budgets"][name] = float(seconds)
     return chosen
-
-
-def bars(found: dict, size: dict) -> list[tuple[str, str, str]]:
-    """(bar, measured, verdict) of issue 20's three bars."""
-
-    def verdict(measured, met: bool) -> str:
-        return "not measured" if not measured else ("met" if met else "missed")
-
-    rate = found["cnn"].get((BAR_BATCH, "bfloat16"))
-    cnn = f"{rate:,.0f} frames/s" if rate else "-"
-    best, demand, workers = found.get("loader", (None, None, 0))
-    loaded = best is not None and demand is not None
-    loader = f"{best:,.0f} vs {demand:,.0f} frames/s" if loaded else "-"
-    gaps = found["ccc_gap"]
-    ccc = f"max difference {max(gaps):.3f}" if gaps else "-"
-    ccc_verdict = verdict(len(gaps) == 2, bool(gaps) and max(gaps) <= CCC_TOLERANCE)
-    if size["preset"] != "quickstart" or size["train_steps"]:
-        ccc_verdict = "not compared (not the quickstart preset and schedule)"
-    return [
-        (
-            f"CNN bfloat16 train step >= {BAR_FRAMES_PER_S:,} frames/s at batch {BAR_BATCH}",
-            cnn,
-            verdict(rate, bool(rate) and rate >= BAR_FRAMES_PER_S),
-        ),
-        (
-            f"Grain loader, {workers} workers >= the step's demand",
-            loader,
-            verdict(loaded, loaded and best >= demand),
-        ),
-        (f"quickstart CCCs within {CCC_TOLERANCE} of the CPU's", ccc, ccc_verdict),
-    ]
 
 
 def main(argv) -> None:

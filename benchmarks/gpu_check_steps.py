@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from check_report import run_bounded
+from gpu_check_bars import BAR_BATCH
 from loader import build_synthetic, loader_rate, stage_rates
 from timing import cnn_train_flop_per_frame, matmul_ceiling, median_seconds, project_train_rate
 
@@ -27,8 +28,6 @@ from affect_jax.config import load_config
 from affect_jax.data import sources
 from affect_jax.models.registry import FRAME_SHAPE, create_model, input_spec, num_outputs
 from affect_jax.training import sharding, steps
-
-BAR_BATCH = 1024  # The CNN bar's batch; its bfloat16 rate is the loader's demand.
 
 
 def load_spec(text: str):

@@ -108,24 +108,25 @@ def test_the_gpu_test_list_leaves_out_what_holds_on_a_cpu_only():
     assert "tests/training/test_crash_safety.py::" in listed
 
 
-def _gpu_check_module():
+def _bars_module():
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
-        import gpu_check  # noqa: PLC0415 (a script beside the benchmarks, not a package)
+        import gpu_check_bars  # A module beside the benchmark scripts, not a package.
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
-    return gpu_check
+    return gpu_check_bars
 
 
 def test_bars_give_their_verdicts_from_the_figures():
-    gpu_check = _gpu_check_module()
-    batch, bar, tolerance = gpu_check.BAR_BATCH, gpu_check.BAR_FRAMES_PER_S, gpu_check.CCC_TOLERANCE
+    gpu_check_bars = _bars_module()
+    batch, bar = gpu_check_bars.BAR_BATCH, gpu_check_bars.BAR_FRAMES_PER_S
+    tolerance = gpu_check_bars.CCC_TOLERANCE
     quickstart = {"preset": "quickstart", "train_steps": 0}
 
     def verdicts(rate, loader, gaps, size=quickstart):
         cnn = {} if rate is None else {(batch, "bfloat16"): rate}
         found = {"cnn": cnn, "ccc_gap": gaps, **({"loader": loader} if loader else {})}
-        return [row[2] for row in gpu_check.bars(found, size)]
+        return [row[2] for row in gpu_check_bars.bars(found, size)]
 
     # On the bar counts as met: >= for speeds, <= for the CCC gap.
     assert verdicts(bar, (8_000, 8_000, 4), [0.0, tolerance]) == ["met"] * 3
