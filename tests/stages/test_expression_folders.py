@@ -10,6 +10,7 @@ from affect_jax.data import building, label_reader, sources
 from affect_jax.stages import cross_dataset, train
 from affect_jax.synthetic import face_folders_layout, jaffe_layout
 from affect_jax.tasks.labels import CK_PLUS_EMOTIONS
+from affect_jax.training import run, sharding
 
 SUBJECTS = {"subject_regex": r"S\d{3}"}
 # Held-out people of the training set are `test`; `validation` picks checkpoints.
@@ -81,9 +82,29 @@ def test_trains_on_class_folders_and_writes_one_table_for_two_targets(expression
         ("jaffe/all", data_dir),
         ("face_folders/detect", other_dir),
     ]
+    # The rows' predictions, made again here from the run's final checkpoint
+    # (the model the table scored), one eval batch at a time.
+    state = run.restore_run_state(tmp_path, 300, config, sharding.make_data_mesh())
+    variables = {"params": state.params, "batch_stats": state.batch_stats}
     for row, (name, directory) in zip(rows, built, strict=True):
         labels = _labels(name, directory, "test")
         counts = np.bincount(labels, minlength=8)
+        source = sources.open_split(name, directory, "test")
+        images = np.stack([source[i]["image"] for i in range(len(source))])
+        predicted = np.concatenate(
+            [
+                np.asarray(state.apply_fn(variables, chunk, train=False)).argmax(-1)
+                for chunk in np.array_split(images, -(-len(images) // config.eval_batch_size))
+            ]
+        )
+        assert row["accuracy"] == pytest.approx(np.mean(predicted == labels))
+        assert row["predicted"] == dict(
+            zip(CK_PLUS_EMOTIONS, np.bincount(predicted, minlength=8).tolist(), strict=True)
+        )
+        for k, class_name in enumerate(CK_PLUS_EMOTIONS):
+            if counts[k]:
+                recall = np.mean(predicted[labels == k] == k)
+                assert row["recall"][class_name] == pytest.approx(recall), class_name
         assert row["counts"] == dict(zip(CK_PLUS_EMOTIONS, counts.tolist(), strict=True))
         assert row["examples"] == len(labels) == sum(row["predicted"].values())
         assert row["accuracy"] == pytest.approx(saved[f"{row['target']}_accuracy"])
