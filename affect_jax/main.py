@@ -39,7 +39,7 @@ def main(argv: list[str]) -> None:
     with runtime.one_line_errors():
         result = stages.run(config, _WORKDIR.value)
     print(json.dumps(result, indent=2))
-    if config.stage != "extract":
+    if stages.STAGES[config.stage].trains:
         # Imports JAX: after the process's XLA flags.
         from affect_jax.training.run import CHECKPOINTS, METRICS, PLOTS, RESULTS, TENSORBOARD
 

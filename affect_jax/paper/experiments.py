@@ -108,7 +108,7 @@ def prepare_datasets(raw_dirs: dict[str, str], data_dir: str, root: Path, preset
 
 
 def _finished(workdir: Path, config: ml_collections.ConfigDict) -> bool:
-    if config.stage == "extract":
+    if not stages.STAGES[config.stage].trains:  # The extract stage: its stores.
         return all(
             (RunFolder(workdir).features / split / COMPLETE_FILE).exists()
             for split in config.extract.splits

@@ -7,6 +7,7 @@ files (challenge_files.py) and a run's results.json and figures (outputs.py).
 May import plots/, training/ and below.
 """
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -27,16 +28,48 @@ def _extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     return extract.extract(config, workdir)
 
 
-# config.stage -> the function that runs it; each returns what it made (JSON-able).
-STAGES: dict[str, Callable[[ml_collections.ConfigDict, str], dict[str, Any]]] = {
-    "train_cnn": _train,
-    "extract": _extract,
-    "train_rnn": _train,
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """What a `config.stage` does: the function that runs it and what it trains on.
+
+    Attributes:
+      run: (config, workdir) -> what it made (JSON-able).
+      reads: what a training stage trains and evaluates on: "frames" (TFDS
+        records, one face each) or "windows" (of the feature store the
+        extract stage wrote); "" for a stage that does not train.
+      per_video: its validation is also scored frame by frame over whole
+        videos (every frame predicted, gaps interpolated), with the
+        challenge-format files.
+    """
+
+    run: Callable[[ml_collections.ConfigDict, str], dict[str, Any]]
+    reads: str = ""
+    per_video: bool = False
+
+    @property
+    def trains(self) -> bool:
+        return bool(self.reads)
+
+
+# The one place a stage's name means something.
+STAGES: dict[str, Stage] = {
+    "train_cnn": Stage(_train, reads="frames"),
+    "extract": Stage(_extract),
+    "train_rnn": Stage(_train, reads="windows", per_video=True),
 }
 
 
 class UnknownStageError(ConfigError):
     """config.stage names no stage."""
+
+
+def stage_of(config: ml_collections.ConfigDict) -> Stage:
+    """The row of `config.stage`."""
+    if config.stage not in STAGES:
+        raise UnknownStageError(
+            f"Unknown config.stage {config.stage!r}; valid: {', '.join(STAGES)}."
+        )
+    return STAGES[config.stage]
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
@@ -45,8 +78,4 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     Training stages return the final validation metrics, the extract stage the
     feature store folder of each split.
     """
-    if config.stage not in STAGES:
-        raise UnknownStageError(
-            f"Unknown config.stage {config.stage!r}; valid: {', '.join(STAGES)}."
-        )
-    return STAGES[config.stage](config, workdir)
+    return stage_of(config).run(config, workdir)

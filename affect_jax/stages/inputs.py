@@ -14,6 +14,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
+from affect_jax import stages
 from affect_jax.data import (
     augment,
     class_balancing,
@@ -114,39 +115,53 @@ def _balance_classes(train: Any, config: ml_collections.ConfigDict) -> tuple[Any
     return sources.SubsetSource(train, indices), None
 
 
+def _frame_inputs(config: ml_collections.ConfigDict, task: Task, workdir: str) -> StageInputs:
+    """TFDS records, one face each (the frame CNN)."""
+    train = sources.open_split(
+        config.dataset.name, config.dataset.data_dir, config.dataset.train_split
+    )
+    if config.balancing.enabled:
+        train, result = va_balancing.balanced_training_source(train, config)
+        if jax.process_index() == 0:
+            va_balancing.write_summary(result, Path(workdir) / run.BALANCING_JSON)
+            plot_histograms(result, Path(workdir) / run.BALANCING_PNG)
+    weights = None
+    if task.classifies:
+        train, weights = _balance_classes(train, config)
+    augment_records = None
+    if config.augment.enabled:
+        augment_records = augment.RandomAugment.from_config(config.augment, image_key="image")
+    evaluation = sources.open_split(
+        config.dataset.name, config.dataset.data_dir, config.dataset.eval_split
+    )
+    transform = pipeline.frame_inputs(config, task)
+    return StageInputs(train, evaluation, transform, 0, augment_records, weights)
+
+
+def _window_inputs(config: ml_collections.ConfigDict, task: Task, workdir: str) -> StageInputs:
+    """Windows of the feature store's CNN features (the RNN)."""
+    del workdir  # No balancing report: windows are not resampled.
+    root = Path(config.rnn.features_dir)
+    train = window_source(FeatureStore(root / config.dataset.train_split), config, task)
+    evaluation = window_source(FeatureStore(root / config.dataset.eval_split), config, task)
+    for name, source in (("train", train), ("evaluation", evaluation)):
+        if len(source) == 0:
+            raise ConfigError(
+                f"No {config.rnn.window}-frame windows in the {name} feature store under "
+                f"{root}: every gap-free run is shorter. Lower config.rnn.window."
+            )
+    feature_dim = int(train[0]["inputs"].shape[-1])
+    weights = window_class_weights(train, config, task)
+    return StageInputs(train, evaluation, None, feature_dim, class_weights=weights)
+
+
+# A training stage's `reads` (stages.STAGES) -> what opens its sources.
+_READERS = {"frames": _frame_inputs, "windows": _window_inputs}
+
+
 def for_stage(config: ml_collections.ConfigDict, task: Task, workdir: str) -> StageInputs:
     """Sources of `config.stage`; balancing reports go into `workdir`."""
-    if config.stage == "train_cnn":
-        train = sources.open_split(
-            config.dataset.name, config.dataset.data_dir, config.dataset.train_split
-        )
-        if config.balancing.enabled:
-            train, result = va_balancing.balanced_training_source(train, config)
-            if jax.process_index() == 0:
-                va_balancing.write_summary(result, Path(workdir) / run.BALANCING_JSON)
-                plot_histograms(result, Path(workdir) / run.BALANCING_PNG)
-        weights = None
-        if task.classifies:
-            train, weights = _balance_classes(train, config)
-        augment_records = None
-        if config.augment.enabled:
-            augment_records = augment.RandomAugment.from_config(config.augment, image_key="image")
-        evaluation = sources.open_split(
-            config.dataset.name, config.dataset.data_dir, config.dataset.eval_split
-        )
-        transform = pipeline.frame_inputs(config, task)
-        return StageInputs(train, evaluation, transform, 0, augment_records, weights)
-    if config.stage == "train_rnn":
-        root = Path(config.rnn.features_dir)
-        train = window_source(FeatureStore(root / config.dataset.train_split), config, task)
-        evaluation = window_source(FeatureStore(root / config.dataset.eval_split), config, task)
-        for name, source in (("train", train), ("evaluation", evaluation)):
-            if len(source) == 0:
-                raise ConfigError(
-                    f"No {config.rnn.window}-frame windows in the {name} feature store under "
-                    f"{root}: every gap-free run is shorter. Lower config.rnn.window."
-                )
-        feature_dim = int(train[0]["inputs"].shape[-1])
-        weights = window_class_weights(train, config, task)
-        return StageInputs(train, evaluation, None, feature_dim, class_weights=weights)
-    raise ConfigError(f"Stage {config.stage!r} does not train.")
+    stage = stages.stage_of(config)
+    if not stage.trains:
+        raise ConfigError(f"Stage {config.stage!r} does not train.")
+    return _READERS[stage.reads](config, task, workdir)

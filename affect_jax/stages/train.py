@@ -13,6 +13,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
+from affect_jax import stages
 from affect_jax.data import pipeline
 from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
@@ -150,7 +151,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                 state, predict_step, stage_inputs, config, task, mesh
             )
         result = {"step": int(state.step), "best_step": manager.best_step(), **result}
-        if config.stage == "train_rnn":  # Scored per frame; the figures too.
+        if stages.stage_of(config).per_video:  # Scored per frame; the figures too.
             evaluation, predictions = video_eval.per_video_evaluation(
                 config, task, workdir_path, predictions
             )
