@@ -216,6 +216,10 @@ def run_header(stage: str) -> ml_collections.ConfigDict:
     # optimizer state or step. Read only while the workdir has no checkpoint, so a
     # rerun resumes from its own. "": random init.
     config.init_from = ""
+    # Train stages: what is evaluated after the last step, by name
+    # (stages/evaluators.py: au_thresholds, per_video, cross_dataset); (): the
+    # stage's own list (stages.STAGES).
+    config.evals = ()
     return config
 
 

@@ -1,10 +1,13 @@
 """What a `--config` runs: its `stage` picks a row of STAGES, called as run(config, workdir).
 
-Here: the training loop (train.py), the extract stage (extract.py), what each
-stage reads (inputs.py), evaluation (evaluate.py, video_eval.py; the
-cross-dataset table in cross_dataset.py), the RNN stage's challenge-format
-files (challenge_files.py) and a run's results.json and figures (outputs.py).
-May import plots/, training/ and below.
+A row says what the stage runs, what it trains on and what it evaluates after
+its last step; no other module looks at a stage's name. Here: the training
+loop (train.py), the extract stage (extract.py), what each stage reads
+(inputs.py), the whole-split evaluation during training (evaluate.py), the
+evaluators run after it (evaluators.py: AU thresholds, per-video scoring in
+video_eval.py, the cross-dataset table in cross_dataset.py), the RNN stage's
+challenge-format files (challenge_files.py) and a run's results.json and
+figures (outputs.py). May import plots/, training/ and below.
 """
 
 import dataclasses
@@ -37,14 +40,13 @@ class Stage:
       reads: what a training stage trains and evaluates on: "frames" (TFDS
         records, one face each) or "windows" (of the feature store the
         extract stage wrote); "" for a stage that does not train.
-      per_video: its validation is also scored frame by frame over whole
-        videos (every frame predicted, gaps interpolated), with the
-        challenge-format files.
+      evaluators: what it evaluates after its last step, in order
+        (stages/evaluators.py; `config.evals` replaces the list).
     """
 
     run: Callable[[ml_collections.ConfigDict, str], dict[str, Any]]
     reads: str = ""
-    per_video: bool = False
+    evaluators: tuple[str, ...] = ()
 
     @property
     def trains(self) -> bool:
@@ -53,9 +55,11 @@ class Stage:
 
 # The one place a stage's name means something.
 STAGES: dict[str, Stage] = {
-    "train_cnn": Stage(_train, reads="frames"),
+    "train_cnn": Stage(_train, reads="frames", evaluators=("au_thresholds", "cross_dataset")),
     "extract": Stage(_extract),
-    "train_rnn": Stage(_train, reads="windows", per_video=True),
+    # Scored frame by frame over whole videos (AU thresholds included), with
+    # the challenge-format files.
+    "train_rnn": Stage(_train, reads="windows", evaluators=("per_video",)),
 }
 
 

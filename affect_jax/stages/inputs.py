@@ -39,6 +39,9 @@ class StageInputs:
     feature_dim: int  # An RNN's input width; 0 for the frame CNN.
     augment: grain.transforms.RandomMap | None = None  # Training records only.
     class_weights: np.ndarray | None = None  # For a class-weighted loss.
+    # The RNN's evaluation feature store, opened once: its windows and the
+    # per-video evaluation both read it.
+    evaluation_store: FeatureStore | None = None
 
 
 def window_source(
@@ -143,7 +146,8 @@ def _window_inputs(config: ml_collections.ConfigDict, task: Task, workdir: str) 
     del workdir  # No balancing report: windows are not resampled.
     root = Path(config.rnn.features_dir)
     train = window_source(FeatureStore(root / config.dataset.train_split), config, task)
-    evaluation = window_source(FeatureStore(root / config.dataset.eval_split), config, task)
+    evaluation_store = FeatureStore(root / config.dataset.eval_split)
+    evaluation = window_source(evaluation_store, config, task)
     for name, source in (("train", train), ("evaluation", evaluation)):
         if len(source) == 0:
             raise ConfigError(
@@ -152,7 +156,14 @@ def _window_inputs(config: ml_collections.ConfigDict, task: Task, workdir: str) 
             )
     feature_dim = int(train[0]["inputs"].shape[-1])
     weights = window_class_weights(train, config, task)
-    return StageInputs(train, evaluation, None, feature_dim, class_weights=weights)
+    return StageInputs(
+        train,
+        evaluation,
+        None,
+        feature_dim,
+        class_weights=weights,
+        evaluation_store=evaluation_store,
+    )
 
 
 # A training stage's `reads` (stages.STAGES) -> what opens its sources.

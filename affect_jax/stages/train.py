@@ -17,8 +17,8 @@ from affect_jax import stages
 from affect_jax.data import pipeline
 from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
-from affect_jax.stages import evaluate, inputs, outputs, video_eval
-from affect_jax.tasks import registry, thresholds
+from affect_jax.stages import evaluate, evaluators, inputs, outputs
+from affect_jax.tasks import registry
 from affect_jax.training import checkpoints, init_from, resume, run, sharding, steps
 from affect_jax.training.metric_writer import MetricWriter
 from affect_jax.training.progress import RateMeter
@@ -58,6 +58,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         jax.process_count(),
     )
     task = registry.get_task(config)  # The one lookup: passed down from here.
+    evaluator_names = evaluators.names_for(config, stages.stage_of(config).evaluators)
     stage_inputs = inputs.for_stage(config, task, workdir)
     logging.info(
         "Examples: %d train, %d %s",
@@ -151,19 +152,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                 state, predict_step, stage_inputs, config, task, mesh
             )
         result = {"step": int(state.step), "best_step": manager.best_step(), **result}
-        if stages.stage_of(config).per_video:  # Scored per frame; the figures too.
-            evaluation, predictions = video_eval.per_video_evaluation(
-                config, task, workdir_path, predictions
-            )
-            result.update(evaluation)
-        else:
-            result.update(thresholds.for_frame_run(config, predictions))
-        if config.get("cross_dataset"):  # The own test split and other datasets' splits.
-            result.update(
-                evaluate.cross_dataset(
-                    state, predict_step, stage_inputs, config, task, mesh, workdir_path, predictions
-                )
-            )
+        finished = evaluators.Finished(
+            state, predict_step, stage_inputs, config, task, mesh, workdir_path, predictions
+        )
+        evaluation, predictions = evaluators.run_all(finished, evaluator_names)
+        result.update(evaluation)
         outputs.write_outputs(workdir_path, config, task, result, predictions)
     finally:  # Also on a crash: its event-file thread must not outlive the interpreter.
         writer.close()

@@ -188,16 +188,21 @@ def write_prediction_files(
 
 
 def per_video_evaluation(
-    config: ml_collections.ConfigDict, task: Task, workdir: Path, predictions: dict
+    store: FeatureStore,
+    config: ml_collections.ConfigDict,
+    task: Task,
+    workdir: Path,
+    predictions: dict,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Every validation frame predicted (gaps interpolated), the CNN alone beside it,
     AU thresholds (tasks/thresholds.py) and the challenge-format prediction files.
+
+    `store` is the evaluation feature store the validation windows came from.
 
     Returns:
       The metrics, and the per-frame predictions of the labelled frames
       (`outputs` and the task's target key) for the run's figures.
     """
-    store = FeatureStore(Path(config.rnn.features_dir) / config.dataset.eval_split)
     outputs = predictions["outputs"]
     if outputs.ndim == 3:  # `every` target: a window's last output is causal.
         outputs = outputs[:, -1]
