@@ -111,6 +111,13 @@ MUTATIONS = (
         ("tests/stages/test_expression_folders.py", "-k", "trains_on"),
     ),
     Mutation(
+        "cross-dataset: targets of other classes not refused",
+        "affect_jax/stages/evaluate.py",
+        "            _check_label_space(target, config)\n",
+        "",
+        ("tests/stages/test_expression_folders.py", "-k", "refused"),
+    ),
+    Mutation(
         "results.json written by every process",
         "affect_jax/stages/outputs.py",
         "    if jax.process_index() != 0:\n        return\n",

@@ -7,8 +7,9 @@ import pytest
 
 from affect_jax.config import load_config
 from affect_jax.data import building, label_reader, sources
-from affect_jax.stages import cross_dataset, train
+from affect_jax.stages import cross_dataset, evaluate, train
 from affect_jax.synthetic import face_folders_layout, jaffe_layout
+from affect_jax.tasks import registry
 from affect_jax.tasks.labels import CK_PLUS_EMOTIONS
 from affect_jax.training import run, sharding
 
@@ -169,3 +170,26 @@ def test_markdown_rows_show_missing_classes_as_dashes():
     assert "| jaffe | `jaffe/all` : test | 4 | 0.750 | 0.700 |" in text
     assert "| 0.500 | — | — | — | — | 1.000 | — | 1.000 |" in text
     assert "| 2 / 1 | 0 / 0 |" in text and "![jaffe](plots/c.png)" in text
+
+
+def test_targets_labelled_with_other_classes_are_refused_before_predicting(
+    expression_sets, tiny_affwild2, tmp_path
+):
+    data_dir, _ = expression_sets
+    config = load_config(
+        "expression_folders_cnn",
+        f"tiny,data_dir={data_dir},targets=jaffe/all:test+va=affwild2/va:validation@{tiny_affwild2}",
+    )
+    task = registry.get_task(config)
+    config.cross_dataset.own_test_split = ""  # The other datasets only.
+    # A model of other classes (same count, another order) against JAFFE's CK+ labels.
+    trained_on = config.class_names
+    config.class_names = tuple(reversed(trained_on))
+    with pytest.raises(ValueError, match=r"jaffe \(jaffe/all\): its labels are \('neutral'"):
+        evaluate.cross_dataset(None, None, None, config, task, None, tmp_path)
+    # A dataset without expression labels at all (Aff-Wild2's VA records).
+    config.class_names = trained_on
+    config.cross_dataset.targets = (f"va=affwild2/va:validation@{tiny_affwild2}",)
+    with pytest.raises(ValueError, match=r"va \(affwild2/va\): its labels are absent"):
+        evaluate.cross_dataset(None, None, None, config, task, None, tmp_path)
+    assert not (tmp_path / "cross_dataset.md").exists()  # Nothing half-written.
