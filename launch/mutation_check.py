@@ -184,6 +184,21 @@ MUTATIONS = (
         ("tests/inference/test_predict.py", "-k", "larger_face"),
     ),
     Mutation(
+        "annotated video: no face boxes drawn",
+        "affect_jax/inference/outputs.py",
+        "        cv2.rectangle(frame, (box.x, box.y), (box.x + box.width, box.y + box.height), "
+        "_GREEN, 2)\n",
+        "",
+        ("tests/inference/test_predict.py", "-k", "avi_and_mp4"),
+    ),
+    Mutation(
+        "prediction: the GRU reads features not rounded as in training",
+        "affect_jax/inference/video_model.py",
+        "        features = features.astype(self.feature_dtype).astype(np.float32)\n",
+        "",
+        ("tests/inference/test_predict.py", "-k", "avi_and_mp4"),
+    ),
+    Mutation(
         "start-up: freed memory kept before the XLA flag is set",
         "affect_jax/startup.py",
         '    if _setting(config, "fast_cpu_convolutions", True):\n'

@@ -73,11 +73,42 @@ def test_rnn_run_predicts_every_frame_of_avi_and_mp4(tiny_rnn_run, tmp_path):
     assert float(walk[3]["time_s"]) == pytest.approx(0.1)  # 30 frames/s, from the file.
     for name in ("talk", "walk"):
         assert (out / f"{name}_timeline.png").stat().st_size > 10_000
-    capture = cv2.VideoCapture(str(out / "talk_annotated.mp4"))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    assert count == 36
+    annotated, original = _frames(out / "talk_annotated.mp4"), _frames(tmp_path / "talk.avi")
+    assert len(annotated) == len(original) == 36
+    # Each found face's box is drawn in green on its frame; frames without one get none.
+    talk = _read_csv(out / "talk.csv")
+    for row, before, after in zip(talk, original, annotated, strict=True):
+        if not row["box_w"]:
+            continue
+        x, y, w = int(row["box_x"]), int(row["box_y"]), int(row["box_w"])
+        assert _greenness(after[y, x + 4 : x + w - 4]) > 100, row["frame"]
+        assert _greenness(before[y, x + 4 : x + w - 4]) < 60, row["frame"]
+
+    # The GRU reads features rounded to its store's float16, as it was trained.
+    model = video_model.load_video_model(tiny_rnn_run)
+    assert model.feature_dtype == "float16"
+    crops = np.random.default_rng(0).integers(0, 256, (12, 96, 96), dtype=np.uint8)
+    outputs, features = model.collect(model.submit(crops))
+    rounded = features.astype(np.float16).astype(np.float32)
+    assert not np.array_equal(rounded, features)
+    faces = np.ones(len(crops), bool)
+    np.testing.assert_array_equal(
+        model.values(faces, features, outputs)[0], model.values(faces, rounded, outputs)[0]
+    )
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while (read := capture.read())[0]:
+        frames.append(read[1])
+    return frames
+
+
+def _greenness(pixels: np.ndarray) -> float:
+    """Mean of green less the mean of blue and red (BGR pixels)."""
+    pixels = pixels.astype(np.float64)
+    return float(np.mean(pixels[..., 1] - (pixels[..., 0] + pixels[..., 2]) / 2))
 
 
 def test_rnn_finds_its_cnn_or_takes_the_one_given(tiny_rnn_run, tiny_cnn_run, tmp_path):
