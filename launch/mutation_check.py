@@ -105,14 +105,14 @@ MUTATIONS = (
     ),
     Mutation(
         "cross-dataset rows: predictions replaced by the labels",
-        "affect_jax/stages/evaluate.py",
+        "affect_jax/stages/cross_dataset.py",
         'predicted = predictions["outputs"].argmax(-1)',
         'predicted = predictions["label"]',
         ("tests/stages/test_expression_folders.py", "-k", "trains_on"),
     ),
     Mutation(
         "cross-dataset: targets of other classes not refused",
-        "affect_jax/stages/evaluate.py",
+        "affect_jax/stages/cross_dataset.py",
         "            _check_label_space(target, config)\n",
         "",
         ("tests/stages/test_expression_folders.py", "-k", "refused"),

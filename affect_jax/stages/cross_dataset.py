@@ -14,7 +14,8 @@ targets share it. The training dataset's own test split
 (`own_test_split`) comes first, as key `test` (no extra keys when it is the
 evaluation split, whose metrics are the top-level ones). Each row holds the
 whole split's accuracy, macro F1, per-class recall and the true and predicted
-counts per class; `write_report` renders the rows as markdown.
+counts per class; `write_report` renders the rows as markdown, and
+`evaluate_targets` runs the final model over every target.
 """
 
 from __future__ import annotations
@@ -26,10 +27,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import jax
 import ml_collections
 import numpy as np
+from absl import logging
 
+from affect_jax.data import sources
+from affect_jax.plots.training import confusion_matrices
 from affect_jax.runtime import ConfigError
+from affect_jax.stages import evaluate
+from affect_jax.stages.inputs import StageInputs
+from affect_jax.tasks.registry import Task
+from affect_jax.training import run
 
 OWN_TEST_KEY = "test"
 _TARGET = re.compile(
@@ -204,3 +213,88 @@ def write_report(path: Path, rows: list[dict], *, trained_on: str, figures: dict
     """Writes `markdown(...)` to `path`."""
     path.write_text(markdown(rows, trained_on=trained_on, figures=figures))
     return path
+
+
+def _check_label_space(target: Target, config: ml_collections.ConfigDict):
+    """Raises ConfigError unless the target's labels are the model's classes, in order."""
+    features = sources.open_builder(target.dataset, target.data_dir).info.features
+    names = tuple(config.get("class_names", ()))
+    found = tuple(features["label"].names) if "label" in features else None
+    if found is None or (names and found != names):
+        raise ConfigError(
+            f"Cross-dataset target {target.key} ({target.dataset}): its labels are "
+            f"{found or 'absent'}, the model's {names}. config.cross_dataset.targets takes "
+            "datasets labelled with the same classes (CK+ codes: ck_plus, jaffe, face_folders)."
+        )
+
+
+def evaluate_targets(
+    state: Any,
+    predict_step,
+    inputs: StageInputs,
+    config: ml_collections.ConfigDict,
+    task: Task,
+    mesh,
+    workdir: Path,
+    validation: dict[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """The final model on its own test split and each `config.cross_dataset` target.
+
+    Args:
+      validation: predictions of the evaluation split, reused when the own
+        test split is the evaluation split.
+
+    Returns:
+      `<key>_<metric>` for each target (e.g. `jaffe_accuracy`) and
+      `cross_dataset`, the table's rows; process 0 also writes a confusion
+      figure per target and `cross_dataset.md` (stages/cross_dataset.py).
+    """
+    targets = targets_of(config)
+    result: dict[str, Any] = {}
+    rows, figures = [], {}
+    class_names = tuple(config.get("class_names", ())) or tuple(map(str, range(config.num_classes)))
+    for target in targets:
+        is_eval_split = target.own and target.split == config.dataset.eval_split
+        if is_eval_split and validation is not None:
+            predictions, figure = validation, "confusion_validation.png"
+        else:
+            if (
+                target.own
+                and target.split
+                not in sources.open_builder(target.dataset, target.data_dir).info.splits
+            ):
+                logging.warning(
+                    "%s has no %s split: no own test row.", target.dataset, target.split
+                )
+                continue
+            _check_label_space(target, config)
+            source = sources.open_split(target.dataset, target.data_dir, target.split)
+            predictions = evaluate.predict_split(
+                state, predict_step, source, inputs.transform, config, mesh
+            )
+            figure = f"confusion_{target.key}.png"
+        metrics = evaluate.split_metrics(predictions, config, task)
+        if not is_eval_split:  # The evaluation split's metrics are the top-level ones.
+            result.update({f"{target.key}_{key}": value for key, value in metrics.items()})
+        predicted = predictions["outputs"].argmax(-1)
+        rows.append(table_row(target, metrics, predictions["label"], predicted, class_names))
+        figures[target.key] = f"{run.PLOTS}/{figure}"  # A link relative to the report.
+        if jax.process_index() == 0 and figure != "confusion_validation.png":
+            confusion_matrices(
+                predictions["label"],
+                predicted,
+                config.num_classes,
+                run.RunFolder(workdir).plots / figure,
+                title=f"{target.dataset} {target.split}",
+                class_names=tuple(config.get("class_names", ())),
+            )
+    if rows and jax.process_index() == 0:
+        write_report(
+            workdir / config.cross_dataset.get("report", "cross_dataset.md"),
+            rows,
+            trained_on=f"`{config.dataset.name}` ({config.dataset.train_split})",
+            figures=figures,
+        )
+    if rows:
+        result["cross_dataset"] = rows
+    return result

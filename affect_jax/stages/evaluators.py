@@ -18,7 +18,7 @@ import numpy as np
 from jax.sharding import Mesh
 
 from affect_jax.runtime import ConfigError
-from affect_jax.stages import evaluate, video_eval
+from affect_jax.stages import cross_dataset, video_eval
 from affect_jax.stages.inputs import StageInputs
 from affect_jax.tasks import thresholds
 from affect_jax.tasks.registry import Task
@@ -64,7 +64,7 @@ def _cross_dataset(run: Finished) -> Evaluation:
     if not run.config.get("cross_dataset"):
         return Evaluation({})
     return Evaluation(
-        evaluate.cross_dataset(
+        cross_dataset.evaluate_targets(
             run.state,
             run.predict_step,
             run.inputs,

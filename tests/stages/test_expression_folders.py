@@ -7,7 +7,7 @@ import pytest
 
 from affect_jax.config import load_config
 from affect_jax.data import building, label_reader, sources
-from affect_jax.stages import cross_dataset, evaluate, train
+from affect_jax.stages import cross_dataset, train
 from affect_jax.synthetic import face_folders_layout, jaffe_layout
 from affect_jax.tasks import registry
 from affect_jax.tasks.labels import CK_PLUS_EMOTIONS
@@ -186,10 +186,10 @@ def test_targets_labelled_with_other_classes_are_refused_before_predicting(
     trained_on = config.class_names
     config.class_names = tuple(reversed(trained_on))
     with pytest.raises(ValueError, match=r"jaffe \(jaffe/all\): its labels are \('neutral'"):
-        evaluate.cross_dataset(None, None, None, config, task, None, tmp_path)
+        cross_dataset.evaluate_targets(None, None, None, config, task, None, tmp_path)
     # A dataset without expression labels at all (Aff-Wild2's VA records).
     config.class_names = trained_on
     config.cross_dataset.targets = (f"va=affwild2/va:validation@{tiny_affwild2}",)
     with pytest.raises(ValueError, match=r"va \(affwild2/va\): its labels are absent"):
-        evaluate.cross_dataset(None, None, None, config, task, None, tmp_path)
+        cross_dataset.evaluate_targets(None, None, None, config, task, None, tmp_path)
     assert not (tmp_path / "cross_dataset.md").exists()  # Nothing half-written.
