@@ -177,6 +177,13 @@ MUTATIONS = (
         ("tests/faces/test_tracking.py", "-k", "max_faces"),
     ),
     Mutation(
+        "class folders: a non-square image's square taken from its corner",
+        "affect_jax/faces/detect.py",
+        "return Box((width - side) // 2, (height - side) // 2, side, side)",
+        "return Box(0, 0, side, side)",
+        ("tests/data_builders/test_face_folders_builder.py", "-k", "non_square"),
+    ),
+    Mutation(
         "several faces: every face gets the first face's crop",
         "affect_jax/inference/video_faces.py",
         "plan = plans[t]",

@@ -15,8 +15,9 @@ from affect_jax.faces import detect
 from affect_jax.synthetic import face_folders_layout
 from affect_jax.tasks.labels import CK_PLUS_EMOTIONS, expression_code
 from data_builders.ck_plus import folds
+from data_builders.ck_plus.face_crop_builder import CropReport
 from data_builders.errors import RawDataError, RawDataMissingError
-from data_builders.face_folders import make_dummy_data, raw_layout, splits
+from data_builders.face_folders import face_folders, make_dummy_data, raw_layout, splits
 
 DUMMY_DATA = make_dummy_data.DUMMY_DATA
 SUBJECTS = {"subject_regex": make_dummy_data.SUBJECT_REGEX}
@@ -283,3 +284,19 @@ def test_layout_errors_name_the_folder_and_the_fix(tmp_path):
         building.build_dataset("face_folders/cropped_fold0", DUMMY_DATA, tmp_path / "tfds")
     with pytest.raises(ValueError, match="Unknown face_folders config 'croped'"):
         building.build_dataset("face_folders/croped", DUMMY_DATA, tmp_path / "tfds")
+
+
+@pytest.mark.parametrize("height, width", [(60, 150), (140, 70), (300, 200)])
+def test_a_non_square_face_image_gives_its_centred_square(tmp_path, height, width):
+    # White where the centred square lies, black beyond it: any other square,
+    # or the whole image squeezed to 96x96, brings black in.
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    image = np.zeros((height, width, 3), np.uint8)
+    image[top : top + side, left : left + side] = 255
+    path = tmp_path / "face.png"
+    cv2.imwrite(str(path), image)
+    png = face_folders.face_crop_png(path, CropReport())
+    face = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert face.shape == (96, 96) and face.dtype == np.uint8
+    assert face.min() >= 250, (face.min(), height, width)
