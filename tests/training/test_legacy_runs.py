@@ -27,10 +27,14 @@ LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_run_2026_12_
 BEFORE_TASK_KEY = LEGACY.parent / "run_2026_12_06"
 
 
+def _crops(seed: int, shape: list[int]) -> np.ndarray:
+    """The fixed uint8 crops a fixture's outputs were recorded on."""
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
 def _fixed_crops() -> tuple[np.ndarray, dict]:
     expected = json.loads((LEGACY / "expected_cnn_outputs.json").read_text())
-    rng = np.random.default_rng(expected["seed"])
-    return rng.integers(0, 256, expected["shape"], dtype=np.uint8), expected
+    return _crops(expected["seed"], expected["shape"]), expected
 
 
 def test_a_legacy_cnn_run_predicts_what_it_predicted_then():
@@ -75,8 +79,7 @@ def test_a_legacy_cnn_run_extracts_and_resumes(tiny_affwild2, tmp_path, caplog):
 
 def _recorded() -> tuple[np.ndarray, dict]:
     expected = json.loads((BEFORE_TASK_KEY / "expected_outputs.json").read_text())
-    rng = np.random.default_rng(expected["crops_seed"])
-    return rng.integers(0, 256, expected["crops_shape"], dtype=np.uint8), expected
+    return _crops(expected["crops_seed"], expected["crops_shape"]), expected
 
 
 def test_a_multitask_cnn_written_with_loss_predicts_what_it_predicted_then():
