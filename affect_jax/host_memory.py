@@ -32,7 +32,6 @@ import ctypes
 import os
 import platform
 
-import jax
 from absl import logging
 
 SWITCH_VARIABLE = "AFFECT_JAX_KEEP_FREED_MEMORY"
@@ -72,6 +71,8 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     if not all(mallopt(parameter, value) == 1 for parameter, value in _SETTINGS):
         return False
+    import jax  # Here, not above: prediction from an exported model runs without JAX.
+
     # The CPU client then allocates each execution's buffers on the calling
     # thread, whose heap (glibc's main arena) can hold them.
     jax.config.update("jax_cpu_enable_async_dispatch", False)

@@ -22,7 +22,6 @@ import os
 import sys
 from collections.abc import Iterator
 
-import jaxlib
 from absl import logging
 
 FAST_CONVOLUTION_FLAG = "--xla_cpu_experimental_ynn_fusion_type="
@@ -35,6 +34,8 @@ def apply_fast_cpu_flags() -> bool:
     Must run before the first JAX computation (XLA reads XLA_FLAGS when the
     backend starts, not when jax is imported). Returns whether it is active.
     """
+    import jaxlib  # Here, not above: prediction from an exported model runs without JAX.
+
     current = os.environ.get("XLA_FLAGS", "")
     if "xla_cpu_experimental_ynn_fusion_type" in current:
         return fast_flag_active()

@@ -69,11 +69,11 @@ def fresh_model(kind: str, batch_size: int):
         f"GRU {tuple(rnn_config.model.layer_sizes)}, W={window}, target {rnn_config.rnn.target}"
     )
     model = VideoModel(
-        cnn_state,
-        "fresh",
-        (0, 1),
-        mesh,
-        batch_size,
+        cnn_state=cnn_state,
+        cnn_path="fresh",
+        cnn_columns=(0, 1),
+        mesh=mesh,
+        batch_size=batch_size,
         rnn_state=rnn_state,
         rnn_path="fresh",
         window=window,

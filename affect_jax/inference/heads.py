@@ -10,10 +10,9 @@ are interpolated between frames, and derives labels afterwards (outputs.py).
 from __future__ import annotations
 
 import ml_collections
-import numpy as np
 
 from affect_jax.tasks import registry
-from affect_jax.tasks.labels import VALENCE_AROUSAL
+from affect_jax.tasks.columns import task_columns
 from affect_jax.training.checkpoints import NotACheckpointError
 
 
@@ -22,7 +21,7 @@ def predicted_columns(
 ) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """(names, output columns) of the values a run's head gives, in output order."""
     names = registry.output_names(config)
-    owned = registry.task_columns(names)
+    owned = task_columns(names)
     columns = tuple(sorted(c for group in owned.values() for c in group))
     if not columns:
         raise NotACheckpointError(
@@ -36,11 +35,3 @@ def columns_for(names: tuple[str, ...], config: ml_collections.ConfigDict) -> li
     """Output columns of `config`'s head holding `names` (-1 where it has none)."""
     own = registry.output_names(config)
     return [own.index(name) if name in own else -1 for name in names]
-
-
-def clip_values(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """Valence and arousal clipped to [-1, 1] (the labels' range); probabilities as they are."""
-    values = values.copy()
-    va = [c for c, name in enumerate(names) if name in VALENCE_AROUSAL]
-    values[:, va] = np.clip(values[:, va], -1.0, 1.0)
-    return values

@@ -29,7 +29,8 @@ import numpy as np
 from affect_jax.faces.detect import Box
 from affect_jax.faces.track import Track
 from affect_jax.plots.timelines import Strip, Timeline, plot_timelines
-from affect_jax.tasks import registry, thresholds
+from affect_jax.tasks import thresholds
+from affect_jax.tasks.columns import AU_PREFIX, EXPRESSION_PREFIX, task_columns
 from affect_jax.tasks.labels import VALENCE_AROUSAL
 
 FRAME_COLUMNS = (
@@ -105,20 +106,18 @@ def _number(value: float) -> str:
 
 
 def _csv_name(name: str) -> str:
-    if name.startswith(registry.EXPRESSION_PREFIX):
-        return "expression_prob_" + name[len(registry.EXPRESSION_PREFIX) :]
-    if name.startswith(registry.AU_PREFIX):
-        return "au_prob_" + name[len(registry.AU_PREFIX) :]
+    if name.startswith(EXPRESSION_PREFIX):
+        return "expression_prob_" + name[len(EXPRESSION_PREFIX) :]
+    if name.startswith(AU_PREFIX):
+        return "au_prob_" + name[len(AU_PREFIX) :]
     return name
 
 
 def _labels(names: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """(expression class names, AU names) of a run's value columns."""
-    groups = registry.task_columns(names)
-    expressions = [
-        names[c][len(registry.EXPRESSION_PREFIX) :] for c in groups.get("expression", [])
-    ]
-    action_units = [names[c][len(registry.AU_PREFIX) :] for c in groups.get("au", [])]
+    groups = task_columns(names)
+    expressions = [names[c][len(EXPRESSION_PREFIX) :] for c in groups.get("expression", [])]
+    action_units = [names[c][len(AU_PREFIX) :] for c in groups.get("au", [])]
     return expressions, action_units
 
 
@@ -137,7 +136,7 @@ def _value_cells(values: np.ndarray, prediction: VideoPrediction) -> list[str]:
     """The value and derived cells of one row (empty where the values are NaN)."""
     names = prediction.value_names
     cells = [_number(v) for v in values]
-    groups = registry.task_columns(names)
+    groups = task_columns(names)
     expressions, action_units = _labels(names)
     known = not np.isnan(values).all()
     if expressions:
@@ -198,7 +197,7 @@ def _va(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 
 def _strips(values: np.ndarray, names: tuple[str, ...]) -> tuple[Strip, ...]:
     """Expression and AU probabilities of a face, as heat strips."""
-    groups = registry.task_columns(names)
+    groups = task_columns(names)
     expressions, action_units = _labels(names)
     strips = []
     if expressions:

@@ -20,7 +20,8 @@ from jax.sharding import Mesh
 from affect_jax.runtime import ConfigError
 from affect_jax.stages import cross_dataset, video_eval
 from affect_jax.stages.inputs import StageInputs
-from affect_jax.tasks import thresholds
+from affect_jax.tasks import registry, thresholds
+from affect_jax.tasks.columns import AU_PREFIX, task_columns
 from affect_jax.tasks.registry import Task
 
 
@@ -47,7 +48,26 @@ class Evaluation:
 
 def _au_thresholds(run: Finished) -> Evaluation:
     """Per-AU decision thresholds chosen on the validation frames (tasks/thresholds.py)."""
-    return Evaluation(thresholds.for_frame_run(run.config, run.validation))
+    return Evaluation(frame_run_thresholds(run.config, run.validation))
+
+
+def frame_run_thresholds(config: ml_collections.ConfigDict, predictions: dict) -> dict:
+    """`thresholds.best_f1_thresholds` of a frame CNN's validation predictions; {}
+    without an AU head.
+
+    The AU targets are the last K target columns (the AU config's 13, the
+    multitask record's after valence, arousal and expression).
+    """
+    names = registry.output_names(config)
+    au_columns = task_columns(names).get("au")
+    if not au_columns or "targets" not in predictions:
+        return {}
+    outputs = np.asarray(predictions["outputs"]).reshape(-1, len(names))
+    targets = np.asarray(predictions["targets"]).reshape(len(outputs), -1)
+    au_names = tuple(names[c][len(AU_PREFIX) :] for c in au_columns)
+    return thresholds.best_f1_thresholds(
+        outputs[:, au_columns], targets[:, -len(au_columns) :], au_names
+    )
 
 
 def _per_video(run: Finished) -> Evaluation:

@@ -23,6 +23,7 @@ from affect_jax.data.windows import fill_by_interpolation
 from affect_jax.plots.timelines import Timeline, plot_timelines
 from affect_jax.stages import challenge_files
 from affect_jax.tasks import losses, registry, thresholds
+from affect_jax.tasks.columns import AU_PREFIX, EXPRESSION_PREFIX, task_columns
 from affect_jax.tasks.labels import VALENCE_AROUSAL
 from affect_jax.tasks.registry import Task
 from affect_jax.training import run
@@ -87,9 +88,9 @@ def plot_store_timelines(
 
 def _label_of(output_name: str) -> str:
     """The feature store label an output column is scored on."""
-    if output_name.startswith(registry.EXPRESSION_PREFIX):
+    if output_name.startswith(EXPRESSION_PREFIX):
         return "expression"
-    return output_name.removeprefix(registry.AU_PREFIX)
+    return output_name.removeprefix(AU_PREFIX)
 
 
 def cnn_baseline(
@@ -104,7 +105,7 @@ def cnn_baseline(
     """
     cnn_names = store.metadata.get("cnn_output_names", store.label_names)
     wanted = registry.output_names(config)
-    heads = registry.task_columns(wanted)
+    heads = task_columns(wanted)
     present = {h: cols for h, cols in heads.items() if {wanted[c] for c in cols} <= set(cnn_names)}
     if not present:
         return None
@@ -155,10 +156,10 @@ def compare_with_cnn(
 
 def _au_parts(store: FeatureStore, config):
     """(AU output columns, AU names, their [rows, K] labels), or None without an AU head."""
-    columns = registry.task_columns(registry.output_names(config)).get("au")
+    columns = task_columns(registry.output_names(config)).get("au")
     if not columns:
         return None
-    names = tuple(registry.output_names(config)[c][len(registry.AU_PREFIX) :] for c in columns)
+    names = tuple(registry.output_names(config)[c][len(AU_PREFIX) :] for c in columns)
     label_columns(store.label_names, names, store.directory)  # Raises naming what is missing.
     labels = np.asarray(store.labels)[:, [store.label_names.index(n) for n in names]]
     return columns, names, labels
@@ -168,7 +169,7 @@ def write_prediction_files(
     store: FeatureStore, frames: np.ndarray, config, out_dir: Path, chosen: dict | None
 ) -> int:
     """The challenge files of every head the run has (challenge_files.py); returns videos."""
-    heads = registry.task_columns(registry.output_names(config))
+    heads = task_columns(registry.output_names(config))
     count = 0
     if "va" in heads:
         names = tuple(registry.output_names(config)[c] for c in heads["va"])
@@ -229,7 +230,7 @@ def per_video_evaluation(
     if jax.process_index() == 0:
         folder = run.RunFolder(workdir)
         count = write_prediction_files(store, frames, config, folder.predictions, chosen)
-        heads = registry.task_columns(registry.output_names(config))
+        heads = task_columns(registry.output_names(config))
         if "va" in heads:
             va_names = tuple(registry.output_names(config)[c] for c in heads["va"])
             plot_store_timelines(

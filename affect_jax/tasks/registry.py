@@ -15,7 +15,8 @@ import ml_collections
 import numpy as np
 
 from affect_jax.runtime import ConfigError
-from affect_jax.tasks import activations, losses, metrics, multitask
+from affect_jax.tasks import losses, metrics, multitask
+from affect_jax.tasks.columns import AU_PREFIX, EXPRESSION_PREFIX, probabilities
 from affect_jax.tasks.labels import VALENCE_AROUSAL
 
 Loss = Callable[[jnp.ndarray, jnp.ndarray], jnp.ndarray]
@@ -116,12 +117,6 @@ def _classification_metrics(outputs, labels, config) -> dict[str, float]:
     labels = np.asarray(labels).reshape(-1)
     labelled = labels >= 0  # -1: no expression label (a multitask feature store).
     return metrics.classification_metrics(outputs[labelled], labels[labelled].astype(np.int64))
-
-
-# Output column names, shared by every task that has the head part: the
-# prediction side reads a run's columns from them (`output_names`).
-EXPRESSION_PREFIX = "expression_"
-AU_PREFIX = "au_"
 
 
 def _class_names(config: ml_collections.ConfigDict) -> tuple[str, ...]:
@@ -245,31 +240,3 @@ def output_names(config: ml_collections.ConfigDict) -> tuple[str, ...]:
     tasks/thresholds.py). A multitask head is 2 + 8 + 13 columns in that order.
     """
     return get_task(config).output_names(config)
-
-
-def task_columns(names: tuple[str, ...]) -> dict[str, list[int]]:
-    """{"va" | "expression" | "au": the columns of `output_names` that task owns}.
-
-    A task the head lacks is absent; "va" lists the valence and/or arousal columns.
-    """
-    found: dict[str, list[int]] = {}
-    for column, name in enumerate(names):
-        if name in VALENCE_AROUSAL:
-            found.setdefault("va", []).append(column)
-        elif name.startswith(EXPRESSION_PREFIX):
-            found.setdefault("expression", []).append(column)
-        elif name.startswith(AU_PREFIX):
-            found.setdefault("au", []).append(column)
-    return found
-
-
-def probabilities(outputs: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """Outputs [N, K] named `names` (float64): expression logits as one softmax over
-    their columns, AU logits each as a sigmoid, valence/arousal as they are."""
-    values = np.asarray(outputs, np.float64).copy()
-    groups = task_columns(names)
-    if "expression" in groups:
-        values[:, groups["expression"]] = activations.softmax(values[:, groups["expression"]])
-    if "au" in groups:
-        values[:, groups["au"]] = activations.sigmoid(values[:, groups["au"]])
-    return values

@@ -7,10 +7,9 @@ validation set. A run saves them in results.json under `THRESHOLDS_KEY`
 e.g. not annotated in validation, keep 0.5).
 """
 
-import ml_collections
 import numpy as np
 
-from affect_jax.tasks import activations, registry
+from affect_jax.tasks import activations
 
 THRESHOLDS_KEY = "au_thresholds"
 DEFAULT_THRESHOLD = 0.5
@@ -59,19 +58,3 @@ def decisions(
     thresholds = thresholds or {}
     cuts = np.array([thresholds.get(name, DEFAULT_THRESHOLD) for name in names])
     return (np.asarray(probabilities) > cuts).astype(np.int64)
-
-
-def for_frame_run(config: ml_collections.ConfigDict, predictions: dict) -> dict:
-    """`best_f1_thresholds` of a frame CNN's validation predictions; {} without an AU head.
-
-    The AU targets are the last K target columns (the AU config's 13, the
-    multitask record's after valence, arousal and expression).
-    """
-    names = registry.output_names(config)
-    columns = registry.task_columns(names).get("au")
-    if not columns or "targets" not in predictions:
-        return {}
-    outputs = np.asarray(predictions["outputs"]).reshape(-1, len(names))
-    targets = np.asarray(predictions["targets"]).reshape(len(outputs), -1)
-    au_names = tuple(names[c][len(registry.AU_PREFIX) :] for c in columns)
-    return best_f1_thresholds(outputs[:, columns], targets[:, -len(columns) :], au_names)

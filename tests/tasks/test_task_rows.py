@@ -8,6 +8,7 @@ import pytest
 
 from affect_jax.config import load_config
 from affect_jax.tasks import registry
+from affect_jax.tasks.columns import task_columns
 from affect_jax.training import checkpoints
 
 OLD_TO_NEW = {
@@ -84,7 +85,7 @@ def test_probabilities_softmax_the_expressions_and_sigmoid_each_au():
     config = load_config("affwild2_multitask", "tiny")
     task = registry.get_task(config)
     names = registry.output_names(config)
-    columns = registry.task_columns(names)
+    columns = task_columns(names)
     rng = np.random.default_rng(0)
     outputs = rng.normal(size=(5, len(names))) * 3
     outputs[0, columns["expression"]] += 800.0  # Large logits must not overflow.

@@ -1,8 +1,10 @@
-"""AU decision thresholds chosen on validation (tasks/thresholds.py)."""
+"""AU decision thresholds chosen on validation (tasks/thresholds.py, and a frame run's
+in stages/evaluators.py)."""
 
 import numpy as np
 
 from affect_jax.config import load_config
+from affect_jax.stages import evaluators
 from affect_jax.tasks import thresholds
 from affect_jax.tasks.labels import AFFWILD2_ACTION_UNITS
 
@@ -30,7 +32,7 @@ def test_a_frame_au_run_gets_thresholds_and_other_runs_none():
     targets = rng.integers(0, 2, (50, 13)).astype(np.float32)
     targets[:, 8:] = -1
     config = load_config("affwild2_au", "tiny")
-    found = thresholds.for_frame_run(
+    found = evaluators.frame_run_thresholds(
         config, {"outputs": rng.normal(size=(50, 13)), "targets": targets}
     )
     assert set(found[thresholds.THRESHOLDS_KEY]) == set(AFFWILD2_ACTION_UNITS[:8])
@@ -40,10 +42,12 @@ def test_a_frame_au_run_gets_thresholds_and_other_runs_none():
     # (valence, arousal, 8 expressions): the thresholds must be read from the AU head.
     au_logits = np.where(targets > 0, 2.0, -2.0) + rng.uniform(-0.5, 0.5, targets.shape)
     outputs = np.concatenate([rng.normal(size=(50, 10)), au_logits], axis=1)
-    found = thresholds.for_frame_run(config, {"outputs": outputs, "targets": multitask_targets})
+    found = evaluators.frame_run_thresholds(
+        config, {"outputs": outputs, "targets": multitask_targets}
+    )
     assert set(found[thresholds.THRESHOLDS_KEY]) == set(AFFWILD2_ACTION_UNITS[:8])
     assert all(f1 == 1.0 for f1 in found["au_f1_at_thresholds"].values()), found
     # A cut between the two groups' probabilities (sigmoid(-1.5) = 0.18, sigmoid(1.5) = 0.82).
     assert all(0.18 <= t <= 0.82 for t in found[thresholds.THRESHOLDS_KEY].values()), found
     va = {"outputs": np.zeros((5, 2)), "targets": np.zeros((5, 2))}
-    assert thresholds.for_frame_run(load_config("affwild2_cnn", "tiny"), va) == {}
+    assert evaluators.frame_run_thresholds(load_config("affwild2_cnn", "tiny"), va) == {}
