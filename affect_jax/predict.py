@@ -6,7 +6,9 @@ r"""Valence and arousal for every frame of new videos, from a trained run.
 `--checkpoint` is a train_rnn run (its CNN is found through the RNN's feature
 store or its config.rnn.cnn_workdir, as in runs from affect_jax.import_keras, or
 given with --cnn_checkpoint) or a train_cnn run (the CNN's own head,
-frame by frame); the checkpoint's saved config rebuilds the model. Inputs are
+frame by frame); the checkpoint's saved config rebuilds the model. It may also
+be a folder from `python -m affect_jax.export`: then onnxruntime runs it, the
+same way, and JAX is not imported. Inputs are
 videos (mp4, avi, mov, ...), folders of videos, or folders of images (one
 sequence, in name order). Every face is detected (`--detector`: dlib's HOG by
 default, or the paper's Haar cascade) and followed with a stable id; only faces
@@ -33,8 +35,10 @@ from affect_jax.faces.align import EYE_METHODS
 from affect_jax.faces.detectors import DEFAULT_DETECT_WIDTH, DEFAULT_DETECTOR, DETECTORS
 from affect_jax.faces.finder import DEFAULT_FULL_SEARCH_EVERY
 from affect_jax.faces.video_io import DEFAULT_FPS
-from affect_jax.inference.predict_videos import Options, predict_videos
+from affect_jax.inference.exported_folder import is_exported_folder
+from affect_jax.inference.predict_videos import Options, load_model, predict_with
 from affect_jax.inference.video_faces import CROPS
+from affect_jax.runtime import ConfigError
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A train_rnn or train_cnn run (workdir).")
 _CNN_CHECKPOINT = flags.DEFINE_string(
@@ -80,7 +84,8 @@ _CROPPED_FACES = flags.DEFINE_bool(
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}; inputs go in --input.")
-    startup.start_process()
+    exported = is_exported_folder(_CHECKPOINT.value)  # Runs with onnxruntime, not JAX.
+    startup.start_process(computes=not exported)
     options = Options(
         write_video=_WRITE_VIDEO.value,
         face_margin=_FACE_MARGIN.value,
@@ -93,26 +98,21 @@ def main(argv: list[str]) -> None:
         crop=_CROP.value,
         eyes=_EYES.value,
     )
-    from affect_jax.training import checkpoints  # Imports JAX: after the CPU flags.
-
     with runtime.one_line_errors():
         try:
-            summary = predict_videos(
+            model = load_model(
                 _CHECKPOINT.value,
-                _INPUT.value,
-                _OUTPUT.value,
                 cnn_checkpoint=_CNN_CHECKPOINT.value,
                 step=_STEP.value,
                 batch_size=_BATCH_SIZE.value,
-                default_fps=_FPS.value,
-                options=options,
             )
-        except (
-            checkpoints.NotACheckpointError,
-            checkpoints.CheckpointMismatchError,
-            checkpoints.DamagedCheckpointError,
-        ) as error:
+        except runtime.ProjectError as error:
+            if isinstance(error, ConfigError):  # A flag's value, not the checkpoint.
+                raise
             raise type(error)(f"Cannot use --checkpoint: {error}") from error
+        summary = predict_with(
+            model, _INPUT.value, _OUTPUT.value, default_fps=_FPS.value, options=options
+        )
     print("\n".join(summary.lines()), file=sys.stderr if summary.failed else sys.stdout)
     sys.exit(summary.exit_code)
 

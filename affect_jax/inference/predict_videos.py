@@ -19,10 +19,11 @@ from absl import logging
 from affect_jax.faces.track import Track
 from affect_jax.faces.video_io import DEFAULT_FPS, FrameSource, InputError, find_inputs
 from affect_jax.inference import outputs as prediction_outputs
+from affect_jax.inference.exported_folder import is_exported_folder
 from affect_jax.inference.video_faces import FaceOptions, crops_by_frame, find_faces
 
-if TYPE_CHECKING:  # The real import waits for the XLA flags (main).
-    from affect_jax.inference.video_model import VideoModel
+if TYPE_CHECKING:
+    from affect_jax.inference.frame_model import FrameModel
 
 _IN_FLIGHT = 2  # CNN batches dispatched but not yet collected.
 
@@ -54,7 +55,7 @@ class Summary:
 
 
 def embed_faces(
-    model: VideoModel, source: FrameSource, tracks: list[Track], options: Options
+    model: FrameModel, source: FrameSource, tracks: list[Track], options: Options
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """CNN outputs [n, K] and features [n, D] of each track's n crops, in frame order.
 
@@ -80,7 +81,7 @@ def embed_faces(
     return [(outputs[owners == t], features[owners == t]) for t in range(len(tracks))]
 
 
-def predict_source(model: VideoModel, source: FrameSource, out_dir: Path, options: Options) -> bool:
+def predict_source(model: FrameModel, source: FrameSource, out_dir: Path, options: Options) -> bool:
     """Predicts one input and writes its files; returns whether any face was found."""
     start = time.perf_counter()
     fps, num_frames, tracks = find_faces(source, options)
@@ -121,6 +122,27 @@ def predict_source(model: VideoModel, source: FrameSource, out_dir: Path, option
     return bool(faces)
 
 
+def load_model(
+    checkpoint: str, *, cnn_checkpoint: str | None = None, step: str = "best", batch_size: int = 64
+) -> FrameModel:
+    """A training run restored with JAX, or an exported folder opened with onnxruntime."""
+    if is_exported_folder(checkpoint):  # No JAX on this path.
+        from affect_jax.inference.exported_model import load_exported_model
+
+        if cnn_checkpoint or step != "best":
+            logging.warning(
+                "%s is an exported model (one CNN, one step): --cnn_checkpoint and --step "
+                "are ignored.",
+                checkpoint,
+            )
+        return load_exported_model(checkpoint, batch_size=batch_size)
+    from affect_jax.inference import video_model  # Imports JAX: after the CPU flags are set.
+
+    return video_model.load_video_model(
+        checkpoint, cnn_path=cnn_checkpoint, which=step, batch_size=batch_size
+    )
+
+
 def predict_videos(
     checkpoint: str,
     inputs: list[str],
@@ -132,16 +154,25 @@ def predict_videos(
     default_fps: float = DEFAULT_FPS,
     options: Options = Options(),
 ) -> Summary:
-    """Predicts every input; one that fails is recorded in the summary, not raised.
+    """Predicts every input with `checkpoint`; see `predict_with`.
 
     Raises:
-      checkpoints.NotACheckpointError: `checkpoint` cannot be used.
+      ProjectError (checkpoints.NotACheckpointError, ExportedFolderError, ...):
+        `checkpoint` cannot be used.
     """
-    from affect_jax.inference import video_model  # Imports JAX: after the CPU flags are set.
+    model = load_model(checkpoint, cnn_checkpoint=cnn_checkpoint, step=step, batch_size=batch_size)
+    return predict_with(model, inputs, output, default_fps=default_fps, options=options)
 
-    model = video_model.load_video_model(
-        checkpoint, cnn_path=cnn_checkpoint, which=step, batch_size=batch_size
-    )
+
+def predict_with(
+    model: FrameModel,
+    inputs: list[str],
+    output: str,
+    *,
+    default_fps: float = DEFAULT_FPS,
+    options: Options = Options(),
+) -> Summary:
+    """Predicts every input; one that fails is recorded in the summary, not raised."""
     out_dir = Path(output)
     out_dir.mkdir(parents=True, exist_ok=True)
     sources, failures = find_inputs(inputs, default_fps)
