@@ -57,6 +57,7 @@ INSTALL_REQUIRES = [
     build_onednn.RUNTIME_REQUIREMENT,
 ]
 
+EXPORT_REQUIRES = ["onnx>=1.16,<2", "onnxruntime>=1.17,<2"]
 EXTRAS_REQUIRE = {
     "cuda12": ["jax[cuda12]>=0.10,<0.13"],
     "cuda13": ["jax[cuda13]>=0.10,<0.13"],
@@ -70,10 +71,13 @@ EXTRAS_REQUIRE = {
         "ipykernel>=6",
         "nbformat>=5",
         "import-linter>=2.1,<3",
+        *EXPORT_REQUIRES,
     ],
     # dlib's 5-point landmark model (9 MB, in a 100 MB source package) for eye alignment.
     "align": ["face-recognition-models>=0.3"],
     "notebook": ["nbclient>=0.10", "ipykernel>=6", "nbformat>=5"],
+    # python -m affect_jax.export, and predict on an exported folder (without JAX).
+    "export": EXPORT_REQUIRES,
 }
 
 setuptools.setup(
@@ -95,6 +99,7 @@ setuptools.setup(
             "affect-jax-build=affect_jax.build:run",
             "affect-jax-predict=affect_jax.predict:run",
             "affect-jax-import-keras=affect_jax.import_keras:run",
+            "affect-jax-export=affect_jax.export:run",
         ],
     },
 )

@@ -223,6 +223,34 @@ MUTATIONS = (
         "bool(rate) and rate < BAR_FRAMES_PER_S",
         ("tests/test_gpu_check.py", "-k", "verdicts"),
     ),
+    Mutation(
+        "ONNX GRU: the reset gate applied before the recurrent product",
+        "affect_jax/onnx_export/rnn_graph.py",
+        '{"linear_before_reset": 1}',
+        '{"linear_before_reset": 0}',
+        ("tests/export/test_onnx_graphs.py",),
+    ),
+    Mutation(
+        "ONNX CNN: the quadrants flattened channel-first",
+        "affect_jax/onnx_export/cnn_graph.py",
+        '"to_nhwc", perm=[0, 2, 3, 1]',
+        '"to_nhwc", perm=[0, 1, 2, 3]',
+        ("tests/export/test_onnx_graphs.py",),
+    ),
+    Mutation(
+        "exported folder: predicting imports JAX",
+        "affect_jax/inference/exported_model.py",
+        "import numpy as np\n",
+        "import numpy as np\nimport jax  # noqa: F401\n",
+        ("tests/export/test_export_run.py", "-k", "cannot_be_imported"),
+    ),
+    Mutation(
+        "exported folder: the CNN's value columns ignored for an RNN run",
+        "affect_jax/inference/exported_model.py",
+        'cnn_columns=tuple(spec.cnn["value_columns"]),',
+        "cnn_columns=tuple(range(len(spec.values))),",
+        ("tests/export/test_export_run.py", "-k", "gru"),
+    ),
 )
 
 
