@@ -21,20 +21,16 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-import jax
 import numpy as np
 from absl import app, flags
-from timing import environment_line, median_seconds
+from timing import environment_line, fresh_model, median_seconds
 
 from affect_jax import host_memory, predict, runtime  # noqa: F401 (predict: its flags, see below)
-from affect_jax.config import load_config
 from affect_jax.faces.video_io import FrameSource
 from affect_jax.inference import predict_videos
 from affect_jax.inference.video_faces import find_faces
-from affect_jax.models.registry import create_model, input_spec
 from affect_jax.synthetic import portrait_video
 from affect_jax.synthetic.scene_video import Person, scene_frames
-from affect_jax.training import sharding, steps
 
 _MODEL = flags.DEFINE_enum("model", "quickstart", ["quickstart", "reference"], "Architecture.")
 _FRAMES = flags.DEFINE_integer("frames", 300, "Frames in the test video.")
@@ -44,43 +40,6 @@ _FACES = flags.DEFINE_list("faces", ["1", "2", "4"], "People in view, one video 
 # --checkpoint (a trained run instead of fresh weights), --batch_size,
 # --detector, --crop and --eyes are affect_jax.predict's own flags.
 FLAGS = flags.FLAGS
-
-
-def fresh_model(kind: str, batch_size: int):
-    """A VideoModel of the `kind` CNN + GRU configs with initialized weights."""
-    from affect_jax.inference.video_model import VideoModel
-
-    arg = "quickstart" if kind == "quickstart" else ""
-    cnn_config = load_config("affwild2_cnn", arg)
-    rnn_config = load_config("affwild2_rnn", arg)
-    mesh = sharding.make_data_mesh()
-    cnn_state = steps.create_train_state(
-        create_model(cnn_config), cnn_config, mesh, input_spec(cnn_config)
-    )
-    window, width = rnn_config.rnn.window, cnn_config.model.feature_dim
-    rnn_state = steps.create_train_state(
-        create_model(rnn_config),
-        rnn_config,
-        mesh,
-        jax.ShapeDtypeStruct((1, window, width), np.float32),
-    )
-    description = (
-        f"{kind} CNN conv {tuple(cnn_config.model.conv_features)}, {width} features; "
-        f"GRU {tuple(rnn_config.model.layer_sizes)}, W={window}, target {rnn_config.rnn.target}"
-    )
-    model = VideoModel(
-        cnn_state=cnn_state,
-        cnn_path="fresh",
-        cnn_columns=(0, 1),
-        mesh=mesh,
-        batch_size=batch_size,
-        rnn_state=rnn_state,
-        rnn_path="fresh",
-        window=window,
-        target=rnn_config.rnn.target,
-        feature_dtype="float16",
-    )
-    return model, description
 
 
 def _scene(path: Path, faces: int, count: int) -> np.ndarray:

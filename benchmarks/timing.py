@@ -7,8 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from affect_jax import runtime
+from affect_jax.config import load_config
 from affect_jax.models.cnn import VARIANTS
-from affect_jax.models.registry import FRAME_SHAPE
+from affect_jax.models.registry import FRAME_SHAPE, create_model, input_spec
 from affect_jax.tasks import registry
 from affect_jax.training import sharding, steps
 
@@ -112,3 +113,42 @@ def environment_line() -> str:
         f"jax {jax.__version__}, backend {jax.default_backend()}, devices "
         f"{jax.device_count()}, fast CPU convolution flag: {runtime.fast_flag_active()}"
     )
+
+
+def fresh_model(kind: str, batch_size: int):
+    """A VideoModel of the `kind` CNN + GRU configs with initialized weights."""
+    from affect_jax.inference.video_model import VideoModel
+
+    arg = "quickstart" if kind == "quickstart" else ""
+    cnn_config = load_config("affwild2_cnn", arg)
+    rnn_config = load_config("affwild2_rnn", arg)
+    mesh = sharding.make_data_mesh()
+    cnn_state = steps.create_train_state(
+        create_model(cnn_config), cnn_config, mesh, input_spec(cnn_config)
+    )
+    window, width = rnn_config.rnn.window, cnn_config.model.feature_dim
+    rnn_state = steps.create_train_state(
+        create_model(rnn_config),
+        rnn_config,
+        mesh,
+        jax.ShapeDtypeStruct((1, window, width), np.float32),
+    )
+    description = (
+        f"{kind} CNN conv {tuple(cnn_config.model.conv_features)}, {width} features; "
+        f"GRU {tuple(rnn_config.model.layer_sizes)}, W={window}, target {rnn_config.rnn.target}"
+    )
+    model = VideoModel(
+        cnn_state=cnn_state,
+        cnn_path="fresh",
+        cnn_columns=(0, 1),
+        mesh=mesh,
+        batch_size=batch_size,
+        rnn_state=rnn_state,
+        rnn_path="fresh",
+        window=window,
+        target=rnn_config.rnn.target,
+        feature_dtype="float16",
+        cnn_config=cnn_config,
+        rnn_config=rnn_config,
+    )
+    return model, description
