@@ -1,8 +1,9 @@
 """The Colab notebook runs headless against runs trained on the embedded default.
 
 Each test executes the whole notebook in a kernel and checks what it produced:
-the CSV of the sample video, the figure it drew and displayed, and the CCC it
-printed (recomputed here from the CSV and the sample's known trajectory).
+the CSV of the sample video, the figure it drew and displayed, the CCC it
+printed (recomputed here from the CSV and the sample's known trajectory), and
+the same sample predicted by the run exported to ONNX.
 """
 
 import base64
@@ -82,6 +83,12 @@ def _check_sample_outputs(out: Path, text: str, pngs: list[bytes], window: int) 
     expected = concordance_correlation(predictions, truth)
     np.testing.assert_allclose([float(found[1]), float(found[2])], expected, atol=5e-4)
     assert "No video of your own given" in text
+    # The run exported to ONNX predicts the same sample alike (through onnxruntime).
+    exported = re.search(r"Exported model \S+: at most (\S+) from the run's predictions", text)
+    assert exported and float(exported[1]) <= 1e-4, text
+    with open(out / "exported_predictions" / "sample.csv", newline="") as file:
+        exported_rows = list(csv.DictReader(file))
+    assert len(exported_rows) == SAMPLE_FRAMES
     return predictions
 
 
