@@ -51,11 +51,21 @@ def fast_flag_active() -> bool:
 
 
 class QuietLibraries(python_logging.Filter):
-    """Drops Orbax's per-save and per-restore INFO lines (warnings still show)."""
+    """Drops Orbax's per-save and per-restore INFO lines, and JAX's INFO line that a
+    machine without libtpu has no TPU backend (warnings still show).
+
+    JAX tries each backend it knows and logs a failed optional one at INFO. It
+    warns by itself where TPU chips are present but libtpu is missing, and a
+    backend asked for with JAX_PLATFORMS fails loudly: no real error is hidden.
+    """
 
     def filter(self, record: python_logging.LogRecord) -> bool:
+        quiet = record.levelno < python_logging.WARNING
+        if quiet and record.pathname.endswith("xla_bridge.py"):
+            if record.getMessage().startswith("Unable to initialize backend 'tpu'"):
+                return False
         from_orbax = "/orbax/" in record.pathname
-        if from_orbax and record.levelno < python_logging.WARNING:
+        if from_orbax and quiet:
             return False
         # Saves between evaluations carry no validation loss, by design.
         return not (from_orbax and "did not provide metrics" in record.getMessage())

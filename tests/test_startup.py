@@ -1,6 +1,9 @@
 """Every command line sets its process up with one call, in one order (affect_jax/startup.py)."""
 
 import ast
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import jax
@@ -16,6 +19,7 @@ COMMAND_LINES = (
     "predict.py",
     "reproduce.py",
     "import_keras.py",
+    "export.py",
     "synthetic/__main__.py",
 )
 # The steps start_process takes; nothing else may call them.
@@ -86,3 +90,37 @@ def test_start_up_follows_the_config_and_the_command(recorded):
     recorded.clear()
     startup.start_process(config, computes=False)  # Building a dataset: no JAX set-up.
     assert recorded == ["logs"]
+
+
+# What a command line's log shows once JAX has started its backends.
+_START_JAX = """
+from absl import logging
+logging.use_absl_handler()
+logging.set_verbosity(logging.INFO)
+from affect_jax import startup
+if {quiet}:
+    startup.start_process()
+import jax
+jax.devices()
+logging.warning("backends started")
+"""
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("libtpu") is not None, reason="libtpu installed: JAX logs no failure"
+)
+def test_a_machine_without_libtpu_starts_without_a_tpu_failure_line():
+    def log(quiet: bool) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", _START_JAX.format(quiet=quiet)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "backends started" in result.stderr  # The handler writes there.
+        return result.stderr
+
+    # JAX itself logs the failure at INFO (the control); start-up leaves it out.
+    assert "Unable to initialize backend 'tpu'" in log(quiet=False)
+    assert "Unable to initialize backend" not in log(quiet=True)
