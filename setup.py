@@ -80,14 +80,26 @@ EXTRAS_REQUIRE = {
     "export": EXPORT_REQUIRES,
 }
 
+# Every folder is a package, data-only ones too (the builders' dummy_data, the
+# oneDNN sources): setuptools warns about data in a folder it was not told of.
+PACKAGES = setuptools.find_namespace_packages(
+    include=["affect_jax*", "data_builders*"], exclude=["*__pycache__*"]
+)
+PACKAGE_DATA = {
+    "data_builders": ["*/CITATIONS.bib"],  # TFDS reads them.
+    **{package: ["*"] for package in PACKAGES if ".dummy_data" in package},
+}
+
 setuptools.setup(
     name="affect-jax",
     version="0.1.0",
     description="CNN + GRU valence-arousal and expression recognition in JAX/Flax",
     python_requires=">=3.11",  # jax 0.10 needs 3.11; jaxlib for 3.10 stopped at 0.6.
-    packages=setuptools.find_packages(include=["affect_jax*", "data_builders*"]),
-    package_data={"data_builders": ["*/dummy_data/**/*", "*/CITATIONS.bib"]},
-    include_package_data=True,
+    packages=PACKAGES,
+    # Editable installs as one .pth to the repository root: setuptools' import
+    # finder for other layouts announces itself with a warning at every install.
+    package_dir={"": "."},
+    package_data=PACKAGE_DATA,
     install_requires=INSTALL_REQUIRES,
     # Optional: a failed build prints one line and the install goes on (build_onednn.py).
     ext_modules=[setuptools.Extension(build_onednn.NAME, [build_onednn.SOURCE], language="c++")],
