@@ -54,7 +54,9 @@ def build_dataset(
     builder = tfds.builder(
         name, data_dir=str(data_dir), file_format="array_record", **dict(builder_options or {})
     )
-    if builder.is_prepared():
+    # A first build has no folder yet: not prepared (TFDS would warn that the
+    # folder it was asked about has no dataset_info.json, not the user's to fix).
+    if Path(builder.data_dir).exists() and builder.is_prepared():
         # Options that are not part of the folder name (face_folders' class
         # map, ...) must match the finished build, or it would be reused wrongly.
         check_options = getattr(builder, "check_prepared_options", None)
