@@ -15,6 +15,7 @@ the graphs against the JAX model. `python -m affect_jax.predict
 from absl import app, flags
 
 from affect_jax import runtime, startup
+from affect_jax.data import provenance
 from affect_jax.inference.exported_folder import PRECISIONS
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A train_cnn or train_rnn run (workdir).")
@@ -59,6 +60,8 @@ def main(argv: list[str]) -> None:
             checkpoints.DamagedCheckpointError,
         ) as error:
             raise type(error)(f"Cannot use --checkpoint: {error}") from error
+    if provenance.learned_only_from_synthetic(spec.source["training_data"]):
+        print(provenance.SYNTHETIC_NOTE)
     graphs = ", ".join(spec.files())
     worst = max(spec.check.values())
     print(

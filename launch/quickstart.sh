@@ -27,17 +27,5 @@ python -m affect_jax.main --config=configs/affwild2_extract.py \
 python -m affect_jax.main --config=configs/affwild2_rnn.py:quickstart \
   --config.rnn.features_dir="$run_dir/features/features" --workdir="$run_dir/gru"
 
-python - "$run_dir" <<'PY'
-import json, sys
-run = sys.argv[1]
-cnn = json.load(open(f"{run}/cnn/results.json"))
-gru = json.load(open(f"{run}/gru/results.json"))
-print("\nWhole-set validation CCC (valence / arousal), synthetic held-out people:")
-print(f"  CNN alone, every frame : {cnn['ccc_valence']:.3f} / {cnn['ccc_arousal']:.3f}")
-print(f"  CNN + GRU, every frame : {gru['frame_ccc_valence']:.3f} / {gru['frame_ccc_arousal']:.3f}")
-PY
-echo
-echo "Results: $run_dir/{cnn,gru}/results.json and metrics.jsonl; plots: $run_dir/{cnn,gru}/plots;"
-echo "checkpoints: $run_dir/{cnn,gru}/checkpoints; features: $run_dir/features/features;"
-echo "per-video predictions (challenge format): $run_dir/gru/predictions;"
-echo "TensorBoard: tensorboard --logdir $run_dir"
+# What the numbers are (synthetic held-out people) and where to look next.
+python -c "from affect_jax.stages.quickstart_summary import main; main()" "$run_dir"

@@ -14,7 +14,7 @@ from typing import Any
 import tensorflow_datasets as tfds
 from absl import logging
 
-from affect_jax.data import sources
+from affect_jax.data import provenance, sources
 from data_builders.affwild2.streaming_writer import BUILD_REPORT_FILENAME
 
 
@@ -63,6 +63,8 @@ def build_dataset(
         if check_options is not None:
             check_options()
         logging.info("%s is already built in %s; reusing it.", name, builder.data_dir)
+        if provenance.read_source(builder.data_dir) is None:  # Built before the record.
+            provenance.write_source(builder.data_dir, manual_dir)
         return builder
     if Path(builder.data_dir).exists():
         # TFDS would "reuse" any existing version folder, even one without
@@ -75,6 +77,7 @@ def build_dataset(
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=str(Path(manual_dir).expanduser()))
     )
+    provenance.write_source(builder.data_dir, manual_dir)
     return builder
 
 

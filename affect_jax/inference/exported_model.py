@@ -58,6 +58,7 @@ def load_exported_model(folder: str | Path, *, batch_size: int = 64) -> Exported
         batch_size=batch_size,
         value_names=tuple(spec.values),
         au_thresholds=dict(spec.au_thresholds),
+        training_data=tuple(spec.source.get("training_data", ())),
     )
     if spec.rnn:
         model.rnn_session = _session(folder / spec.rnn["file"], spec.opset)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from absl import logging
 
-from affect_jax.data import windows
+from affect_jax.data import provenance, windows
 from affect_jax.data.windows import fill_by_interpolation
 from affect_jax.tasks.columns import probabilities
 from affect_jax.tasks.labels import VALENCE_AROUSAL
@@ -47,6 +47,8 @@ class FrameModel:
         run's, chosen on validation; 0.5 for AUs it has none for).
       window, target: the RNN's config.rnn.window and .target.
       feature_dtype: features are rounded to the store's dtype, as in training.
+      training_data: where each network's training faces came from (its run's
+        results.json record, data/provenance.py; None where unrecorded).
     """
 
     cnn_path: str
@@ -59,10 +61,26 @@ class FrameModel:
     feature_dtype: str = "float32"
     value_names: tuple[str, ...] = VALENCE_AROUSAL
     au_thresholds: dict = dataclasses.field(default_factory=dict)
+    training_data: tuple[dict | None, ...] = ()
 
     @property
     def has_rnn(self) -> bool:
         return bool(self.rnn_path)
+
+    @property
+    def synthetic_only(self) -> bool:
+        """Whether every network learned from synthetic faces only."""
+        return provenance.learned_only_from_synthetic(list(self.training_data))
+
+    def description(self) -> dict[str, Any]:
+        """What a prediction's sidecar JSON says of the model."""
+        return {
+            "cnn": self.cnn_path,
+            "rnn": self.rnn_path or None,
+            "training_data": list(self.training_data),
+            "synthetic_only": self.synthetic_only,
+            "note": provenance.SYNTHETIC_NOTE if self.synthetic_only else "",
+        }
 
     def submit(self, crops: np.ndarray) -> Any:
         """Starts the CNN on uint8 crops [n, 96, 96] (n <= batch_size); `collect` ends it."""

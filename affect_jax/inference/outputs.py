@@ -14,12 +14,17 @@ interpolated, labels derived from them). A VA-only run's CSV has exactly the
 VA columns. A frame with no face has one row; it carries the values
 interpolated for the video's face when there is exactly one (as a one-person
 video always had), else none.
+
+Beside the CSV, <name>.json names the model and where its training faces came
+from; a model that learned from synthetic faces only says so there and in the
+timeline's titles.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,6 +38,8 @@ from affect_jax.tasks import thresholds
 from affect_jax.tasks.columns import AU_PREFIX, EXPRESSION_PREFIX, task_columns
 from affect_jax.tasks.labels import VALENCE_AROUSAL
 
+# Added to each timeline panel of a model that learned from synthetic faces only.
+SYNTHETIC_TITLE = " (model trained on synthetic faces only)"
 FRAME_COLUMNS = (
     "frame",
     "time_s",
@@ -91,6 +98,12 @@ class VideoPrediction:
     faces: list[FacePrediction]
     value_names: tuple[str, ...] = VALENCE_AROUSAL
     au_thresholds: dict = dataclasses.field(default_factory=dict)
+    # What the sidecar JSON says of the model (FrameModel.description).
+    model: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def synthetic_only(self) -> bool:
+        return bool(self.model.get("synthetic_only"))
 
     @property
     def any_face(self) -> np.ndarray:
@@ -148,6 +161,12 @@ def _value_cells(values: np.ndarray, prediction: VideoPrediction) -> list[str]:
         )[0]
         cells += [str(int(a)) if known else "" for a in active]
     return cells
+
+
+def write_model_sidecar(prediction: VideoPrediction, path: Path) -> Path:
+    """<name>.json beside the CSV: the model, where its training faces came from."""
+    path.write_text(json.dumps({"video": prediction.name, "model": prediction.model}, indent=2))
+    return path
 
 
 def write_csv(prediction: VideoPrediction, path: Path) -> Path:
@@ -224,6 +243,8 @@ def plot_timeline(prediction: VideoPrediction, path: Path) -> Path:
         title = prediction.name
         if len(prediction.faces) > 1:
             title = f"{prediction.name}: face {face.track.face_id}"
+        if prediction.synthetic_only:
+            title += SYNTHETIC_TITLE
         timelines.append(
             Timeline(
                 title,

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from absl import logging
 
+from affect_jax.data import provenance
 from affect_jax.faces.track import Track
 from affect_jax.faces.video_io import DEFAULT_FPS, FrameSource, InputError, find_inputs
 from affect_jax.inference import outputs as prediction_outputs
@@ -40,6 +41,7 @@ class Summary:
     """What became of each input of one call."""
 
     written: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)  # About the model, first.
     no_face: list[str] = dataclasses.field(default_factory=list)
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
@@ -48,7 +50,7 @@ class Summary:
         return 1 if self.failed else 0
 
     def lines(self) -> list[str]:
-        lines = [f"{len(self.written)} written, {len(self.failed)} failed."]
+        lines = [*self.notes, f"{len(self.written)} written, {len(self.failed)} failed."]
         lines += [f"  no face in any frame: {name}" for name in self.no_face]
         lines += [f"  FAILED: {message}" for _, message in self.failed]
         return lines
@@ -95,7 +97,13 @@ def predict_source(model: FrameModel, source: FrameSource, out_dir: Path, option
         values, interpolated = model.values(present, features, outputs, name)
         faces.append(prediction_outputs.FacePrediction(track, present, values, interpolated))
     prediction = prediction_outputs.VideoPrediction(
-        source.name, fps, num_frames, faces, model.value_names, model.au_thresholds
+        source.name,
+        fps,
+        num_frames,
+        faces,
+        model.value_names,
+        model.au_thresholds,
+        model=model.description(),
     )
     seconds = time.perf_counter() - start
     if not faces:
@@ -105,6 +113,7 @@ def predict_source(model: FrameModel, source: FrameSource, out_dir: Path, option
             num_frames,
         )
     csv_path = prediction_outputs.write_csv(prediction, out_dir / f"{source.name}.csv")
+    prediction_outputs.write_model_sidecar(prediction, out_dir / f"{source.name}.json")
     prediction_outputs.plot_timeline(prediction, out_dir / f"{source.name}_timeline.png")
     if options.write_video:
         video_path = out_dir / f"{source.name}_annotated.mp4"
@@ -177,6 +186,9 @@ def predict_with(
     out_dir.mkdir(parents=True, exist_ok=True)
     sources, failures = find_inputs(inputs, default_fps)
     summary = Summary(failed=failures)
+    if model.synthetic_only:
+        summary.notes.append(provenance.SYNTHETIC_NOTE)
+        logging.warning("%s", provenance.SYNTHETIC_NOTE)
     for _, message in failures:
         logging.error("Skipped: %s", message)
     for source in sources:

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 from absl import logging
 
-from affect_jax.data import pipeline
+from affect_jax.data import pipeline, provenance
 from affect_jax.inference import heads
 from affect_jax.inference.frame_model import FrameModel
 from affect_jax.tasks import thresholds
@@ -84,6 +84,7 @@ def load_video_model(
     names, columns = heads.predicted_columns(config, where)
     outputs = dict(value_names=names, au_thresholds=_au_thresholds(workdir))
     if config.model.name == "cnn":
+        outputs["training_data"] = (_training_data(workdir),)
         if cnn_path:
             logging.warning("%s is a CNN run; --cnn_checkpoint is ignored.", where)
         state = restore_run_state(workdir, step, config, mesh)
@@ -120,8 +121,14 @@ def load_video_model(
         window=int(config.rnn.window),
         target=config.rnn.target,
         feature_dtype=info.get("feature_dtype", "float32"),
+        training_data=(_training_data(cnn_workdir), _training_data(workdir)),
         **outputs,
     )
+
+
+def _training_data(workdir: Path) -> dict | None:
+    """Where a run's training faces came from (results.json), or None if unrecorded."""
+    return RunFolder(workdir).read_results().get(provenance.TRAINING_DATA_KEY)
 
 
 def _au_thresholds(workdir: Path) -> dict[str, float]:

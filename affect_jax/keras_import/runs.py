@@ -24,6 +24,7 @@ import numpy as np
 from absl import logging
 
 from affect_jax import config as config_lib
+from affect_jax.data import provenance
 from affect_jax.keras_import import hdf5
 from affect_jax.keras_import.hdf5 import KerasImportError, KerasModel
 from affect_jax.models.registry import create_model, input_spec
@@ -219,6 +220,8 @@ def import_keras_run(
         "model": settings,
         **({"cnn_workdir": config.rnn.cnn_workdir} if model.kind == "rnn" else {}),
         "notes": notes,
+        # The authors trained on Aff-Wild2's real faces.
+        provenance.TRAINING_DATA_KEY: {"dataset": "affwild2 (the authors')", "synthetic": False},
     }
     _write_run(workdir, state, config, results)
     logging.info("Imported %s as the %s run %s", model.path, config.stage, workdir)

@@ -103,7 +103,12 @@ def _spec(model: VideoModel, precision: str) -> ExportSpec:
             "target": model.target,
             "feature_dtype": model.feature_dtype,
         }
-    source = {"cnn_checkpoint": model.cnn_path, "cnn_trained_on": cnn_config.dataset.get("name")}
+    source = {
+        "cnn_checkpoint": model.cnn_path,
+        "cnn_trained_on": cnn_config.dataset.get("name"),
+        # Each network's record (data/provenance.py): prediction says so when all are synthetic.
+        "training_data": list(model.training_data),
+    }
     if model.has_rnn:  # An RNN learns from a feature store the CNN extracted.
         source |= {"rnn_checkpoint": model.rnn_path, "rnn_features": rnn_config.rnn.features_dir}
     return ExportSpec(

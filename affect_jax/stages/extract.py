@@ -21,7 +21,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from affect_jax.data import pipeline, sources
+from affect_jax.data import pipeline, provenance, sources
 from affect_jax.data.feature_store import (
     COMPLETE_FILE,
     PROGRESS_FILE,
@@ -252,6 +252,10 @@ def extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
                 "cnn_model": cnn_config.model.to_dict(),
                 # What each cnn_outputs.npy column is (registry.output_names).
                 "cnn_output_names": list(registry.output_names(cnn_config)),
+                # Where the faces came from: the RNN trained on the store records it.
+                provenance.TRAINING_DATA_KEY: provenance.training_data(
+                    dataset, sources.open_builder(dataset, data_dir).data_dir
+                ),
             },
         )
         stores[split] = str(out_dir)

@@ -20,6 +20,7 @@ from affect_jax.data import (
     class_balancing,
     label_reader,
     pipeline,
+    provenance,
     sources,
     va_balancing,
     windows,
@@ -42,6 +43,8 @@ class StageInputs:
     # The RNN's evaluation feature store, opened once: its windows and the
     # per-video evaluation both read it.
     evaluation_store: FeatureStore | None = None
+    # Where the training faces came from (data/provenance.py), for results.json.
+    training_data: dict | None = None
 
 
 def window_source(
@@ -138,14 +141,24 @@ def _frame_inputs(config: ml_collections.ConfigDict, task: Task, workdir: str) -
         config.dataset.name, config.dataset.data_dir, config.dataset.eval_split
     )
     transform = pipeline.frame_inputs(config, task)
-    return StageInputs(train, evaluation, transform, 0, augment_records, weights)
+    built = sources.open_builder(config.dataset.name, config.dataset.data_dir).data_dir
+    return StageInputs(
+        train,
+        evaluation,
+        transform,
+        0,
+        augment_records,
+        weights,
+        training_data=provenance.training_data(config.dataset.name, built),
+    )
 
 
 def _window_inputs(config: ml_collections.ConfigDict, task: Task, workdir: str) -> StageInputs:
     """Windows of the feature store's CNN features (the RNN)."""
     del workdir  # No balancing report: windows are not resampled.
     root = Path(config.rnn.features_dir)
-    train = window_source(FeatureStore(root / config.dataset.train_split), config, task)
+    train_store = FeatureStore(root / config.dataset.train_split)
+    train = window_source(train_store, config, task)
     evaluation_store = FeatureStore(root / config.dataset.eval_split)
     evaluation = window_source(evaluation_store, config, task)
     for name, source in (("train", train), ("evaluation", evaluation)):
@@ -163,6 +176,8 @@ def _window_inputs(config: ml_collections.ConfigDict, task: Task, workdir: str) 
         feature_dim,
         class_weights=weights,
         evaluation_store=evaluation_store,
+        # The extraction copied its dataset's record into the store.
+        training_data=train_store.metadata.get(provenance.TRAINING_DATA_KEY),
     )
 
 

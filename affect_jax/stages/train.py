@@ -14,7 +14,7 @@ import numpy as np
 from absl import logging
 
 from affect_jax import stages
-from affect_jax.data import pipeline
+from affect_jax.data import pipeline, provenance
 from affect_jax.models.registry import create_model, input_spec
 from affect_jax.runtime import ProjectError
 from affect_jax.stages import evaluate, evaluators, inputs, outputs
@@ -152,6 +152,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                 state, predict_step, stage_inputs, config, task, mesh
             )
         result = {"step": int(state.step), "best_step": manager.best_step(), **result}
+        result[provenance.TRAINING_DATA_KEY] = stage_inputs.training_data
         finished = evaluators.Finished(
             state, predict_step, stage_inputs, config, task, mesh, workdir_path, predictions
         )
