@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
+from affect_jax.data import provenance
 from affect_jax.inference import outputs as prediction_outputs
 from affect_jax.synthetic import face_crop_video
 from affect_jax.tasks.metrics import concordance_correlation
@@ -57,6 +58,8 @@ def _run_notebook(cwd: Path, monkeypatch, **env: str) -> tuple[str, list[bytes]]
 def _check_sample_outputs(out: Path, text: str, pngs: list[bytes], window: int) -> np.ndarray:
     """The sample's CSV, figures and printed CCC; returns the [150, 2] predictions."""
     assert "1 written, 0 failed." in text, text
+    # Runs trained on the embedded default say their faces were synthetic.
+    assert provenance.SYNTHETIC_NOTE in text
     with open(out / "sample.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == list(prediction_outputs.CSV_COLUMNS)
