@@ -45,6 +45,8 @@ class StageInputs:
     evaluation_store: FeatureStore | None = None
     # Where the training faces came from (data/provenance.py), for results.json.
     training_data: dict | None = None
+    # An RNN's training feature store's complete.json (its CNN, the feature dtype).
+    feature_store_info: dict | None = None
 
 
 def window_source(
@@ -178,6 +180,7 @@ def _window_inputs(config: ml_collections.ConfigDict, task: Task, workdir: str) 
         evaluation_store=evaluation_store,
         # The extraction copied its dataset's record into the store.
         training_data=train_store.metadata.get(provenance.TRAINING_DATA_KEY),
+        feature_store_info=train_store.metadata,
     )
 
 

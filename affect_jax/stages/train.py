@@ -60,6 +60,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     task = registry.get_task(config)  # The one lookup: passed down from here.
     evaluator_names = evaluators.names_for(config, stages.stage_of(config).evaluators)
     stage_inputs = inputs.for_stage(config, task, workdir)
+    if stage_inputs.feature_store_info and jax.process_index() == 0:
+        # In the run itself, so that it finds its CNN wherever it is moved.
+        run.record_cnn_of_rnn(workdir, stage_inputs.feature_store_info)
     logging.info(
         "Examples: %d train, %d %s",
         len(stage_inputs.train),

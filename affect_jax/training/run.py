@@ -9,6 +9,7 @@
       predictions/           challenge-format files of the validation videos
       balancing.json, balancing.png  a VA-balanced subset's bins
       features/<split>/      an extract run's feature store (data/feature_store.py)
+      cnn_link.json          an RNN run's CNN checkpoint (relative and absolute)
 
 These names are spelled here only. A run is found from its workdir, its
 checkpoints/ folder or one checkpoints/<step> folder (`find_checkpoint`), its
@@ -20,6 +21,7 @@ resuming all go through here.
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,7 @@ PLOTS = "plots"
 PREDICTIONS = "predictions"
 BALANCING_JSON, BALANCING_PNG = "balancing.json", "balancing.png"
 FEATURES = "features"
+CNN_LINK = "cnn_link.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +94,11 @@ class RunFolder:
     def features(self) -> Path:
         """An extract run's feature stores, one folder per split."""
         return self.root / FEATURES
+
+    @property
+    def cnn_link(self) -> Path:
+        """An RNN run's record of the CNN whose features it learned from."""
+        return self.root / CNN_LINK
 
     def read_results(self) -> dict:
         """results.json, or {} where the run has not finished (or was imported bare)."""
@@ -204,20 +212,55 @@ def feature_store_info(
     return json.loads(complete.read_text())
 
 
+def record_cnn_of_rnn(workdir: str | Path, store_info: dict) -> None:
+    """Writes the RNN run's cnn_link.json from its training feature store's complete.json.
+
+    The CNN checkpoint is kept relative to the run (so a tree of runs moved
+    together still finds it) and absolute (so an RNN run moved alone still
+    does while the CNN stays), with the dtype the features were stored in.
+    """
+    root = Path(workdir).resolve()
+    checkpoint = Path(store_info["checkpoint"]).resolve()
+    link = {
+        "checkpoint_from_run": os.path.relpath(checkpoint, root),
+        "checkpoint": str(checkpoint),
+        "feature_dtype": store_info.get("feature_dtype", "float32"),
+    }
+    partial = RunFolder(root).cnn_link.with_suffix(".partial")
+    partial.write_text(json.dumps(link, indent=2) + "\n")
+    partial.replace(RunFolder(root).cnn_link)
+
+
+def _linked_cnn(rnn_workdir: Path) -> dict:
+    """{"checkpoint", "feature_dtype"} from the run's cnn_link.json, or {} (none, or gone)."""
+    path = RunFolder(rnn_workdir).cnn_link
+    if not path.is_file():
+        return {}
+    link = json.loads(path.read_text())
+    for candidate in (rnn_workdir / link["checkpoint_from_run"], Path(link["checkpoint"])):
+        if candidate.exists():
+            return {"checkpoint": str(candidate.resolve()), "feature_dtype": link["feature_dtype"]}
+    return {}
+
+
 def cnn_of_rnn(
     rnn_config: ml_collections.ConfigDict, rnn_where: str, cnn_path: str | Path | None = None
 ) -> tuple[Path, int, ml_collections.ConfigDict, dict]:
     """(workdir, step, config, feature store info) of the CNN whose features an RNN reads.
 
-    The CNN is `cnn_path` if given, else the one that wrote the RNN's training
-    feature store (its complete.json), else the run's config.rnn.cnn_workdir
-    (imported RNNs); its "best" checkpoint. The info is {} where the store is gone.
+    The CNN is `cnn_path` if given, else the one the RNN run recorded
+    (cnn_link.json: relative to the run, then absolute), else the one that
+    wrote the RNN's training feature store (its complete.json), else the run's
+    config.rnn.cnn_workdir (imported RNNs); its "best" checkpoint. The info
+    ("checkpoint", "feature_dtype", ...) is {} where neither record is found.
 
     Raises:
       NotACheckpointError: that CNN is unknown, gone, or not a CNN run.
     """
     named = rnn_config.rnn.get("cnn_workdir", "")  # Older runs lack the key.
-    info = feature_store_info(rnn_config, rnn_where, required=not (cnn_path or named))
+    info = _linked_cnn(locate_run(rnn_where)[0]) or feature_store_info(
+        rnn_config, rnn_where, required=not (cnn_path or named)
+    )
     cnn_path = cnn_path or info.get("checkpoint") or named
     if not Path(cnn_path).exists():
         raise NotACheckpointError(

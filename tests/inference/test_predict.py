@@ -6,6 +6,8 @@ and plain background in the frames listed as `no_face`.
 """
 
 import csv
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -236,3 +238,28 @@ def test_a_larger_face_coming_in_does_not_take_the_first_ones_id(tiny_cnn_run, t
         for face in ("0", "1")
     )
     assert np.all(np.abs(first[6:] - second).max(axis=1) > 0.005), (first[6:], second)
+
+
+def test_a_moved_pair_of_runs_predicts_with_its_own_cnn(tiny_cnn_run, tiny_rnn_run, tmp_path):
+    # The GRU's training feature store names the CNN by its old path; the moved
+    # GRU finds the CNN moved beside it through its own cnn_link.json.
+    cnn_dir, rnn_dir = Path(tiny_cnn_run[0]), Path(tiny_rnn_run)
+    link = json.loads((rnn_dir / "cnn_link.json").read_text())
+    assert link["checkpoint_from_run"].startswith(f"../{cnn_dir.name}/checkpoints/")
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(cnn_dir, moved / cnn_dir.name)
+    shutil.copytree(rnn_dir, moved / rnn_dir.name)
+    model = video_model.load_video_model(moved / rnn_dir.name)
+    assert model.cnn_path.startswith(str((moved / cnn_dir.name).resolve()))
+    assert model.feature_dtype == link["feature_dtype"]
+    video = tmp_path / "talk.avi"
+    face = portrait_video.write_portrait_video(video, 12, no_face=[5], seed=3)
+    summary = predict_videos.predict_videos(
+        str(moved / rnn_dir.name), [str(video)], str(tmp_path / "out")
+    )
+    assert summary.exit_code == 0, summary.lines()
+    _check_rows(_read_csv(tmp_path / "out" / "talk.csv"), face, window_after_gap=3)
+    # Moved alone, the GRU still finds the CNN where it was (its absolute path).
+    shutil.copytree(rnn_dir, tmp_path / "alone")
+    alone = video_model.load_video_model(tmp_path / "alone")
+    assert alone.cnn_path.startswith(str(cnn_dir.resolve()))
