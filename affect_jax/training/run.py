@@ -231,8 +231,12 @@ def record_cnn_of_rnn(workdir: str | Path, store_info: dict) -> None:
     partial.replace(RunFolder(root).cnn_link)
 
 
-def _linked_cnn(rnn_workdir: Path) -> dict:
+def _linked_cnn(rnn_where: str) -> dict:
     """{"checkpoint", "feature_dtype"} from the run's cnn_link.json, or {} (none, or gone)."""
+    try:
+        rnn_workdir = locate_run(rnn_where)[0]
+    except NotACheckpointError:
+        return {}
     path = RunFolder(rnn_workdir).cnn_link
     if not path.is_file():
         return {}
@@ -258,7 +262,7 @@ def cnn_of_rnn(
       NotACheckpointError: that CNN is unknown, gone, or not a CNN run.
     """
     named = rnn_config.rnn.get("cnn_workdir", "")  # Older runs lack the key.
-    info = _linked_cnn(locate_run(rnn_where)[0]) or feature_store_info(
+    info = _linked_cnn(rnn_where) or feature_store_info(
         rnn_config, rnn_where, required=not (cnn_path or named)
     )
     cnn_path = cnn_path or info.get("checkpoint") or named
