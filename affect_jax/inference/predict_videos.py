@@ -186,9 +186,8 @@ def predict_with(
     out_dir.mkdir(parents=True, exist_ok=True)
     sources, failures = find_inputs(inputs, default_fps)
     summary = Summary(failed=failures)
-    if model.synthetic_only:
+    if model.synthetic_only:  # Printed first by the command line and the notebook.
         summary.notes.append(provenance.SYNTHETIC_NOTE)
-        logging.warning("%s", provenance.SYNTHETIC_NOTE)
     for _, message in failures:
         logging.error("Skipped: %s", message)
     for source in sources:
