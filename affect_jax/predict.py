@@ -3,9 +3,9 @@ r"""Valence and arousal for every frame of new videos, from a trained run.
   python -m affect_jax.predict --checkpoint=runs/gru3 \
       --input=talk.mp4 --input=clips/ --output=predictions [--write_video]
 
-`--checkpoint` is a train_rnn run (its CNN is found through the RNN's feature
-store or its config.rnn.cnn_workdir, as in runs from affect_jax.import_keras, or
-given with --cnn_checkpoint) or a train_cnn run (the CNN's own head,
+`--checkpoint` is a train_rnn run (its CNN is found through the run's own
+record, its feature store or its config.rnn.cnn_workdir, as in runs from
+affect_jax.import_keras, or given with --cnn_checkpoint) or a train_cnn run (the CNN's own head,
 frame by frame); the checkpoint's saved config rebuilds the model. It may also
 be a folder from `python -m affect_jax.export`: then onnxruntime runs it, the
 same way, and JAX is not imported. Inputs are
@@ -40,7 +40,9 @@ from affect_jax.inference.predict_videos import Options, load_model, predict_wit
 from affect_jax.inference.video_faces import CROPS
 from affect_jax.runtime import ConfigError
 
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A train_rnn or train_cnn run (workdir).")
+_CHECKPOINT = flags.DEFINE_string(
+    "checkpoint", None, "A train_rnn or train_cnn run (workdir), or an exported folder."
+)
 _CNN_CHECKPOINT = flags.DEFINE_string(
     "cnn_checkpoint", None, "The CNN run of an RNN, if its feature store is gone."
 )

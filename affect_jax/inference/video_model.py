@@ -3,8 +3,8 @@
 `load_video_model(path)` takes a train_rnn or train_cnn run (its workdir, its
 checkpoints/ folder, or one checkpoints/<step> folder) and rebuilds the model
 from the config saved in the checkpoint. An RNN run finds its CNN through an
-explicit `cnn_path`, else its feature store, else its `config.rnn.cnn_workdir`
-(training/run.cnn_of_rnn).
+explicit `cnn_path`, else its own record (cnn_link.json), else its feature
+store, else its `config.rnn.cnn_workdir` (training/run.cnn_of_rnn).
 
 What it predicts for each frame: inference/frame_model.py.
 """
@@ -19,10 +19,11 @@ import jax
 import numpy as np
 from absl import logging
 
-from affect_jax.data import pipeline, provenance
+from affect_jax.data import pipeline
+from affect_jax.data.provenance import TRAINING_DATA_KEY
 from affect_jax.inference import heads
 from affect_jax.inference.frame_model import FrameModel
-from affect_jax.tasks import thresholds
+from affect_jax.tasks.thresholds import THRESHOLDS_KEY
 from affect_jax.training import sharding, steps
 from affect_jax.training.run import RunFolder, cnn_of_rnn, find_checkpoint, restore_run_state
 
@@ -82,9 +83,11 @@ def load_video_model(
     workdir, step, config = find_checkpoint(path, which)
     where = str(RunFolder(workdir).step_dir(step))
     names, columns = heads.predicted_columns(config, where)
-    outputs = dict(value_names=names, au_thresholds=_au_thresholds(workdir))
+    results = RunFolder(workdir).read_results()
+    # The AU thresholds a run chose on validation; {}: 0.5 each.
+    outputs = dict(value_names=names, au_thresholds=dict(results.get(THRESHOLDS_KEY) or {}))
     if config.model.name == "cnn":
-        outputs["training_data"] = (_training_data(workdir),)
+        outputs["training_data"] = (results.get(TRAINING_DATA_KEY),)
         if cnn_path:
             logging.warning("%s is a CNN run; --cnn_checkpoint is ignored.", where)
         state = restore_run_state(workdir, step, config, mesh)
@@ -121,16 +124,9 @@ def load_video_model(
         window=int(config.rnn.window),
         target=config.rnn.target,
         feature_dtype=info.get("feature_dtype", "float32"),
-        training_data=(_training_data(cnn_workdir), _training_data(workdir)),
+        training_data=(
+            RunFolder(cnn_workdir).read_results().get(TRAINING_DATA_KEY),
+            results.get(TRAINING_DATA_KEY),
+        ),
         **outputs,
     )
-
-
-def _training_data(workdir: Path) -> dict | None:
-    """Where a run's training faces came from (results.json), or None if unrecorded."""
-    return RunFolder(workdir).read_results().get(provenance.TRAINING_DATA_KEY)
-
-
-def _au_thresholds(workdir: Path) -> dict[str, float]:
-    """The AU thresholds a run chose on validation (results.json), or {} (0.5 each)."""
-    return dict(RunFolder(workdir).read_results().get(thresholds.THRESHOLDS_KEY) or {})

@@ -12,10 +12,13 @@ image quadrant after the third, flattened in NHWC order, the feature layer
 
 from __future__ import annotations
 
+import flax.linen as nn
 import numpy as np
 import onnx
 from onnx import TensorProto
 
+from affect_jax.models.cnn import VARIANTS
+from affect_jax.models.registry import FRAME_SHAPE
 from affect_jax.onnx_export.graph_builder import (
     ExportError,
     GraphBuilder,
@@ -23,13 +26,6 @@ from affect_jax.onnx_export.graph_builder import (
     tensor_info,
 )
 
-FRAME_SHAPE = (96, 96, 1)
-# Padding of the three convolutions and whether the feature layer has a ReLU
-# (models/cnn.py VARIANTS, kept here so the exporter needs no JAX model).
-_VARIANTS = {
-    "reference": (("SAME", "VALID", "VALID"), False),
-    "khorrami": (("SAME", "SAME", "SAME"), True),
-}
 _LAYERS = {"input_norm", "conv1", "conv2", "conv3", "features", "head"}
 _BATCHNORM_EPSILON = 1e-3  # Keras' default, as models/cnn.py uses.
 
@@ -48,12 +44,13 @@ def cnn_graph(variables: dict, model_config, precision: str, where: str) -> onnx
     if model_config.name != "cnn":
         raise ExportError(f"{where} is a {model_config.name!r} model, not the frame CNN.")
     variant = model_config.get("variant", "reference")
-    if variant not in _VARIANTS:
+    paddings, activation = VARIANTS.get(variant, (None, None))
+    if paddings is None or activation not in (None, nn.relu):
         raise ExportError(
             f"{where}: CNN variant {variant!r} (config.model.variant) has no ONNX form; "
-            f"known: {', '.join(_VARIANTS)}."
+            f"known: {', '.join(VARIANTS)}."
         )
-    paddings, feature_relu = _VARIANTS[variant]
+    feature_relu = activation is nn.relu
     params, stats = variables["params"], variables.get("batch_stats", {})
     check_layers(params, _LAYERS, where)
     check_layers(stats, {"input_norm"}, f"{where} (batch_stats)")

@@ -24,7 +24,8 @@ from absl import logging
 
 from affect_jax.inference.exported_folder import CNN_FILE, RNN_FILE, ExportSpec
 from affect_jax.inference.video_model import VideoModel, load_video_model
-from affect_jax.onnx_export.cnn_graph import FRAME_SHAPE, cnn_graph
+from affect_jax.models.registry import FRAME_SHAPE
+from affect_jax.onnx_export.cnn_graph import cnn_graph
 from affect_jax.onnx_export.graph_builder import OPSET, ExportError
 from affect_jax.onnx_export.rnn_graph import rnn_graph
 from affect_jax.tasks import registry

@@ -231,6 +231,10 @@ def extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
     batch_size = sharding.per_process_batch_size(config.extract.batch_size, "extract.batch_size")
     # Older extract configs lack the key: the CNN's own dataset.
     dataset = config.extract.get("dataset", "") or cnn_config.dataset.name
+    # Where the faces came from: the RNN trained on the stores records it.
+    training_data = provenance.training_data(
+        dataset, sources.open_builder(dataset, data_dir).data_dir
+    )
     stores = {}
     for split in config.extract.splits:
         source = sources.open_split(dataset, data_dir, split)
@@ -252,10 +256,7 @@ def extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
                 "cnn_model": cnn_config.model.to_dict(),
                 # What each cnn_outputs.npy column is (registry.output_names).
                 "cnn_output_names": list(registry.output_names(cnn_config)),
-                # Where the faces came from: the RNN trained on the store records it.
-                provenance.TRAINING_DATA_KEY: provenance.training_data(
-                    dataset, sources.open_builder(dataset, data_dir).data_dir
-                ),
+                provenance.TRAINING_DATA_KEY: training_data,
             },
         )
         stores[split] = str(out_dir)
