@@ -29,7 +29,9 @@ FEATURE_DIM, WINDOW = 6, 4
 def _randomized(model, rng):
     """Every weight drawn anew (zeros at init would hide a misplaced bias)."""
     for layer in model.layers:
-        layer.set_weights([rng.normal(0, 0.4, w.shape).astype("float32") for w in layer.get_weights()])
+        layer.set_weights(
+            [rng.normal(0, 0.4, w.shape).astype("float32") for w in layer.get_weights()]
+        )
 
 
 def main(out: Path) -> None:

@@ -1,4 +1,4 @@
-"""Files written by Keras itself import and predict what Keras predicted, through JAX and exported to ONNX.
+"""Files written by Keras itself import and predict what Keras did, in JAX and in ONNX.
 
 tests/fixtures/keras_written holds a narrow reference CNN and a 3-layer GRU
 saved by tf-keras 2.21 (`model.save(..., save_format="h5")`, the authors'
