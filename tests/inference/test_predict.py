@@ -263,3 +263,51 @@ def test_a_moved_pair_of_runs_predicts_with_its_own_cnn(tiny_cnn_run, tiny_rnn_r
     shutil.copytree(rnn_dir, tmp_path / "alone")
     alone = video_model.load_video_model(tmp_path / "alone")
     assert alone.cnn_path.startswith(str(cnn_dir.resolve()))
+
+
+def test_each_face_of_a_scene_gets_its_own_gru_windows_and_max_faces_keeps_the_longest(
+    tiny_rnn_run, tmp_path
+):
+    # A on the right in every frame; B, larger, on the left from frame 5 on.
+    people = [
+        Person(5, range(0, 14), (470, 150), (470, 150), radius=50),
+        Person(6, range(5, 14), (160, 170), (160, 170), radius=75),
+    ]
+    frames, _ = scene_frames(14, people, seed=9)
+    portrait_video.write_video(frames, tmp_path / "two.avi", 25.0, "MJPG")
+    summary = predict_videos.predict_videos(
+        str(tiny_rnn_run), [str(tmp_path / "two.avi")], str(tmp_path / "out"), batch_size=16
+    )
+    assert summary.written == ["two"]
+    by_face = {}
+    for row in _read_csv(tmp_path / "out" / "two.csv"):
+        by_face.setdefault(row["face_id"], []).append(row)
+    assert sorted(by_face) == ["0", "1"]
+    # Window 3, target next, per face: its own first 3 frames are filled in, then
+    # each frame is the GRU's output over that face's 3 frames before it.
+    for face, first in (("0", 0), ("1", 5)):
+        rows = by_face[face]
+        assert [int(r["frame"]) for r in rows] == list(range(first, 14))
+        assert [r["interpolated"] for r in rows] == ["1"] * 3 + ["0"] * (14 - first - 3)
+    first_face, second_face = (
+        np.array([[float(r["valence"]), float(r["arousal"])] for r in by_face[f][-6:]])
+        for f in ("0", "1")
+    )
+    assert np.abs(first_face - second_face).max() > 1e-3  # Each GRU read its own face.
+
+    # On the command line, --max_faces=1 keeps the face followed longest.
+    flag_values = {
+        "checkpoint": str(tiny_rnn_run),
+        "input": [str(tmp_path / "two.avi")],
+        "output": str(tmp_path / "one"),
+        "max_faces": 1,
+    }
+    with flagsaver.flagsaver(**flag_values), pytest.raises(SystemExit) as exit_info:
+        predict.main(["predict"])
+    assert exit_info.value.code == 0
+    rows = _read_csv(tmp_path / "one" / "two.csv")
+    assert len(rows) == 14 and {r["face_id"] for r in rows} == {"0"}
+    assert all(int(r["box_x"]) > 300 for r in rows)  # A, on the right.
+    kept = np.array([[float(r["valence"]), float(r["arousal"])] for r in rows])
+    # The same face's values (CNN batches differ in size: not bit for bit).
+    np.testing.assert_allclose(kept[-6:], first_face, atol=1e-4)
