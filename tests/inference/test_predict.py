@@ -208,23 +208,35 @@ def test_a_folder_of_videos_is_many_inputs_with_distinct_names(tmp_path):
     assert [s.name for s in sources] == ["x", "y", "x_2"] and not failures
 
 
-def test_a_larger_face_coming_in_does_not_take_the_first_ones_id(tiny_cnn_run, tmp_path):
-    # The first person alone for 6 frames, then a larger one joins on the left.
+def _two_people(path: Path, second_from: int) -> Path:
+    """14 frames: one person on the right throughout, a larger one on the left from
+    `second_from` on."""
     people = [
         Person(5, range(0, 14), (470, 150), (470, 150), radius=50),
-        Person(6, range(6, 14), (160, 170), (160, 170), radius=75),
+        Person(6, range(second_from, 14), (160, 170), (160, 170), radius=75),
     ]
     frames, _ = scene_frames(14, people, seed=9)
-    portrait_video.write_video(frames, tmp_path / "two.avi", 25.0, "MJPG")
+    portrait_video.write_video(frames, path, 25.0, "MJPG")
+    return path
+
+
+def _rows_by_face(rows: list[dict]) -> dict[str, list[dict]]:
+    by_face = {}
+    for row in rows:
+        by_face.setdefault(row["face_id"], []).append(row)
+    return by_face
+
+
+def test_a_larger_face_coming_in_does_not_take_the_first_ones_id(tiny_cnn_run, tmp_path):
+    # The first person alone for 6 frames, then a larger one joins on the left.
+    video = _two_people(tmp_path / "two.avi", second_from=6)
     summary = predict_videos.predict_videos(
-        tiny_cnn_run[0], [str(tmp_path / "two.avi")], str(tmp_path / "out"), batch_size=16
+        tiny_cnn_run[0], [str(video)], str(tmp_path / "out"), batch_size=16
     )
     assert summary.written == ["two"]
     rows = _read_csv(tmp_path / "out" / "two.csv")
     assert len(rows) == 6 + 2 * 8  # One row per frame and face.
-    by_face = {}
-    for row in rows:
-        by_face.setdefault(row["face_id"], []).append(row)
+    by_face = _rows_by_face(rows)
     assert sorted(by_face) == ["0", "1"]
     assert [int(r["frame"]) for r in by_face["0"]] == list(range(14))
     assert all(int(r["box_x"]) > 300 for r in by_face["0"])  # Still the one on the right.
@@ -269,19 +281,12 @@ def test_each_face_of_a_scene_gets_its_own_gru_windows_and_max_faces_keeps_the_l
     tiny_rnn_run, tmp_path
 ):
     # A on the right in every frame; B, larger, on the left from frame 5 on.
-    people = [
-        Person(5, range(0, 14), (470, 150), (470, 150), radius=50),
-        Person(6, range(5, 14), (160, 170), (160, 170), radius=75),
-    ]
-    frames, _ = scene_frames(14, people, seed=9)
-    portrait_video.write_video(frames, tmp_path / "two.avi", 25.0, "MJPG")
+    video = _two_people(tmp_path / "two.avi", second_from=5)
     summary = predict_videos.predict_videos(
-        str(tiny_rnn_run), [str(tmp_path / "two.avi")], str(tmp_path / "out"), batch_size=16
+        str(tiny_rnn_run), [str(video)], str(tmp_path / "out"), batch_size=16
     )
     assert summary.written == ["two"]
-    by_face = {}
-    for row in _read_csv(tmp_path / "out" / "two.csv"):
-        by_face.setdefault(row["face_id"], []).append(row)
+    by_face = _rows_by_face(_read_csv(tmp_path / "out" / "two.csv"))
     assert sorted(by_face) == ["0", "1"]
     # Window 3, target next, per face: its own first 3 frames are filled in, then
     # each frame is the GRU's output over that face's 3 frames before it.
@@ -298,7 +303,7 @@ def test_each_face_of_a_scene_gets_its_own_gru_windows_and_max_faces_keeps_the_l
     # On the command line, --max_faces=1 keeps the face followed longest.
     flag_values = {
         "checkpoint": str(tiny_rnn_run),
-        "input": [str(tmp_path / "two.avi")],
+        "input": [str(video)],
         "output": str(tmp_path / "one"),
         "max_faces": 1,
     }
