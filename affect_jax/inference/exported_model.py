@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from affect_jax.inference.exported_folder import ExportedFolderError, ExportSpec, read_spec
+from affect_jax.inference.exported_folder import ExportedFolderError, read_spec
 from affect_jax.inference.frame_model import FrameModel
 
 _INSTALL = "pip install 'affect-jax[export]' (onnx and onnxruntime)"
@@ -24,7 +24,6 @@ class ExportedModel(FrameModel):
     """ONNX Runtime sessions of an exported CNN (and RNN); see FrameModel."""
 
     cnn_session: Any
-    spec: ExportSpec
     rnn_session: Any = None
 
     def submit(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +51,6 @@ def load_exported_model(folder: str | Path, *, batch_size: int = 64) -> Exported
     cnn = _session(folder / spec.cnn["file"], spec.opset)
     model = ExportedModel(
         cnn_session=cnn,
-        spec=spec,
         cnn_path=str(folder / spec.cnn["file"]),
         cnn_columns=tuple(spec.cnn["value_columns"]),
         batch_size=batch_size,
