@@ -84,3 +84,31 @@ def _jax_backends_started() -> bool:
 
     started = getattr(xla_bridge, "backends_are_initialized", None)
     return bool(started and started())
+
+
+def reset_peak_rss() -> bool:
+    """Restarts the peak resident memory count from now (Linux); returns whether it could.
+
+    So that a stage's own peak can be read apart from the imports and
+    compilation before it.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as file:
+            file.write("5")  # 5: reset VmHWM, the peak resident set size.
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB: since the last `reset_peak_rss` on Linux."""
+    try:
+        with open("/proc/self/status") as file:
+            for line in file:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -87,7 +87,7 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}; inputs go in --input.")
     exported = is_exported_folder(_CHECKPOINT.value)  # Runs with onnxruntime, not JAX.
-    startup.start_process(computes=not exported)
+    startup.start_process(computes=not exported, keeps_freed_memory=False)
     options = Options(
         write_video=_WRITE_VIDEO.value,
         face_margin=_FACE_MARGIN.value,

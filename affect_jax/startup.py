@@ -4,7 +4,10 @@
 2. The XLA:CPU convolution flag (runtime.py), unless the config turns it off:
    XLA reads XLA_FLAGS when its backend starts.
 3. Keeping freed memory for the next step (host_memory.py), unless
-   AFFECT_JAX_KEEP_FREED_MEMORY=0: the CPU client fixes its dispatch when it starts.
+   AFFECT_JAX_KEEP_FREED_MEMORY=0 or the command asks not to: the CPU client
+   fixes its dispatch when it starts. Prediction does not keep it: its many
+   small CNN calls, between which crops and frames are allocated, grew the
+   never-trimmed heap by ~6 MB a batch (benchmarks/predict_memory.py).
 4. `jax.distributed.initialize()` when the config says `distributed`: before
    any JAX computation, so every process sees the whole slice.
 
@@ -19,7 +22,10 @@ from affect_jax import host_memory, runtime
 
 
 def start_process(
-    config: ml_collections.ConfigDict | None = None, *, computes: bool = True
+    config: ml_collections.ConfigDict | None = None,
+    *,
+    computes: bool = True,
+    keeps_freed_memory: bool = True,
 ) -> dict[str, bool]:
     """Sets the process up for `config` (None: a command without one); returns what it did.
 
@@ -27,6 +33,7 @@ def start_process(
       config: the run's config: `fast_cpu_convolutions` (default on) and
         `distributed` (default off) are read from it.
       computes: False for commands that run no JAX computation: logs only.
+      keeps_freed_memory: False leaves glibc's malloc and JAX's dispatch as they are.
     """
     runtime.quiet_library_logs()
     started = {"fast_cpu_flag": False, "keep_freed_memory": False, "distributed": False}
@@ -34,7 +41,8 @@ def start_process(
         return started
     if _setting(config, "fast_cpu_convolutions", True):
         started["fast_cpu_flag"] = runtime.apply_fast_cpu_flags()
-    started["keep_freed_memory"] = host_memory.keep_freed_memory_unless_declined()
+    if keeps_freed_memory:
+        started["keep_freed_memory"] = host_memory.keep_freed_memory_unless_declined()
     if _setting(config, "distributed", False):
         import jax
 

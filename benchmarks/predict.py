@@ -150,5 +150,5 @@ def main(argv) -> None:
 
 if __name__ == "__main__":
     runtime.apply_fast_cpu_flags()
-    host_memory.keep_freed_memory_unless_declined()  # As the project's command lines do.
+    # Prediction hands freed memory back (startup.py), so the figures are its own.
     app.run(main)

@@ -23,14 +23,10 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-from absl import logging
 
-from affect_jax.data import provenance, windows
-from affect_jax.data.windows import fill_by_interpolation
-from affect_jax.tasks.columns import probabilities
+from affect_jax.data import provenance
+from affect_jax.inference.track_values import RnnBatches, TrackValues
 from affect_jax.tasks.labels import VALENCE_AROUSAL
-
-RNN_BATCH_SIZE = 256  # Windows per RNN call: fixed, so the RNN compiles once.
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -91,27 +87,12 @@ class FrameModel:
         raise NotImplementedError
 
     def run_rnn(self, windows_batch: np.ndarray) -> np.ndarray:
-        """RNN outputs of RNN_BATCH_SIZE windows [B, W, D] float32: [B, K], or
+        """RNN outputs of track_values.RNN_BATCH_SIZE windows [B, W, D] float32: [B, K], or
         [B, W, K] with target=every."""
         raise NotImplementedError
 
-    def _rnn_outputs(self, features: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """The RNN's prediction for the window starting at each row of `starts`."""
-        features = features.astype(self.feature_dtype).astype(np.float32)
-        offsets = np.arange(self.window)
-        results = []
-        for first in range(0, len(starts), RNN_BATCH_SIZE):
-            chunk = starts[first : first + RNN_BATCH_SIZE]
-            # Gathered per batch: all windows at once would be W times the features.
-            batch = np.zeros((RNN_BATCH_SIZE, self.window, features.shape[1]), np.float32)
-            batch[: len(chunk)] = features[chunk[:, None] + offsets]
-            outputs = np.asarray(self.run_rnn(batch))
-            if outputs.ndim == 3:  # target=every: the last output is the causal one.
-                outputs = outputs[:, -1]
-            results.append(outputs[: len(chunk)])
-        return np.concatenate(results)[:, list(self.rnn_columns)]
-
-    def _cnn_values(self, cnn_outputs: np.ndarray) -> np.ndarray:
+    def cnn_head_values(self, cnn_outputs: np.ndarray) -> np.ndarray:
+        """The CNN head's `value_names` [n, len(value_names)] (NaN where it lacks one)."""
         columns = np.asarray(self.cnn_columns)
         values = cnn_outputs[:, np.maximum(columns, 0)].astype(np.float64)
         values[:, columns < 0] = np.nan
@@ -122,44 +103,16 @@ class FrameModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Every frame's `value_names`, and whether each frame was interpolated.
 
+        The whole video's results at once; prediction streams them instead
+        (track_values.py, which says what the values are).
+
         Args:
           face: bool [frames], whether the frame has a face.
           features, cnn_outputs: CNN results of the face frames, in order.
-
-        Returns:
-          values float [frames, len(value_names)]: valence and arousal in
-          [-1, 1], expression and AU probabilities (NaN everywhere if no face);
-          interpolated bool [frames].
         """
-        face_frames = np.flatnonzero(face)
-        all_frames = np.arange(len(face))
-        if len(face_frames) == 0:
-            return np.full((len(face), len(self.value_names)), np.nan), np.zeros(len(face), bool)
-        known, known_values = face_frames, self._cnn_values(cnn_outputs)
-        if self.has_rnn:
-            starts = windows.window_starts(
-                np.zeros(len(face_frames)), face_frames, self.window, 1, self.target
-            )
-            if len(starts):
-                rows = windows.predicted_rows(starts, self.window, self.target)
-                known, known_values = face_frames[rows], self._rnn_outputs(features, starts)
-            else:
-                logging.warning(
-                    "%s: no run of %d frames with a face, so the RNN predicts nothing; "
-                    "values are the CNN's, frame by frame.",
-                    name,
-                    self.window + (self.target == "next"),
-                )
-        interpolated = ~np.isin(all_frames, known)
-        # Probabilities, not logits, are interpolated: labels derive from them.
-        known_values = probabilities(known_values, self.value_names)
-        values = fill_by_interpolation(known, known_values, all_frames)
-        return clip_values(values, self.value_names), interpolated
-
-
-def clip_values(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """Valence and arousal clipped to [-1, 1] (the labels' range); probabilities as they are."""
-    values = values.copy()
-    va = [c for c, name in enumerate(names) if name in VALENCE_AROUSAL]
-    values[:, va] = np.clip(values[:, va], -1.0, 1.0)
-    return values
+        batches = RnnBatches(self)
+        track = TrackValues(self, face, batches, name)
+        if len(cnn_outputs):
+            track.add(cnn_outputs, features)
+        batches.flush()
+        return track.finish()

@@ -25,7 +25,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -169,39 +170,58 @@ def write_model_sidecar(prediction: VideoPrediction, path: Path) -> Path:
     return path
 
 
+def write_csv_rows(path: Path, header: Iterable[str], rows: Iterable[list]) -> Path:
+    """Writes `rows` as they come, under a temporary name that becomes `path` after the last.
+
+    An interrupted run leaves no CSV that looks complete, and an earlier
+    run's stays until the new one is whole.
+    """
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(header)
+            writer.writerows(rows)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
+    return path
+
+
 def write_csv(prediction: VideoPrediction, path: Path) -> Path:
-    """One row per frame and face (see the module docstring)."""
+    """One row per frame and face (see the module docstring), written by `write_csv_rows`."""
+    return write_csv_rows(path, csv_columns(prediction.value_names), _csv_rows(prediction))
+
+
+def _csv_rows(prediction: VideoPrediction) -> Iterator[list]:
     found = [face.detections() for face in prediction.faces]
     alone = prediction.faces[0] if len(prediction.faces) == 1 else None
     nothing = np.full(len(prediction.value_names), np.nan)
-    with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(csv_columns(prediction.value_names))
-        for i in range(prediction.num_frames):
-            time_s = f"{i / prediction.fps:.3f}"
-            rows = 0
-            for face, detections in zip(prediction.faces, found, strict=True):
-                if i not in detections:
-                    continue
-                box, score = detections[i]
-                score_text = "" if np.isinf(score) else f"{score:.3f}"
-                writer.writerow(
-                    [i, time_s, face.track.face_id, 1, score_text, *box]
-                    + _value_cells(face.values[i], prediction)
-                    + [int(face.interpolated[i])]
-                )
-                rows += 1
-            if rows:
+    for i in range(prediction.num_frames):
+        time_s = f"{i / prediction.fps:.3f}"
+        rows = 0
+        for face, detections in zip(prediction.faces, found, strict=True):
+            if i not in detections:
                 continue
-            values, interpolated = nothing, 1
-            if alone is not None:
-                values, interpolated = alone.values[i], int(alone.interpolated[i])
-            writer.writerow(
-                [i, time_s, "", 0, "", "", "", "", ""]
-                + _value_cells(values, prediction)
-                + [interpolated]
+            box, score = detections[i]
+            score_text = "" if np.isinf(score) else f"{score:.3f}"
+            yield (
+                [i, time_s, face.track.face_id, 1, score_text, *box]
+                + _value_cells(face.values[i], prediction)
+                + [int(face.interpolated[i])]
             )
-    return path
+            rows += 1
+        if rows:
+            continue
+        values, interpolated = nothing, 1
+        if alone is not None:
+            values, interpolated = alone.values[i], int(alone.interpolated[i])
+        yield (
+            [i, time_s, "", 0, "", "", "", "", ""]
+            + _value_cells(values, prediction)
+            + [interpolated]
+        )
 
 
 def _va(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:

@@ -20,13 +20,13 @@ from affect_jax.data import provenance
 from affect_jax.faces.track import Track
 from affect_jax.faces.video_io import DEFAULT_FPS, FrameSource, InputError, find_inputs
 from affect_jax.inference import outputs as prediction_outputs
+from affect_jax.inference.cnn_batches import CnnBatches
 from affect_jax.inference.exported_folder import is_exported_folder
+from affect_jax.inference.track_values import RnnBatches, TrackValues
 from affect_jax.inference.video_faces import FaceOptions, crops_by_frame, find_faces
 
 if TYPE_CHECKING:
     from affect_jax.inference.frame_model import FrameModel
-
-_IN_FLIGHT = 2  # CNN batches dispatched but not yet collected.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,46 +56,49 @@ class Summary:
         return lines
 
 
-def embed_faces(
-    model: FrameModel, source: FrameSource, tracks: list[Track], options: Options
+def face_values(
+    model: FrameModel,
+    source: FrameSource,
+    tracks: list[Track],
+    presents: list[np.ndarray],
+    options: Options,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """CNN outputs [n, K] and features [n, D] of each track's n crops, in frame order.
+    """Each track's (values [frames, K], interpolated [frames]), streamed over the video.
 
-    Crops of all tracks go to the CNN in shared batches, and JAX dispatches
-    them asynchronously, so the next crops are cut while the CNN runs.
+    Crops of all tracks go to the CNN in shared batches, dispatched
+    asynchronously so that the next crops are cut while the CNN runs; each
+    batch's results go straight to their faces (track_values.py), so no
+    crop, feature or CNN output is held for the whole video.
     """
-    owners, crops, pending, results = [], [], [], []
+    windows = RnnBatches(model)
+    faces = []
+    for track, present in zip(tracks, presents, strict=True):
+        name = source.name if len(tracks) == 1 else f"{source.name} face {track.face_id}"
+        faces.append(TrackValues(model, present, windows, name))
+
+    def deliver(owners: np.ndarray, outputs: np.ndarray, features: np.ndarray) -> None:
+        for t in np.unique(owners):
+            faces[t].add(outputs[owners == t], features[owners == t])
+
+    crops = CnnBatches(model, deliver)
     for track_index, crop in crops_by_frame(source, tracks, options):
-        owners.append(track_index)
-        crops.append(crop)
-        if len(crops) == model.batch_size:
-            pending.append(model.submit(np.stack(crops)))
-            crops = []
-            if len(pending) > _IN_FLIGHT:
-                results.append(model.collect(pending.pop(0)))
-    if crops:
-        pending.append(model.submit(np.stack(crops)))
-    results += [model.collect(p) for p in pending]
-    if not results:
-        return []
-    outputs, features = (np.concatenate(parts) for parts in zip(*results, strict=True))
-    owners = np.asarray(owners)
-    return [(outputs[owners == t], features[owners == t]) for t in range(len(tracks))]
+        crops.add(track_index, crop)
+    crops.flush()
+    windows.flush()
+    return [face.finish() for face in faces]
 
 
 def predict_source(model: FrameModel, source: FrameSource, out_dir: Path, options: Options) -> bool:
     """Predicts one input and writes its files; returns whether any face was found."""
     start = time.perf_counter()
     fps, num_frames, tracks = find_faces(source, options)
-    faces = []
-    for track, (outputs, features) in zip(
-        tracks, embed_faces(model, source, tracks, options), strict=True
-    ):
-        present = np.zeros(num_frames, bool)
-        present[track.frames] = True
-        name = source.name if len(tracks) == 1 else f"{source.name} face {track.face_id}"
-        values, interpolated = model.values(present, features, outputs, name)
-        faces.append(prediction_outputs.FacePrediction(track, present, values, interpolated))
+    presents = [np.isin(np.arange(num_frames), track.frames) for track in tracks]
+    faces = [
+        prediction_outputs.FacePrediction(track, present, values, interpolated)
+        for track, present, (values, interpolated) in zip(
+            tracks, presents, face_values(model, source, tracks, presents, options), strict=True
+        )
+    ]
     prediction = prediction_outputs.VideoPrediction(
         source.name,
         fps,
