@@ -37,7 +37,9 @@ from absl import logging
 SWITCH_VARIABLE = "AFFECT_JAX_KEEP_FREED_MEMORY"
 
 # glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
+# Blocks from this size get their own mapping, returned when freed (glibc's starting value).
+_OWN_MAPPING_FROM = 128 * 1024
 _SETTINGS = (
     (_M_MMAP_MAX, 0),  # Large blocks from the heap, not mmap.
     (_M_TRIM_THRESHOLD, -1),  # -1 is SIZE_MAX for glibc: the heap is never trimmed.
@@ -77,6 +79,24 @@ def keep_freed_memory() -> bool:
     # thread, whose heap (glibc's main arena) can hold them.
     jax.config.update("jax_cpu_enable_async_dispatch", False)
     return True
+
+
+def return_large_blocks() -> bool:
+    """Maps every block of 128 KiB or more on its own, handed back when freed; returns whether set.
+
+    glibc raises that size to the largest block freed so far (up to 32 MB),
+    after which video frames, crops and CNN batches of a long prediction come
+    from the heap, interleaved, and fragment it: peak memory grew by ~34 MB
+    from 472 to 4,720 frames of one face. Fixed at glibc's starting value,
+    prediction's peak stays flat (benchmarks/predict_memory.py). No-op off glibc.
+    """
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is None:
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return mallopt(_M_MMAP_THRESHOLD, _OWN_MAPPING_FROM) == 1
 
 
 def _jax_backends_started() -> bool:

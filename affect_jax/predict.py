@@ -1,29 +1,37 @@
-r"""Valence and arousal for every frame of new videos, from a trained run.
+r"""Valence and arousal for every frame of new videos, and every face of photos, from a trained run.
 
   python -m affect_jax.predict --checkpoint=runs/gru3 \
-      --input=talk.mp4 --input=clips/ --output=predictions [--write_video]
+      --input=talk.mp4 --input=clips/ --input=group.jpg --output=predictions [--annotate]
 
 `--checkpoint` is a train_rnn run (its CNN is found through the run's own
 record, its feature store or its config.rnn.cnn_workdir, as in runs from
-affect_jax.import_keras, or given with --cnn_checkpoint) or a train_cnn run (the CNN's own head,
-frame by frame); the checkpoint's saved config rebuilds the model. It may also
-be a folder from `python -m affect_jax.export`: then onnxruntime runs it, the
-same way, and JAX is not imported. Inputs are
-videos (mp4, avi, mov, ...), folders of videos, or folders of images (one
-sequence, in name order). Every face is detected (`--detector`: dlib's HOG by
-default, or the paper's Haar cascade) and followed with a stable id; only faces
-seen in several consecutive frames (or with a high score) count, so isolated
-false hits are no face (faces/track.py). Each face is cropped aligned by its
-eyes like Aff-Wild2's cropped_aligned frames (`--crop=aligned`, or the raw
-`box`), smoothed along its track; with --cropped_faces the inputs are face
-crops already and each frame's centred square is the face. The CNN runs in
-batches, then the RNN over every full window of each face's track
-(video_model.py says which frames it predicts and how the others are filled).
+affect_jax.import_keras, or given with --cnn_checkpoint) or a train_cnn run
+(the CNN's own head, frame by frame); the checkpoint's saved config rebuilds
+the model. It may also be a folder from `python -m affect_jax.export`: then
+onnxruntime runs it, the same way, and JAX is not imported.
 
-Writes per input OUT/<name>.csv (one row per frame and face;
+Inputs are videos (mp4, avi, mov, ...), folders of videos, photos (jpg, png,
+bmp, tif, webp: gray, RGB, RGBA or 16-bit), or folders of images: one video
+when the names are numbered frames (00001.jpg, frame_0002.png, ...), separate
+photos otherwise (`--image_folders` decides instead; faces/video_io.py has the
+rule). Photos are predicted by inference/predict_photos.py, which says what
+they write.
+
+In videos every face is detected (`--detector`: dlib's HOG by default, or the
+paper's Haar cascade) and followed with a stable id; only faces seen in
+several consecutive frames (or with a high score) count, so isolated false
+hits are no face (faces/track.py). Each face is cropped aligned by its eyes
+like Aff-Wild2's cropped_aligned frames (`--crop=aligned`, or the raw `box`),
+smoothed along its track; with --cropped_faces the inputs are face crops
+already and each frame's centred square is the face. The CNN runs in batches,
+then the RNN over every full window of each face's track (frame_model.py says
+which frames it predicts and how the others are filled); neither holds the
+whole video's crops or features (track_values.py).
+
+Writes per video OUT/<name>.csv (one row per frame and face;
 inference/outputs.py lists the columns), OUT/<name>_timeline.png (a panel per
-face) and, with --write_video, OUT/<name>_annotated.mp4 (boxes with ids). An input that fails is
-reported and skipped; the exit status is 1 if any failed.
+face) and, with --annotate, OUT/<name>_annotated.mp4 (boxes with ids). An
+input that fails is reported and skipped; the exit status is 1 if any failed.
 """
 
 import sys
@@ -33,8 +41,8 @@ from absl import app, flags
 from affect_jax import runtime, startup
 from affect_jax.faces.align import EYE_METHODS
 from affect_jax.faces.detectors import DEFAULT_DETECT_WIDTH, DEFAULT_DETECTOR, DETECTORS
-from affect_jax.faces.finder import DEFAULT_FULL_SEARCH_EVERY
-from affect_jax.faces.video_io import DEFAULT_FPS
+from affect_jax.faces.finder import DEFAULT_FULL_SEARCH_EVERY, DEFAULT_SMALL_FACE_SEARCH_EVERY
+from affect_jax.faces.video_io import DEFAULT_FPS, IMAGE_FOLDERS
 from affect_jax.inference.exported_folder import is_exported_folder
 from affect_jax.inference.predict_videos import Options, load_model, predict_with
 from affect_jax.inference.video_faces import CROPS
@@ -47,9 +55,21 @@ _CNN_CHECKPOINT = flags.DEFINE_string(
     "cnn_checkpoint", None, "The CNN run of an RNN, if its feature store is gone."
 )
 _STEP = flags.DEFINE_string("step", "best", "Checkpoint: best (validation loss), latest or N.")
-_INPUT = flags.DEFINE_multi_string("input", None, "Video, folder of videos or of images.")
+_INPUT = flags.DEFINE_multi_string(
+    "input", None, "Video, photo, or a folder of videos or of images."
+)
 _OUTPUT = flags.DEFINE_string("output", None, "Folder for the CSV, PNG (and video) files.")
-_WRITE_VIDEO = flags.DEFINE_bool("write_video", False, "Also write <name>_annotated.mp4.")
+_ANNOTATE = flags.DEFINE_bool(
+    "annotate", False, "Also write annotated copies: <name>_annotated.mp4 or .jpg (photos)."
+)
+_WRITE_VIDEO = flags.DEFINE_bool("write_video", False, "The same as --annotate (its old name).")
+_IMAGE_FOLDERS = flags.DEFINE_enum(
+    "image_folders",
+    "auto",
+    IMAGE_FOLDERS,
+    "A folder of images is: auto (one video if named as numbered frames, else photos), "
+    "video, or photos.",
+)
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Face crops per CNN call.")
 _FPS = flags.DEFINE_float("fps", DEFAULT_FPS, "Frame rate of image folders and rate-less videos.")
 _FACE_MARGIN = flags.DEFINE_float("face_margin", 0.0, "Border around the face box (fraction).")
@@ -65,6 +85,12 @@ _FULL_SEARCH_EVERY = flags.DEFINE_integer(
     DEFAULT_FULL_SEARCH_EVERY,
     "Search whole frames every N frames and only near the faces being followed in between "
     "(1: every frame whole; slower, finds a new face in its first frame).",
+)
+_SMALL_FACE_SEARCH_EVERY = flags.DEFINE_integer(
+    "small_face_search_every",
+    DEFAULT_SMALL_FACE_SEARCH_EVERY,
+    "Search whole frames at twice the video's size (up to 1280x720), for faces from 40 px, "
+    "every N frames (0: never; HOG only).",
 )
 _MAX_FACES = flags.DEFINE_integer(
     "max_faces", 0, "Most faces kept per video, longest first (0: all)."
@@ -89,13 +115,15 @@ def main(argv: list[str]) -> None:
     exported = is_exported_folder(_CHECKPOINT.value)  # Runs with onnxruntime, not JAX.
     startup.start_process(computes=not exported, keeps_freed_memory=False)
     options = Options(
-        write_video=_WRITE_VIDEO.value,
+        write_video=_ANNOTATE.value or _WRITE_VIDEO.value,
+        image_folders=_IMAGE_FOLDERS.value,
         face_margin=_FACE_MARGIN.value,
         min_face_size=_MIN_FACE.value,
         cropped_faces=_CROPPED_FACES.value,
         detector=_DETECTOR.value,
         detect_width=_DETECT_WIDTH.value,
         full_search_every=_FULL_SEARCH_EVERY.value,
+        small_face_search_every=_SMALL_FACE_SEARCH_EVERY.value,
         max_faces=_MAX_FACES.value,
         crop=_CROP.value,
         eyes=_EYES.value,

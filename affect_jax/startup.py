@@ -5,9 +5,11 @@
    XLA reads XLA_FLAGS when its backend starts.
 3. Keeping freed memory for the next step (host_memory.py), unless
    AFFECT_JAX_KEEP_FREED_MEMORY=0 or the command asks not to: the CPU client
-   fixes its dispatch when it starts. Prediction does not keep it: its many
-   small CNN calls, between which crops and frames are allocated, grew the
-   never-trimmed heap by ~6 MB a batch (benchmarks/predict_memory.py).
+   fixes its dispatch when it starts. Prediction does the opposite
+   (host_memory.return_large_blocks): its many small CNN calls, between which
+   frames and crops are allocated, grew a never-trimmed heap by ~6 MB a batch,
+   and glibc's own setting by ~34 MB over 4,720 frames
+   (benchmarks/predict_memory.py).
 4. `jax.distributed.initialize()` when the config says `distributed`: before
    any JAX computation, so every process sees the whole slice.
 
@@ -33,7 +35,7 @@ def start_process(
       config: the run's config: `fast_cpu_convolutions` (default on) and
         `distributed` (default off) are read from it.
       computes: False for commands that run no JAX computation: logs only.
-      keeps_freed_memory: False leaves glibc's malloc and JAX's dispatch as they are.
+      keeps_freed_memory: False hands large freed blocks back at once instead.
     """
     runtime.quiet_library_logs()
     started = {"fast_cpu_flag": False, "keep_freed_memory": False, "distributed": False}
@@ -43,6 +45,8 @@ def start_process(
         started["fast_cpu_flag"] = runtime.apply_fast_cpu_flags()
     if keeps_freed_memory:
         started["keep_freed_memory"] = host_memory.keep_freed_memory_unless_declined()
+    else:
+        host_memory.return_large_blocks()
     if _setting(config, "distributed", False):
         import jax
 

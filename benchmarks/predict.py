@@ -150,5 +150,5 @@ def main(argv) -> None:
 
 if __name__ == "__main__":
     runtime.apply_fast_cpu_flags()
-    # Prediction hands freed memory back (startup.py), so the figures are its own.
+    host_memory.return_large_blocks()  # As predict does (startup.py).
     app.run(main)

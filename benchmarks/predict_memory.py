@@ -8,9 +8,10 @@ repeated, as issue 33 measured a real 472-frame clip and the same face over
 code, end to end (faces, eyes, aligned crops, CNN in batches, GRU over every
 window, CSV and timeline PNG), and reports the peak RSS of the prediction
 itself (counted from after the model is built: building and compiling peak
-alone) and seconds per frame. Twice: as `predict` runs (glibc hands freed
-memory back) and with the training commands' setting that keeps it
-(host_memory.py), the cause of the growth issue 33 measured. The models are
+alone) and seconds per frame. Twice: as `predict` runs (large blocks mapped
+apart and handed back when freed, host_memory.return_large_blocks) and with
+the training commands' setting that keeps freed memory, the main cause of the
+growth issue 33 measured. The models are
 freshly initialized (memory and speed do not depend on the weight values).
 """
 
@@ -36,6 +37,8 @@ def _child(video: str) -> None:
     runtime.apply_fast_cpu_flags()
     if _KEEP.value:
         host_memory.keep_freed_memory()
+    else:
+        host_memory.return_large_blocks()  # As predict does (startup.py).
     from timing import fresh_model
 
     from affect_jax.faces.video_io import FrameSource

@@ -22,6 +22,14 @@ from affect_jax.runtime import ConfigError
 DETECTORS = ("hog", "haar")
 DEFAULT_DETECTOR = "hog"
 DEFAULT_DETECT_WIDTH = 640
+# Photos: faces from this wide (at the photo's resolution) are searched for.
+SMALLEST_PHOTO_FACE = 40
+HOG_SMALLEST_FACE = 80  # dlib's HOG window.
+# Above this many searched pixels (~1.5 s of HOG on 2 cores) a photo is
+# searched smaller, and its smallest faces grow accordingly.
+_MOST_SEARCHED_PIXELS = 12_000_000
+# A video's search for small faces (once a second) stops at 1280x720: ~110 ms.
+_MOST_SEARCHED_VIDEO_PIXELS = 1280 * 720
 
 
 class HogDetector:
@@ -110,3 +118,28 @@ def make_detector(
     else:
         raise ConfigError(f"Unknown --detector {name!r}; valid: {', '.join(DETECTORS)}.")
     return ScaledDetector(detector, detect_width)
+
+
+def photo_search_width(width: int, height: int) -> int:
+    """The width a photo is searched at: faces from SMALLEST_PHOTO_FACE px reach HOG's 80 px.
+
+    Twice the photo's size, or less for photos so large that twice would
+    search more than _MOST_SEARCHED_PIXELS (a 12-megapixel photo is searched
+    at ~1x, so its faces from ~80 px are found).
+    """
+    return _search_width(width, height, _MOST_SEARCHED_PIXELS)
+
+
+def small_face_search_width(width: int, height: int) -> int:
+    """The width a video's frames are searched at for small faces (faces/finder.py).
+
+    Twice the video's size up to 1280x720 searched: faces from 40 px in a
+    640x360 video, from 80 px in a 1920x1080 one.
+    """
+    return _search_width(width, height, _MOST_SEARCHED_VIDEO_PIXELS)
+
+
+def _search_width(width: int, height: int, most_pixels: int) -> int:
+    scale = HOG_SMALLEST_FACE / SMALLEST_PHOTO_FACE
+    scale = min(scale, (most_pixels / max(1, width * height)) ** 0.5)
+    return max(1, round(width * scale))

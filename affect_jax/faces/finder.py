@@ -11,6 +11,14 @@ its box, past a frame or two where the detector blinks: a face's first frames
 are not lost, even when it was missed at the whole search before.
 `full_search_every=1` searches every frame whole.
 
+HOG finds faces from 80 px at the searched width, so a whole search at 640
+px misses the small faces of a group. Every `small_face_search_every` frames
+(once a second at 25 fps) the whole frame is therefore searched at twice the
+video's size (faces/detectors.small_face_search_width: faces from 40 px at
+the video's resolution, up to a pixel budget). A small face found there is
+followed, like any other, in a window searched scaled up (`_scale_for`),
+also at the whole-frame searches that cannot see it.
+
     finder = FaceFinder(detector, eye_finder, FaceTracks())
     for index, gray in enumerate(frames):
         finder.add(index, gray)
@@ -26,10 +34,16 @@ import numpy as np
 
 from affect_jax.faces.align import EyeFinder
 from affect_jax.faces.detect import Box, Detection
-from affect_jax.faces.detectors import ScaledDetector, scaled_box
+from affect_jax.faces.detectors import (
+    HOG_SMALLEST_FACE,
+    ScaledDetector,
+    scaled_box,
+    small_face_search_width,
+)
 from affect_jax.faces.track import FaceTracks, Track, iou
 
 DEFAULT_FULL_SEARCH_EVERY = 5
+DEFAULT_SMALL_FACE_SEARCH_EVERY = 25
 # The search window reaches this many face widths beyond the predicted box on
 # each side: room for a face moving fast, or a box that was predicted wrong.
 _WINDOW_MARGIN = 0.6
@@ -54,11 +68,18 @@ class FaceFinder:
         eye_finder: EyeFinder | None,
         tracks: FaceTracks,
         full_search_every: int = DEFAULT_FULL_SEARCH_EVERY,
+        small_face_search_every: int = DEFAULT_SMALL_FACE_SEARCH_EVERY,
     ):
-        if full_search_every < 1:
-            raise ValueError(f"full_search_every must be >= 1, not {full_search_every}")
+        """`small_face_search_every`: 0 never looks for faces below 80 px at the searched width."""
+        if full_search_every < 1 or small_face_search_every < 0:
+            raise ValueError(
+                f"full_search_every must be >= 1 ({full_search_every}) and "
+                f"small_face_search_every >= 0 ({small_face_search_every})"
+            )
         self.detector, self.eye_finder, self.tracks = detector, eye_finder, tracks
         self.full_search_every = full_search_every
+        self.small_face_search_every = small_face_search_every
+        self._small_face_detector: ScaledDetector | None = None
         # The frames a new track is followed back through.
         self._recent: collections.deque[tuple[int, np.ndarray]] = collections.deque(
             maxlen=full_search_every - 1 + tracks.max_gap if full_search_every > 1 else 0
@@ -75,7 +96,17 @@ class FaceFinder:
             windows = [w for w in windows if w is not None]
             # Many faces: their windows would cost more than the frame itself.
             whole = sum(w[0].size for w in windows) > _MOST_WINDOW_AREA * self._frame_area(gray)
-        found = self.detector.detect_scored(gray) if whole else self._in_windows(gray, windows)
+        if not whole:
+            found = self._in_windows(gray, windows)
+        elif self._searches_small_faces(frame, gray):
+            found = self._small_face_detector.detect_scored(gray)
+        else:
+            found = self.detector.detect_scored(gray)
+            # Faces too small for this search are looked for where they are going.
+            small = [t.predicted(frame) for t in self.tracks.live(frame)]
+            small = [b for b in small if b.width * self._whole_scale(gray) < HOG_SMALLEST_FACE]
+            windows = [self._window(gray, box, {}) for box in small]
+            found = _distinct(found + self._in_windows(gray, [w for w in windows if w]))
         owners = self.tracks.update(frame, found, self._eyes(gray, found))
         if whole:
             for track in owners:
@@ -84,14 +115,31 @@ class FaceFinder:
         if self._recent.maxlen:
             self._recent.append((frame, gray))
 
+    def _searches_small_faces(self, frame: int, gray: np.ndarray) -> bool:
+        """Whether `frame` gets the search at twice the video's size (and sets it up)."""
+        if not self.small_face_search_every or frame % self.small_face_search_every:
+            return False
+        if self.detector.name != "hog":  # Haar finds faces from 24 px, and false ones below.
+            self.small_face_search_every = 0
+            return False
+        if self._small_face_detector is None:
+            width = small_face_search_width(gray.shape[1], gray.shape[0])
+            if width <= (self.detector.width or gray.shape[1]):
+                self.small_face_search_every = 0  # The whole search sees small faces already.
+                return False
+            self._small_face_detector = ScaledDetector(self.detector.detector, width)
+        return True
+
+    def _whole_scale(self, gray: np.ndarray) -> float:
+        return self.detector.width / gray.shape[1] if self.detector.width else 1.0
+
     def _eyes(self, gray: np.ndarray, found: list[Detection]) -> list[np.ndarray | None]:
         if self.eye_finder is None:
             return [None] * len(found)
         return [self.eye_finder.eyes(gray, d.box) for d in found]
 
     def _frame_area(self, gray: np.ndarray) -> float:
-        scale = self.detector.width / gray.shape[1] if self.detector.width else 1.0
-        return gray.size * scale * scale
+        return gray.size * self._whole_scale(gray) ** 2
 
     def _window(
         self, gray: np.ndarray, box: Box, scaled: dict[float, np.ndarray]
@@ -134,10 +182,13 @@ class FaceFinder:
 
     def _scale_for(self, box: Box, frame_width: int) -> float:
         """The whole-frame search's scale, times the pyramid steps that bring the face near
-        `_FACE_WIDTH`: the window is searched at levels that the whole frame is too."""
+        `_FACE_WIDTH`: the window is searched at levels that the whole frame is too (and
+        scaled up for a face below HOG's smallest)."""
         scale = self.detector.width / frame_width if self.detector.width else 1.0
         while box.width * scale * _PYRAMID_STEP >= _FACE_WIDTH:
             scale *= _PYRAMID_STEP
+        while box.width * scale < _FACE_WIDTH * _PYRAMID_STEP:
+            scale /= _PYRAMID_STEP
         return scale
 
     def _backfill(self, track: Track) -> None:

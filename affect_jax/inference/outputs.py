@@ -135,20 +135,24 @@ def _labels(names: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return expressions, action_units
 
 
-def csv_columns(value_names: tuple[str, ...] = VALENCE_AROUSAL) -> tuple[str, ...]:
-    """The CSV header of a run whose values are `value_names` (see the module docstring)."""
+def value_columns(value_names: tuple[str, ...]) -> tuple[str, ...]:
+    """The CSV columns of a run's values and the labels derived from them."""
     expressions, action_units = _labels(value_names)
     derived = ["expression_label"] if expressions else []
     derived += [f"au_active_{name}" for name in action_units]
-    return (*FRAME_COLUMNS, *map(_csv_name, value_names), *derived, "interpolated")
+    return (*map(_csv_name, value_names), *derived)
+
+
+def csv_columns(value_names: tuple[str, ...] = VALENCE_AROUSAL) -> tuple[str, ...]:
+    """The CSV header of a run whose values are `value_names` (see the module docstring)."""
+    return (*FRAME_COLUMNS, *value_columns(value_names), "interpolated")
 
 
 CSV_COLUMNS = csv_columns()  # A valence-arousal run's header.
 
 
-def _value_cells(values: np.ndarray, prediction: VideoPrediction) -> list[str]:
+def value_cells(values: np.ndarray, names: tuple[str, ...], au_thresholds: dict) -> list[str]:
     """The value and derived cells of one row (empty where the values are NaN)."""
-    names = prediction.value_names
     cells = [_number(v) for v in values]
     groups = task_columns(names)
     expressions, action_units = _labels(names)
@@ -158,7 +162,7 @@ def _value_cells(values: np.ndarray, prediction: VideoPrediction) -> list[str]:
         cells.append(expressions[best] if known else "")
     if action_units:
         active = thresholds.decisions(
-            values[groups["au"]][None], tuple(action_units), prediction.au_thresholds
+            values[groups["au"]][None], tuple(action_units), au_thresholds
         )[0]
         cells += [str(int(a)) if known else "" for a in active]
     return cells
@@ -194,6 +198,10 @@ def write_csv(prediction: VideoPrediction, path: Path) -> Path:
     return write_csv_rows(path, csv_columns(prediction.value_names), _csv_rows(prediction))
 
 
+def _cells(values: np.ndarray, prediction: VideoPrediction) -> list[str]:
+    return value_cells(values, prediction.value_names, prediction.au_thresholds)
+
+
 def _csv_rows(prediction: VideoPrediction) -> Iterator[list]:
     found = [face.detections() for face in prediction.faces]
     alone = prediction.faces[0] if len(prediction.faces) == 1 else None
@@ -208,7 +216,7 @@ def _csv_rows(prediction: VideoPrediction) -> Iterator[list]:
             score_text = "" if np.isinf(score) else f"{score:.3f}"
             yield (
                 [i, time_s, face.track.face_id, 1, score_text, *box]
-                + _value_cells(face.values[i], prediction)
+                + _cells(face.values[i], prediction)
                 + [int(face.interpolated[i])]
             )
             rows += 1
@@ -217,14 +225,10 @@ def _csv_rows(prediction: VideoPrediction) -> Iterator[list]:
         values, interpolated = nothing, 1
         if alone is not None:
             values, interpolated = alone.values[i], int(alone.interpolated[i])
-        yield (
-            [i, time_s, "", 0, "", "", "", "", ""]
-            + _value_cells(values, prediction)
-            + [interpolated]
-        )
+        yield ([i, time_s, "", 0, "", "", "", "", ""] + _cells(values, prediction) + [interpolated])
 
 
-def _va(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+def valence_arousal(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     """[..., 2] valence and arousal of value rows (NaN where the run has none)."""
     values = np.asarray(values, np.float64)
     picked = [
@@ -269,7 +273,7 @@ def plot_timeline(prediction: VideoPrediction, path: Path) -> Path:
             Timeline(
                 title,
                 times,
-                _va(values, names),
+                valence_arousal(values, names),
                 gaps=~face.present,
                 step=step,
                 strips=_strips(values, names),
@@ -348,7 +352,7 @@ def write_annotated_video(
                 (
                     face.track.face_id,
                     detections[i][0],
-                    _va(face.values[i], prediction.value_names),
+                    valence_arousal(face.values[i], prediction.value_names),
                     bool(face.interpolated[i]),
                 )
                 for face, detections in zip(prediction.faces, found, strict=True)

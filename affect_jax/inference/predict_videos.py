@@ -22,6 +22,7 @@ from affect_jax.faces.video_io import DEFAULT_FPS, FrameSource, InputError, find
 from affect_jax.inference import outputs as prediction_outputs
 from affect_jax.inference.cnn_batches import CnnBatches
 from affect_jax.inference.exported_folder import is_exported_folder
+from affect_jax.inference.predict_photos import predict_photo_sources
 from affect_jax.inference.track_values import RnnBatches, TrackValues
 from affect_jax.inference.video_faces import FaceOptions, crops_by_frame, find_faces
 
@@ -31,9 +32,11 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class Options(FaceOptions):
-    """How to find faces (see FaceOptions and the flags) and what to write."""
+    """How to find faces (see FaceOptions and the flags), what to read and what to write."""
 
+    # Annotated copies: <name>_annotated.mp4 for videos, .jpg for photos.
     write_video: bool = False
+    image_folders: str = "auto"  # video_io.IMAGE_FOLDERS: how a folder of images is read.
 
 
 @dataclasses.dataclass
@@ -51,7 +54,7 @@ class Summary:
 
     def lines(self) -> list[str]:
         lines = [*self.notes, f"{len(self.written)} written, {len(self.failed)} failed."]
-        lines += [f"  no face in any frame: {name}" for name in self.no_face]
+        lines += [f"  no face found: {name}" for name in self.no_face]
         lines += [f"  FAILED: {message}" for _, message in self.failed]
         return lines
 
@@ -187,13 +190,29 @@ def predict_with(
     """Predicts every input; one that fails is recorded in the summary, not raised."""
     out_dir = Path(output)
     out_dir.mkdir(parents=True, exist_ok=True)
-    sources, failures = find_inputs(inputs, default_fps)
+    sources, failures = find_inputs(inputs, default_fps, options.image_folders)
     summary = Summary(failed=failures)
     if model.synthetic_only:  # Printed first by the command line and the notebook.
         summary.notes.append(provenance.SYNTHETIC_NOTE)
     for _, message in failures:
         logging.error("Skipped: %s", message)
+    photos = [source for source in sources if source.photos]
     for source in sources:
+        if source.images and source.path.is_dir():
+            read_as = "separate photos" if source.photos else "one video's frames"
+            summary.notes.append(f"{source.path}: {len(source.images)} images, read as {read_as}.")
+    if photos:
+        if model.has_rnn:
+            summary.notes.append("Photos: the CNN's values (a GRU needs a sequence of frames).")
+        found, failed = predict_photo_sources(model, photos, out_dir, options, options.write_video)
+        summary.failed += failed
+        for name, any_face in found.items():
+            summary.written.append(name)
+            if not any_face:
+                summary.no_face.append(name)
+    for source in sources:
+        if source.photos:
+            continue
         try:
             found = predict_source(model, source, out_dir, options)
         except (InputError, OSError, cv2.error) as error:

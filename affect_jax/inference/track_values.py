@@ -35,33 +35,40 @@ RNN_BATCH_SIZE = 256  # Windows per RNN call: fixed, so the RNN compiles once.
 
 
 class RnnBatches:
-    """Windows of every face, sent to the RNN RNN_BATCH_SIZE at a time."""
+    """Windows of every face, sent to the RNN RNN_BATCH_SIZE at a time.
+
+    Windows are copied straight into one batch buffer that lives as long as
+    this object: a new 30 MB batch (and 256 window copies) per call fragmented
+    the heap enough to grow peak memory with the video's length.
+    """
 
     def __init__(self, model: FrameModel):
         self.model = model
-        self._windows: list[np.ndarray] = []
+        self._batch: np.ndarray | None = None
         self._owners: list[tuple[TrackValues, int]] = []
 
-    def add(self, window: np.ndarray, owner: TrackValues, index: int) -> None:
-        """Queues `owner`'s window number `index` ([W, D] float32)."""
-        self._windows.append(window)
+    def add(self, ring: np.ndarray, rows: np.ndarray, owner: TrackValues, index: int) -> None:
+        """Queues `owner`'s window number `index`: `rows` of its feature ring [W, D], in order."""
+        if self._batch is None:
+            self._batch = np.zeros((RNN_BATCH_SIZE, *ring.shape), np.float32)
+        np.take(ring, rows, axis=0, out=self._batch[len(self._owners)])
         self._owners.append((owner, index))
-        if len(self._windows) == RNN_BATCH_SIZE:
+        if len(self._owners) == RNN_BATCH_SIZE:
             self.flush()
 
     def flush(self) -> None:
         """Runs the queued windows (padded to a full batch) and hands each face its outputs."""
-        if not self._windows:
+        if not self._owners:
             return
-        batch = np.zeros((RNN_BATCH_SIZE, *self._windows[0].shape), np.float32)
-        batch[: len(self._windows)] = self._windows
-        outputs = np.asarray(self.model.run_rnn(batch))
+        count = len(self._owners)
+        self._batch[count:] = 0.0  # Padding: what a previous batch left there is not sent.
+        outputs = np.asarray(self.model.run_rnn(self._batch))
         if outputs.ndim == 3:  # target=every: the last output is the causal one.
             outputs = outputs[:, -1]
-        outputs = outputs[: len(self._windows), list(self.model.rnn_columns)]
+        outputs = outputs[:count, list(self.model.rnn_columns)]
         for (owner, index), row in zip(self._owners, outputs, strict=True):
             owner.rnn_values[index] = row
-        self._windows, self._owners = [], []
+        self._owners = []
 
 
 class TrackValues:
@@ -108,7 +115,7 @@ class TrackValues:
                 and self.starts[self._next_window] + window - 1 == row
             ):
                 rows = np.arange(row - window + 1, row + 1) % window
-                self.batches.add(self._ring[rows], self, self._next_window)
+                self.batches.add(self._ring, rows, self, self._next_window)
                 self._next_window += 1
 
     def finish(self) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,11 @@ from absl import logging
 from affect_jax.faces import align, detect
 from affect_jax.faces.detect import Box, Detection
 from affect_jax.faces.detectors import DEFAULT_DETECT_WIDTH, DEFAULT_DETECTOR, make_detector
-from affect_jax.faces.finder import DEFAULT_FULL_SEARCH_EVERY, FaceFinder
+from affect_jax.faces.finder import (
+    DEFAULT_FULL_SEARCH_EVERY,
+    DEFAULT_SMALL_FACE_SEARCH_EVERY,
+    FaceFinder,
+)
 from affect_jax.faces.track import FaceTracks, Track
 from affect_jax.faces.video_io import FrameSource
 from affect_jax.runtime import ConfigError
@@ -39,6 +43,8 @@ class FaceOptions:
     detect_width: int = DEFAULT_DETECT_WIDTH
     # Whole-frame searches every this many frames, near the faces in between.
     full_search_every: int = DEFAULT_FULL_SEARCH_EVERY
+    # A search at twice the video's size, for faces from 40 px, every this many frames (0: none).
+    small_face_search_every: int = DEFAULT_SMALL_FACE_SEARCH_EVERY
     min_face_size: int = 0
     max_faces: int = 0
     crop: str = "aligned"
@@ -79,8 +85,17 @@ def find_faces(source: FrameSource, options: FaceOptions) -> tuple[float, int, l
         raise ConfigError(
             f"--full_search_every must be 1 (every frame) or more, not {options.full_search_every}."
         )
+    if options.small_face_search_every < 0:
+        raise ConfigError(
+            f"--small_face_search_every must be 0 (never) or more, not "
+            f"{options.small_face_search_every}."
+        )
     finder = FaceFinder(
-        detector, eye_finder, FaceTracks(max_faces=options.max_faces), options.full_search_every
+        detector,
+        eye_finder,
+        FaceTracks(max_faces=options.max_faces),
+        options.full_search_every,
+        options.small_face_search_every,
     )
     count = 0
     for count, frame in enumerate(reader.frames(), start=1):

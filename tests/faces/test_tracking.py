@@ -162,8 +162,10 @@ def test_between_whole_frame_searches_only_windows_near_faces_are_searched():
     (track,) = finder.tracks.finish()
     assert track.frames == list(range(20))
     whole = [s for s in sizes if s == frames[0].shape]
-    assert len(whole) == 4 and len(sizes) == 20  # Frames 0, 5, 10, 15 whole.
-    assert all(h * w < 0.4 * frames[0].size for h, w in sizes if (h, w) != frames[0].shape)
+    twice = [s for s in sizes if s == (720, 1280)]  # Frame 0: the search for small faces.
+    assert len(whole) == 3 and len(twice) == 1 and len(sizes) == 20  # 5, 10, 15 whole.
+    windows = [(h, w) for h, w in sizes if (h, w) not in (frames[0].shape, (720, 1280))]
+    assert all(h * w < 0.4 * frames[0].size for h, w in windows)
 
 
 def test_a_face_missed_at_a_whole_frame_search_keeps_its_first_frames():
@@ -173,3 +175,31 @@ def test_a_face_missed_at_a_whole_frame_search_keeps_its_first_frames():
     frames[5] = np.full_like(frames[5], 118)
     (track,) = _track(frames, every=5)
     assert track.frames == [1, 2, 3, 4, *range(6, 16)]
+
+
+def test_a_group_with_a_40_px_face_gives_every_face_and_no_other():
+    # Four people in 640x360; the first face is 40 px wide, below what a search at
+    # 640 px finds (80 px): the search at twice the size finds it, windows follow it.
+    people = [
+        Person(30 + k, range(0, 30), (x, y), (x + 20, y), radius)
+        for k, (x, y, radius) in enumerate(
+            [(70, 120, 20.0), (230, 200, 42.0), (390, 170, 42.0), (540, 210, 42.0)]
+        )
+    ]
+    frames, truth = scene_frames(30, people, seed=2)
+    for small_face_search_every, expected in ((25, 4), (0, 3)):
+        detector = make_detector("hog")
+        finder = FaceFinder(detector, None, FaceTracks(), 5, small_face_search_every)
+        for i, frame in enumerate(frames):
+            finder.add(i, frame)
+        tracks = finder.tracks.finish()
+        assert len(tracks) == expected
+        for track in tracks:  # Each track is one person's face, all along.
+            person = int(
+                np.argmin(np.linalg.norm(truth.centres[:, 0] - _centre(track.boxes[0]), axis=1))
+            )
+            for frame, box in zip(track.frames, track.boxes, strict=True):
+                assert np.linalg.norm(_centre(box) - truth.centres[person, frame]) < box.width / 2
+        if expected == 4:
+            smallest = min(tracks, key=lambda t: t.boxes[0].width)
+            assert smallest.boxes[0].width < 60 and len(smallest.frames) >= 27, smallest.frames

@@ -155,7 +155,7 @@ def test_cnn_run_with_bad_inputs_named_and_the_others_processed(tiny_cnn_run, tm
     assert "3 written, 4 failed." in summary
     for name in ("corrupt.mp4", "zero.avi", "no_images", "gone.mov"):
         assert f"FAILED: {tmp_path / name}" in summary
-    assert "no face in any frame: empty_room" in summary
+    assert "no face found: empty_room" in summary
     # The CNN alone: every face frame is its own prediction, the others interpolated.
     _check_rows(_read_csv(tmp_path / "out" / "good.csv"), good, window_after_gap=0)
     _check_rows(_read_csv(tmp_path / "out" / "shots.csv"), shots, window_after_gap=0)

@@ -76,7 +76,7 @@ def test_a_csv_interrupted_part_way_never_looks_complete(tmp_path, monkeypatch):
     prediction = prediction_outputs.VideoPrediction("clip", 25.0, 3, [face])
     path = tmp_path / "clip.csv"
     path.write_text("an earlier run's complete file\n")
-    cells, calls = prediction_outputs._value_cells, []
+    cells, calls = prediction_outputs._cells, []
 
     def fail_on_the_third_row(*args):
         calls.append(1)
@@ -84,12 +84,12 @@ def test_a_csv_interrupted_part_way_never_looks_complete(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return cells(*args)
 
-    monkeypatch.setattr(prediction_outputs, "_value_cells", fail_on_the_third_row)
+    monkeypatch.setattr(prediction_outputs, "_cells", fail_on_the_third_row)
     with pytest.raises(KeyboardInterrupt):
         prediction_outputs.write_csv(prediction, path)
     assert path.read_text() == "an earlier run's complete file\n"
     assert [p.name for p in tmp_path.iterdir()] == ["clip.csv"]  # Nothing half-written left.
-    monkeypatch.setattr(prediction_outputs, "_value_cells", cells)
+    monkeypatch.setattr(prediction_outputs, "_cells", cells)
     prediction_outputs.write_csv(prediction, path)
     rows = path.read_text().splitlines()
     assert rows[0].split(",") == list(prediction_outputs.CSV_COLUMNS) and len(rows) == 4
