@@ -3,11 +3,12 @@ r"""False and missed faces and id switches of each detector, on scenes with a kn
     python benchmarks/face_detection.py [--frames=60]
 
 Scenes (synthetic/scene_video.py, 640x360): one person who comes and goes, two
-who cross, a face that flickers (in every 4th frame only: must not count),
-large lettering with no person, and an empty room. Each detector runs through
-the same tracking and confirmation as prediction (inference/video_faces.py),
-with whole frames searched every frame (N=1) and every 5th, near the faces
-between (N=5, the default).
+who cross, a group of five with faces 40 to 84 px wide, a face that flickers
+(in every 4th frame only: must not count), large lettering with no person,
+and an empty room. Each detector runs through the same tracking and
+confirmation as prediction (inference/video_faces.py), with whole frames
+searched every frame (N=1) and every 5th, near the faces between (N=5, the
+default); HOG also with N=5 and no search for small faces ("hog-").
 Counts are face-frames: a false one is a confirmed face in a frame where no
 person is drawn under it (every face on the flickering one is false); a missed
 one a drawn person with no face there (a person hidden behind the other while
@@ -41,6 +42,18 @@ def _scenes(count: int) -> dict:
         "two crossing": [
             Person(2, range(0, count), (120, 140), (520, 140), radius=55),
             Person(3, range(0, count), (520, 235), (120, 235), radius=55),
+        ],
+        "group, small": [
+            Person(20 + k, range(0, count), (x, y), (x + 30, y), radius)
+            for k, (x, y, radius) in enumerate(
+                [
+                    (60, 110, 20.0),
+                    (170, 250, 24.0),
+                    (290, 130, 30.0),
+                    (420, 230, 36.0),
+                    (560, 140, 42.0),
+                ]
+            )
         ],
         "flickering face": [Person(4, range(0, count), (320, 180), (320, 180), flicker=4)],
         "lettering": lettering,
@@ -92,8 +105,12 @@ def main(argv) -> None:
                 frames, truth = [np.full((360, 640), 118, np.uint8)] * count, None
             path = Path(folder) / f"{name.replace(' ', '_')}.avi"
             portrait_video.write_video(frames, path, 25.0, "MJPG")
-            for detector, every in (("hog", 1), ("hog", 5), ("haar", 1), ("haar", 5)):
-                options = FaceOptions(detector=detector, full_search_every=every)
+            for detector, every in (("hog", 1), ("hog", 5), ("hog-", 5), ("haar", 1), ("haar", 5)):
+                options = FaceOptions(
+                    detector=detector.rstrip("-"),
+                    full_search_every=every,
+                    small_face_search_every=0 if detector.endswith("-") else 25,
+                )
                 _, _, tracks = find_faces(FrameSource(path.stem, path), options)
                 counts = "".join(f"{n:7d}" for n in (len(tracks), *_count(tracks, truth, count)))
                 print(f"{name:16s} {detector:5s}{every:3d}{counts}")

@@ -88,11 +88,8 @@ def _time_faces(model, options, faces: int, folder: str) -> None:
 
     def end_to_end():
         tracks = find_faces(source, options)[2]
-        embedded = predict_videos.embed_faces(model, source, tracks, options)
-        for track, (outputs, features) in zip(tracks, embedded, strict=True):
-            present = np.zeros(count, bool)
-            present[track.frames] = True
-            model.values(present, features, outputs, source.name)
+        presents = [np.isin(np.arange(count), track.frames) for track in tracks]
+        predict_videos.face_values(model, source, tracks, presents, options)
         return tracks
 
     def with_files():

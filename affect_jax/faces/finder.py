@@ -53,6 +53,8 @@ _WINDOW_MARGIN = 0.6
 _FACE_WIDTH = 100
 _PYRAMID_STEP = 5 / 6
 _SAME_FACE_IOU = 0.5
+# A box this much inside another is the same face, found at another scale.
+_NESTED = 0.7
 # Looking back, this many frames in a row without the face end the search.
 _BACKFILL_MISSES = 2
 # Windows larger than this share of the frame (in all) cost more than searching it whole.
@@ -209,9 +211,18 @@ class FaceFinder:
 
 
 def _distinct(found: list[Detection]) -> list[Detection]:
-    """One detection per face: windows that overlap find the same face twice."""
+    """One detection per face: windows that overlap find the same face twice, and
+    searches at two scales find it as two boxes, the smaller one inside the other."""
     kept: list[Detection] = []
     for detection in sorted(found, key=lambda d: -d.score):
-        if all(iou(detection.box, k.box) < _SAME_FACE_IOU for k in kept):
+        if not any(_same_face(detection.box, k.box) for k in kept):
             kept.append(detection)
     return kept
+
+
+def _same_face(a: Box, b: Box) -> bool:
+    if iou(a, b) >= _SAME_FACE_IOU:
+        return True
+    width = min(a.x + a.width, b.x + b.width) - max(a.x, b.x)
+    height = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
+    return width > 0 and height > 0 and width * height >= _NESTED * min(a.area, b.area)

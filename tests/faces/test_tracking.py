@@ -178,28 +178,40 @@ def test_a_face_missed_at_a_whole_frame_search_keeps_its_first_frames():
 
 
 def test_a_group_with_a_40_px_face_gives_every_face_and_no_other():
-    # Four people in 640x360; the first face is 40 px wide, below what a search at
-    # 640 px finds (80 px): the search at twice the size finds it, windows follow it.
+    # Five people in 640x360, faces 40 to 84 px wide (benchmarks/face_detection.py's
+    # group). The first is below what a search at 640 px finds (80 px): the search at
+    # twice the size finds it, windows follow it. The second is found at both sizes,
+    # as two boxes one inside the other: one face all the same.
     people = [
-        Person(30 + k, range(0, 30), (x, y), (x + 20, y), radius)
+        Person(20 + k, range(0, 60), (x, y), (x + 30, y), radius)
         for k, (x, y, radius) in enumerate(
-            [(70, 120, 20.0), (230, 200, 42.0), (390, 170, 42.0), (540, 210, 42.0)]
+            [
+                (60, 110, 20.0),
+                (170, 250, 24.0),
+                (290, 130, 30.0),
+                (420, 230, 36.0),
+                (560, 140, 42.0),
+            ]
         )
     ]
-    frames, truth = scene_frames(30, people, seed=2)
-    for small_face_search_every, expected in ((25, 4), (0, 3)):
+    frames, truth = scene_frames(60, people)
+    for small_face_search_every in (25, 0):
         detector = make_detector("hog")
         finder = FaceFinder(detector, None, FaceTracks(), 5, small_face_search_every)
         for i, frame in enumerate(frames):
             finder.add(i, frame)
         tracks = finder.tracks.finish()
-        assert len(tracks) == expected
+        followed = []
         for track in tracks:  # Each track is one person's face, all along.
             person = int(
                 np.argmin(np.linalg.norm(truth.centres[:, 0] - _centre(track.boxes[0]), axis=1))
             )
             for frame, box in zip(track.frames, track.boxes, strict=True):
                 assert np.linalg.norm(_centre(box) - truth.centres[person, frame]) < box.width / 2
-        if expected == 4:
-            smallest = min(tracks, key=lambda t: t.boxes[0].width)
-            assert smallest.boxes[0].width < 60 and len(smallest.frames) >= 27, smallest.frames
+            followed.append(person)
+        if small_face_search_every:
+            assert sorted(followed) == [0, 1, 2, 3, 4]
+            smallest = tracks[followed.index(0)]
+            assert len(smallest.frames) >= 57, smallest.frames
+        else:
+            assert 0 not in followed and len(set(followed)) == len(followed)
