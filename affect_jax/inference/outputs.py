@@ -311,6 +311,7 @@ def annotate(
     frame: np.ndarray,
     faces: list[tuple[int, Box, np.ndarray, bool]],
     marker: tuple[np.ndarray, bool] | None = None,
+    corner: bool = True,
 ) -> None:
     """Draws each face's box and id, and a valence-arousal marker, in place.
 
@@ -318,6 +319,7 @@ def annotate(
       faces: (face_id, box, [valence, arousal], interpolated) of the faces in this frame.
       marker: the marker's values when no face is in the frame (a one-person
         video's interpolated values); the first face's otherwise.
+      corner: whether to draw the marker (in the top-left corner) at all.
     """
     for face_id, box, values, _ in faces:
         cv2.rectangle(frame, (box.x, box.y), (box.x + box.width, box.y + box.height), _GREEN, 2)
@@ -326,6 +328,8 @@ def annotate(
             cv2.putText(
                 frame, label, (box.x, max(12, box.y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, _GREEN, 1
             )
+    if not corner:
+        return
     if faces:
         _, _, values, interpolated = faces[0]
     else:

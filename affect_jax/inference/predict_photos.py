@@ -182,7 +182,7 @@ def _write_annotated(model: FrameModel, photo: PhotoFaces, path: Path) -> None:
         (face_id, d.box, outputs.valence_arousal(v, model.value_names), False)
         for face_id, (d, v) in enumerate(zip(photo.faces, photo.values, strict=True))
     ]
-    outputs.annotate(image, faces)
+    outputs.annotate(image, faces, corner=len(faces) == 1)  # Several faces: labels only.
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), image):
         raise OSError(f"OpenCV cannot write {path}.")
