@@ -57,8 +57,13 @@ _SAME_FACE_IOU = 0.5
 _NESTED = 0.7
 # Looking back, this many frames in a row without the face end the search.
 _BACKFILL_MISSES = 2
-# Windows larger than this share of the frame (in all) cost more than searching it whole.
-_MOST_WINDOW_AREA = 0.4
+# Windows larger than this share of the frame (in all) cost about as much as searching
+# it whole. Windows of a scale are searched as one rectangle around them all when that
+# is at most _MERGE_AREA times their summed area: HOG's cost goes with the pixels searched,
+# and each call has its own pyramid. Four faces' windows in 640x360 (63% of the frame):
+# 13-15 ms as four calls, 9 ms as one rectangle (56%), 16-19 ms the whole frame.
+_MOST_WINDOW_AREA = 0.7
+_MERGE_AREA = 1.5
 
 
 class FaceFinder:
@@ -95,9 +100,10 @@ class FaceFinder:
             scaled: dict[float, np.ndarray] = {}  # Faces of a size share one scaled frame.
             live = self.tracks.live(frame)
             windows = [self._window(gray, t.predicted(frame), scaled) for t in live]
-            windows = [w for w in windows if w is not None]
+            windows = _merged([w for w in windows if w is not None])
             # Many faces: their windows would cost more than the frame itself.
-            whole = sum(w[0].size for w in windows) > _MOST_WINDOW_AREA * self._frame_area(gray)
+            area = sum((w[5] - w[3]) * (w[4] - w[2]) for w in windows)
+            whole = area > _MOST_WINDOW_AREA * self._frame_area(gray)
         if not whole:
             found = self._in_windows(gray, windows)
         elif self._searches_small_faces(frame, gray):
@@ -145,8 +151,8 @@ class FaceFinder:
 
     def _window(
         self, gray: np.ndarray, box: Box, scaled: dict[float, np.ndarray]
-    ) -> tuple[np.ndarray, float, int, int] | None:
-        """(pixels, their scale, x0, y0): where to look for the face expected at `box`.
+    ) -> tuple[np.ndarray, float, int, int, int, int] | None:
+        """(scaled frame, its scale, x0, y0, x1, y1): where to look for the face expected at `box`.
 
         `scaled` holds this frame's scaled copies, by scale, for the other windows.
         """
@@ -167,12 +173,12 @@ class FaceFinder:
         y1 = min(image.shape[0], int((box.y + box.height) * scale + reach))
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
-        return image[y0:y1, x0:x1], scale, x0, y0
+        return image, scale, x0, y0, x1, y1
 
     def _in_windows(self, gray: np.ndarray, windows: list) -> list[Detection]:
         found = []
-        for pixels, scale, x0, y0 in windows:
-            for d in self.detector.detector.detect_scored(pixels):
+        for image, scale, x0, y0, x1, y1 in windows:
+            for d in self.detector.detector.detect_scored(image[y0:y1, x0:x1]):
                 in_frame = Box(x0 + d.box.x, y0 + d.box.y, d.box.width, d.box.height)
                 found.append(Detection(scaled_box(in_frame, 1 / scale, gray.shape), d.score))
         return _distinct(found)
@@ -208,6 +214,23 @@ class FaceFinder:
                 misses += 1
                 if misses > _BACKFILL_MISSES:
                     return
+
+
+def _merged(windows: list[tuple]) -> list[tuple]:
+    """Windows of one scale as one rectangle around them, where that searches few more pixels."""
+    by_scale: dict[float, list[tuple]] = {}
+    for window in windows:
+        by_scale.setdefault(window[1], []).append(window)
+    merged = []
+    for group in by_scale.values():
+        x0, y0 = min(w[2] for w in group), min(w[3] for w in group)
+        x1, y1 = max(w[4] for w in group), max(w[5] for w in group)
+        summed = sum((w[4] - w[2]) * (w[5] - w[3]) for w in group)
+        if len(group) > 1 and (x1 - x0) * (y1 - y0) <= _MERGE_AREA * summed:
+            merged.append((group[0][0], group[0][1], x0, y0, x1, y1))
+        else:
+            merged += group
+    return merged
 
 
 def _distinct(found: list[Detection]) -> list[Detection]:
