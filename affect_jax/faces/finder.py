@@ -28,6 +28,7 @@ also at the whole-frame searches that cannot see it.
 from __future__ import annotations
 
 import collections
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -66,6 +67,21 @@ _MOST_WINDOW_AREA = 0.7
 _MERGE_AREA = 1.5
 
 
+class Window(NamedTuple):
+    """A rectangle [y0:y1, x0:x1] of a frame scaled by `scale` (`image`), to search for faces."""
+
+    image: np.ndarray
+    scale: float
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def area(self) -> int:
+        return (self.x1 - self.x0) * (self.y1 - self.y0)
+
+
 class FaceFinder:
     """Detects, finds the eyes of and tracks the faces of one video, frame by frame."""
 
@@ -102,8 +118,7 @@ class FaceFinder:
             windows = [self._window(gray, t.predicted(frame), scaled) for t in live]
             windows = _merged([w for w in windows if w is not None])
             # Many faces: their windows would cost more than the frame itself.
-            area = sum((w[5] - w[3]) * (w[4] - w[2]) for w in windows)
-            whole = area > _MOST_WINDOW_AREA * self._frame_area(gray)
+            whole = sum(w.area for w in windows) > _MOST_WINDOW_AREA * self._frame_area(gray)
         if not whole:
             found = self._in_windows(gray, windows)
         elif self._searches_small_faces(frame, gray):
@@ -149,10 +164,8 @@ class FaceFinder:
     def _frame_area(self, gray: np.ndarray) -> float:
         return gray.size * self._whole_scale(gray) ** 2
 
-    def _window(
-        self, gray: np.ndarray, box: Box, scaled: dict[float, np.ndarray]
-    ) -> tuple[np.ndarray, float, int, int, int, int] | None:
-        """(scaled frame, its scale, x0, y0, x1, y1): where to look for the face expected at `box`.
+    def _window(self, gray: np.ndarray, box: Box, scaled: dict[float, np.ndarray]) -> Window | None:
+        """Where to look for the face expected at `box`.
 
         `scaled` holds this frame's scaled copies, by scale, for the other windows.
         """
@@ -173,9 +186,9 @@ class FaceFinder:
         y1 = min(image.shape[0], int((box.y + box.height) * scale + reach))
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
-        return image, scale, x0, y0, x1, y1
+        return Window(image, scale, x0, y0, x1, y1)
 
-    def _in_windows(self, gray: np.ndarray, windows: list) -> list[Detection]:
+    def _in_windows(self, gray: np.ndarray, windows: list[Window]) -> list[Detection]:
         found = []
         for image, scale, x0, y0, x1, y1 in windows:
             for d in self.detector.detector.detect_scored(image[y0:y1, x0:x1]):
@@ -216,18 +229,23 @@ class FaceFinder:
                     return
 
 
-def _merged(windows: list[tuple]) -> list[tuple]:
+def _merged(windows: list[Window]) -> list[Window]:
     """Windows of one scale as one rectangle around them, where that searches few more pixels."""
-    by_scale: dict[float, list[tuple]] = {}
+    by_scale: dict[float, list[Window]] = {}
     for window in windows:
-        by_scale.setdefault(window[1], []).append(window)
+        by_scale.setdefault(window.scale, []).append(window)
     merged = []
     for group in by_scale.values():
-        x0, y0 = min(w[2] for w in group), min(w[3] for w in group)
-        x1, y1 = max(w[4] for w in group), max(w[5] for w in group)
-        summed = sum((w[4] - w[2]) * (w[5] - w[3]) for w in group)
-        if len(group) > 1 and (x1 - x0) * (y1 - y0) <= _MERGE_AREA * summed:
-            merged.append((group[0][0], group[0][1], x0, y0, x1, y1))
+        around = Window(
+            group[0].image,
+            group[0].scale,
+            min(w.x0 for w in group),
+            min(w.y0 for w in group),
+            max(w.x1 for w in group),
+            max(w.y1 for w in group),
+        )
+        if len(group) > 1 and around.area <= _MERGE_AREA * sum(w.area for w in group):
+            merged.append(around)
         else:
             merged += group
     return merged

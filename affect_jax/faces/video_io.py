@@ -3,7 +3,7 @@
 An input is a video file (read with OpenCV), a folder of video files (each
 one an input), a photo (an image file), or a folder of images. A folder of
 images is one of two things (`image_folders`):
-  - a video, its images the frames in name order, when the names are
+  - a video, its images the frames in number order, when the names are
     numbered frames: the same text around a number that differs in every
     name (`00001.jpg` ... as in Aff-Wild2's cropped_aligned, `frame_0001.png`
     ...), or when the caller says `video`;
@@ -156,10 +156,17 @@ def are_numbered_frames(images: Sequence[Path]) -> bool:
     return len({int(m.group(2)) for m in parts}) == len(parts)
 
 
+def _frame_number(path: Path) -> int:
+    return int(_NUMBERED.match(path.stem).group(2))
+
+
 def _image_folder(path: Path, images: list[Path], how: str, default_fps: float) -> FrameSource:
     if how not in IMAGE_FOLDERS:
         raise ConfigError(f"Unknown --image_folders {how!r}; valid: {', '.join(IMAGE_FOLDERS)}.")
-    as_video = how == "video" or (how == "auto" and are_numbered_frames(images))
+    numbered = are_numbered_frames(images)
+    as_video = how == "video" or (how == "auto" and numbered)
+    if numbered:  # frame_9 before frame_10, where names are not zero-padded.
+        images = sorted(images, key=_frame_number)
     if how == "auto":
         logging.info(
             "%s: %d images %s, read as %s (--image_folders=%s to read them as %s).",

@@ -129,7 +129,7 @@ def test_a_group_photo_gives_every_face_from_40_px_and_no_other(tiny_cnn_run, tm
     assert sign["face_found"] == "0" and sign["valence"] == ""
 
 
-def test_a_folder_is_a_video_only_when_named_as_numbered_frames():
+def test_a_folder_is_a_video_only_when_named_as_numbered_frames(tmp_path):
     def numbered(*names: str) -> bool:
         return video_io.are_numbered_frames([Path(n) for n in names])
 
@@ -141,6 +141,11 @@ def test_a_folder_is_a_video_only_when_named_as_numbered_frames():
     assert not numbered("a_01.jpg", "b_02.jpg")
     assert not numbered("001.jpg", "1.jpg")  # The same number twice.
     assert not numbered("0001.jpg")
+    for i in (10, 9, 100, 1):  # Not zero-padded: frames in number order, not name order.
+        (tmp_path / f"frame_{i}.png").touch()
+    (source,) = video_io.sources_of(tmp_path)
+    assert not source.photos
+    assert [p.name for p in source.images] == [f"frame_{i}.png" for i in (1, 9, 10, 100)]
 
 
 def test_a_numbered_folder_is_read_as_photos_when_asked(tiny_cnn_run, tmp_path):
