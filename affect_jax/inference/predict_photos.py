@@ -142,7 +142,12 @@ def predict_photo_sources(
         if not indices:
             continue  # Every photo failed, and each was reported.
         chosen = [photos[i] for i in indices]
-        _write(model, source, chosen, out_dir, annotate)
+        try:
+            _write(model, source, chosen, out_dir, annotate)
+        except (InputError, OSError, cv2.error) as error:  # A full disk, a photo gone since.
+            logging.error("Skipped: %s", error)
+            failures.append((str(source.path), f"{source.path}: {error}"))
+            continue
         found[source.name] = any(p.faces for p in chosen)
     return found, failures
 
