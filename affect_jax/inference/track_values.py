@@ -18,7 +18,7 @@ memory by ~45 KB a frame (benchmarks/predict_memory.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from absl import logging
@@ -28,8 +28,23 @@ from affect_jax.data.windows import fill_by_interpolation
 from affect_jax.tasks.columns import probabilities
 from affect_jax.tasks.labels import VALENCE_AROUSAL
 
-if TYPE_CHECKING:
-    from affect_jax.inference.frame_model import FrameModel
+
+class FrameModel(Protocol):
+    """What this module needs of a frame_model.FrameModel (which imports this module)."""
+
+    value_names: tuple[str, ...]
+    rnn_columns: tuple[int, ...]
+    window: int
+    target: str
+    feature_dtype: str
+
+    @property
+    def has_rnn(self) -> bool: ...
+
+    def cnn_head_values(self, cnn_outputs: np.ndarray) -> np.ndarray: ...
+
+    def run_rnn(self, windows_batch: np.ndarray) -> np.ndarray: ...
+
 
 RNN_BATCH_SIZE = 256  # Windows per RNN call: fixed, so the RNN compiles once.
 
