@@ -26,7 +26,7 @@ from timing import environment_line
 from affect_jax.faces.video_io import FrameSource
 from affect_jax.inference.video_faces import FaceOptions, find_faces
 from affect_jax.synthetic import portrait_video
-from affect_jax.synthetic.scene_video import Person, scene_frames
+from affect_jax.synthetic.scene_video import Person, group_with_small_faces, scene_frames
 
 _FRAMES = flags.DEFINE_integer("frames", 60, "Frames per scene.")
 
@@ -43,18 +43,7 @@ def _scenes(count: int) -> dict:
             Person(2, range(0, count), (120, 140), (520, 140), radius=55),
             Person(3, range(0, count), (520, 235), (120, 235), radius=55),
         ],
-        "group, small": [
-            Person(20 + k, range(0, count), (x, y), (x + 30, y), radius)
-            for k, (x, y, radius) in enumerate(
-                [
-                    (60, 110, 20.0),
-                    (170, 250, 24.0),
-                    (290, 130, 30.0),
-                    (420, 230, 36.0),
-                    (560, 140, 42.0),
-                ]
-            )
-        ],
+        "group, small": group_with_small_faces(count),
         "flickering face": [Person(4, range(0, count), (320, 180), (320, 180), flicker=4)],
         "lettering": lettering,
         "empty room": [],

@@ -42,16 +42,8 @@ if TYPE_CHECKING:
     from affect_jax.inference.frame_model import FrameModel
     from affect_jax.inference.video_faces import FaceOptions
 
-PHOTO_COLUMNS = (
-    "photo",
-    "face_id",
-    "face_found",
-    "detector_score",
-    "box_x",
-    "box_y",
-    "box_w",
-    "box_h",
-)
+# A video CSV's columns with the photo's file name for the frame and time.
+PHOTO_COLUMNS = ("photo", *outputs.FRAME_COLUMNS[outputs.FRAME_COLUMNS.index("face_id") :])
 
 
 @dataclasses.dataclass

@@ -11,7 +11,7 @@ from affect_jax.faces import align, detect
 from affect_jax.faces.detectors import make_detector
 from affect_jax.faces.finder import DEFAULT_FULL_SEARCH_EVERY, FaceFinder
 from affect_jax.faces.track import FaceTracks
-from affect_jax.synthetic.scene_video import Person, scene_frames
+from affect_jax.synthetic.scene_video import Person, group_with_small_faces, scene_frames
 
 # Every frame searched whole, and the default: whole every few frames, near faces between.
 SEARCHES = pytest.mark.parametrize("every", [1, DEFAULT_FULL_SEARCH_EVERY])
@@ -178,22 +178,11 @@ def test_a_face_missed_at_a_whole_frame_search_keeps_its_first_frames():
 
 
 def test_a_group_with_a_40_px_face_gives_every_face_and_no_other():
-    # Five people in 640x360, faces 40 to 84 px wide (benchmarks/face_detection.py's
-    # group). The first is below what a search at 640 px finds (80 px): the search at
-    # twice the size finds it, windows follow it. The second is found at both sizes,
-    # as two boxes one inside the other: one face all the same.
-    people = [
-        Person(20 + k, range(0, 60), (x, y), (x + 30, y), radius)
-        for k, (x, y, radius) in enumerate(
-            [
-                (60, 110, 20.0),
-                (170, 250, 24.0),
-                (290, 130, 30.0),
-                (420, 230, 36.0),
-                (560, 140, 42.0),
-            ]
-        )
-    ]
+    # Five people in 640x360, faces 40 to 84 px wide (as in benchmarks/face_detection.py).
+    # The first is below what a search at 640 px finds (80 px): the search at twice the
+    # size finds it, windows follow it. The second is found at both sizes, as two boxes
+    # one inside the other: one face all the same.
+    people = group_with_small_faces(60)
     frames, truth = scene_frames(60, people)
     for small_face_search_every in (25, 0):
         detector = make_detector("hog")
