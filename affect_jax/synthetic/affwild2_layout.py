@@ -46,7 +46,7 @@ HEADER = "valence,arousal"
 UNANNOTATED = "-5,-5"
 # Task -> ABAW 2020 annotation folder; "va" is always written.
 TASK_FOLDERS = {"va": "VA_Set", "expr": "EXPR_Set", "au": "AU_Set"}
-_SPLIT_FOLDERS = {"train": "Training_Set", "validation": "Validation_Set"}
+SPLIT_FOLDERS = {"train": "Training_Set", "validation": "Validation_Set"}
 _LOG_EVERY_S = 5.0
 # Per-video counts that the summary also totals per split.
 _COUNTS = ("frames", "images", "annotation_lines", "unannotated_rows", "missing_images",
@@ -87,7 +87,7 @@ def _random_run(rng: np.random.Generator, n: int, lo: int, hi: int) -> range:
     return range(start, min(n, start + length))
 
 
-def _video_names(
+def video_names(
     num_train: int, num_validation: int, rng: np.random.Generator
 ) -> list[tuple[str, str]]:
     """Names in the real patterns, with one two-person video in training."""
@@ -115,7 +115,7 @@ def _plan_videos(
     lo, hi = (frames, frames) if isinstance(frames, int) else frames
     root_seed = np.random.SeedSequence(seed)
     plan_rng = np.random.default_rng(root_seed.spawn(1)[0])
-    names = _video_names(num_train, num_validation, plan_rng)
+    names = video_names(num_train, num_validation, plan_rng)
     video_seeds = root_seed.spawn(len(names))
     plans = []
     for index_in_split, ((split, name), video_seed) in enumerate(
@@ -155,7 +155,7 @@ def _smooth_signal(n: int, rng: np.random.Generator, offset: float, amplitude: f
     return offset + amplitude * signal
 
 
-def _format(value: float) -> str:
+def format_label(value: float) -> str:
     # Adding 0.0 turns a rounded -0.0 into 0.0: the real files have no "-0.000".
     return f"{round(float(value), 3) + 0.0:.3f}"
 
@@ -187,7 +187,7 @@ def _write_other_tasks(
             sentinels[task] if has_gap and i in unannotated else row
             for i, row in enumerate(rows[task])
         ]
-        folder = root / "annotations" / TASK_FOLDERS[task] / _SPLIT_FOLDERS[plan.split]
+        folder = root / "annotations" / TASK_FOLDERS[task] / SPLIT_FOLDERS[plan.split]
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{plan.name}.txt").write_text("\n".join([headers[task], *lines]) + "\n")
         labelled = {i for i, line in enumerate(lines) if line != sentinels[task]}
@@ -234,9 +234,11 @@ def _write_video(
     lines = [HEADER]
     for i in range(num_lines):
         lines.append(
-            UNANNOTATED if i in unannotated else f"{_format(labels[i, 0])},{_format(labels[i, 1])}"
+            UNANNOTATED
+            if i in unannotated
+            else f"{format_label(labels[i, 0])},{format_label(labels[i, 1])}"
         )
-    annotation = root / "annotations" / "VA_Set" / _SPLIT_FOLDERS[plan.split] / f"{plan.name}.txt"
+    annotation = root / "annotations" / "VA_Set" / SPLIT_FOLDERS[plan.split] / f"{plan.name}.txt"
     annotation.parent.mkdir(parents=True, exist_ok=True)
     annotation.write_text("\n".join(lines) + "\n")
 
@@ -266,7 +268,7 @@ def _write_video(
     )
 
 
-def _prepare_root(root: Path) -> None:
+def prepare_root(root: Path) -> None:
     """Refuses a foreign non-empty folder; clears a previous synthetic output."""
     if root.exists() and any(root.iterdir()):
         if not (root / MARKER_FILENAME).exists():
@@ -324,7 +326,7 @@ def write_affwild2_layout(
     if "va" not in tasks or not set(tasks) <= set(TASK_FOLDERS):
         raise ValueError(f"tasks must include 'va' and be among {list(TASK_FOLDERS)}: {tasks}")
     root = Path(root)
-    _prepare_root(root)
+    prepare_root(root)
     arguments = dict(
         num_train_videos=num_train_videos,
         num_validation_videos=num_validation_videos,
@@ -360,7 +362,7 @@ def write_affwild2_layout(
         keys += [f"{t}_{key}" for t in tasks if t != "va" for key in _TASK_COUNTS]
         keys.append("multitask_usable_frames")
     splits = {}
-    for split in _SPLIT_FOLDERS:
+    for split in SPLIT_FOLDERS:
         rows = [v for v in videos.values() if v["split"] == split]
         splits[split] = {key: sum(v.get(key, 0) for v in rows) for key in keys}
         splits[split]["videos"] = len(rows)
