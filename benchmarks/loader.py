@@ -4,7 +4,9 @@ r"""Training-loader throughput: PNG decode + augmentation + batches of 128, in f
     python benchmarks/loader.py --tfds_dir=/tmp/tfds --workers=0,2,4 --batches=60
 
 Measures, on the `quickstart` synthetic Aff-Wild2 (or any built affwild2/va):
-  1. the stages alone, one thread: record read, PNG decode, augmentation;
+  1. the stages alone, one thread: record read and PNG decode through TFDS's
+     data source and through ours (`record_source`, what training reads), and
+     augmentation;
   2. the Grain chain the trainer uses (shuffle, repeat, augmentation, batch)
      with 0 workers (reading threads in this process) and with N worker
      processes (`mp_prefetch`);
@@ -23,7 +25,7 @@ import grain
 import numpy as np
 from absl import app, flags
 
-from affect_jax.data import augment, building, sources
+from affect_jax.data import augment, building, record_source, sources
 
 _TFDS_DIR = flags.DEFINE_string("tfds_dir", None, "A built affwild2/va; default: build one.")
 _WORKERS = flags.DEFINE_list("workers", ["0", "2"], "Grain worker counts to measure.")
@@ -43,13 +45,19 @@ def build_synthetic(root: Path, preset: str = "quickstart") -> str:
 
 
 def stage_rates(data_dir: str, count: int = 2000) -> dict[str, float]:
-    """Frames/s of each stage alone, one thread, in shuffled order like training."""
+    """Frames/s of each stage alone, one thread, in shuffled order like training.
+
+    The record read twice: through TFDS's own data source (its per-example
+    Python parse, PNG kept) and through the project's (`record_source`, what
+    training reads: upb parse + OpenCV PNG decode).
+    """
     import tensorflow_datasets as tfds
 
     builder = sources.open_builder("affwild2/va", data_dir)
     undecoded = builder.as_data_source("train", decoders={"image": tfds.decode.SkipDecoding()})
+    fast = record_source.open_records(builder, "train")
     order = np.random.default_rng(0).permutation(len(undecoded))[:count].tolist()
-    undecoded[order[0]]  # Opens the shard reader outside the timing.
+    undecoded[order[0]], fast[order[0]]  # Opens the shard readers outside the timing.
 
     def timed(function, items):
         start = time.perf_counter()
@@ -59,14 +67,17 @@ def stage_rates(data_dir: str, count: int = 2000) -> dict[str, float]:
     records, read_s = timed(undecoded.__getitem__, order)
     image_feature = builder.info.features["image"]
     images, decode_s = timed(image_feature.decode_example_np, [r["image"] for r in records])
+    _, fast_s = timed(fast.__getitem__, order)
     transform = augment.RandomAugment(augment.AugmentConfig())
     rng = np.random.default_rng(0)
     _, augment_s = timed(lambda image: transform.random_map({"image": image}, rng), images)
     return {
-        "read record (PNG kept)": count / read_s,
-        "decode PNG": count / decode_s,
+        "TFDS: read record (PNG kept)": count / read_s,
+        "TFDS: decode PNG": count / decode_s,
+        "TFDS: read + decode": count / (read_s + decode_s),
+        "ours: read + decode": count / fast_s,
         "augment": count / augment_s,
-        "read + decode + augment": count / (read_s + decode_s + augment_s),
+        "ours: read + decode + augment": count / (fast_s + augment_s),
     }
 
 
@@ -123,7 +134,7 @@ def main(argv: Sequence[str]) -> None:
                   f"  ({rates[workers] / plain:.2f})")  # fmt: skip
 
         print(f"\nworkers to feed {_GPU_RATE.value:,.0f} frames/s (needs a free core each):")
-        estimates = {"1 core, stages summed": stages["read + decode + augment"]}
+        estimates = {"1 core, stages summed": stages["ours: read + decode + augment"]}
         estimates.update({f"{w} workers measured / {w}": r / w for w, r in rates.items() if w})
         for name, per_worker in estimates.items():
             needed = _GPU_RATE.value / per_worker

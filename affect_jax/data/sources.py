@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 
+from affect_jax.data import record_source
 from affect_jax.runtime import ConfigError, ProjectError
 
 # Importing the module registers its builder with TFDS.
@@ -48,6 +49,15 @@ def open_builder(dataset_name: str, data_dir: str) -> tfds.core.DatasetBuilder:
     register_builder(dataset_name)
     builder = tfds.builder(dataset_name, data_dir=data_dir, file_format="array_record")
     if not builder.is_prepared():
+        older = _older_builds(builder)
+        if older:
+            raise DatasetNotBuiltError(
+                f"{Path(data_dir).resolve()} holds {dataset_name} version {', '.join(older)}, "
+                f"built by an older affect-jax; this one reads version {builder.version} "
+                f"({builder.RELEASE_NOTES.get(str(builder.version), '')}). Build it again: "
+                f"python -m affect_jax.build --dataset={dataset_name} --manual_dir=<raw data "
+                f"folder> --data_dir={data_dir} (then delete the old version's folder)."
+            )
         raise DatasetNotBuiltError(
             f"Dataset {dataset_name} is not built (completely) in "
             f"{Path(data_dir).resolve()}. Build it with: python -m affect_jax.build "
@@ -57,15 +67,28 @@ def open_builder(dataset_name: str, data_dir: str) -> tfds.core.DatasetBuilder:
     return builder
 
 
+def _older_builds(builder: tfds.core.DatasetBuilder) -> list[str]:
+    """Finished builds of other versions beside the one `builder` wants."""
+    versions = Path(builder.data_dir).parent
+    if not versions.is_dir():
+        return []
+    return sorted(
+        folder.name
+        for folder in versions.iterdir()
+        if folder.name != str(builder.version) and (folder / "dataset_info.json").exists()
+    )
+
+
 def open_split(dataset_name: str, data_dir: str, split: str) -> Any:
-    """A random-access source over `split`: `len(src)`, `src[i]` -> dict of numpy."""
+    """A random-access source over `split`: `len(src)`, `src[i]` -> the record's dict
+    (numpy arrays, Python numbers and bytes, as TFDS's own source gives them)."""
     builder = open_builder(dataset_name, data_dir)
     if split not in builder.info.splits:
         raise ValueError(
             f"Dataset {dataset_name} has no split {split!r}; it has "
             f"{', '.join(builder.info.splits)}."
         )
-    return builder.as_data_source(split)
+    return record_source.open_records(builder, split)
 
 
 @dataclasses.dataclass(frozen=True)

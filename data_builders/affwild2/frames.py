@@ -30,11 +30,11 @@ def to_model_input(image_bgr: np.ndarray) -> np.ndarray:
     return cv2.resize(gray, (MODEL_IMAGE_SIZE, MODEL_IMAGE_SIZE), interpolation=cv2.INTER_AREA)
 
 
-def encode_frame(path: Path) -> bytes | None:
-    """Reads a face crop and returns the model input as PNG bytes.
+def read_frame(path: Path) -> np.ndarray | None:
+    """Reads a face crop and returns the model input, uint8 (96, 96, 1).
 
     Returns:
-      The PNG bytes, or None if the file cannot be read or decoded (a corrupt
+      The image, or None if the file cannot be read or decoded (a corrupt
       frame must not stop a build of a million frames).
     """
     try:
@@ -51,8 +51,7 @@ def encode_frame(path: Path) -> bytes | None:
         return None
     if image is None:
         return None
-    ok, png = cv2.imencode(".png", to_model_input(image))
-    return png.tobytes() if ok else None
+    return to_model_input(image)[:, :, None]
 
 
 def _batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:

@@ -170,7 +170,7 @@ def test_video_without_images_is_counted_and_corrupt_jpg_listed_and_skipped(tmp_
 
 def test_interrupted_build_is_never_taken_as_complete_and_rerun_finishes(tmp_path, monkeypatch):
     data_dir = tmp_path / "tfds"
-    real_encode, calls = frames.encode_frame, []
+    real_encode, calls = frames.read_frame, []
 
     def encode_then_die(path):
         calls.append(path)
@@ -178,7 +178,7 @@ def test_interrupted_build_is_never_taken_as_complete_and_rerun_finishes(tmp_pat
             raise RuntimeError("simulated interruption")
         return real_encode(path)
 
-    monkeypatch.setattr(frames, "encode_frame", encode_then_die)
+    monkeypatch.setattr(frames, "read_frame", encode_then_die)
     monkeypatch.setattr(affwild2, "DECODE_WORKERS", 0)  # Die exactly in the generator.
     with pytest.raises(RuntimeError, match="simulated interruption"):
         building.build_dataset("affwild2/va", DUMMY_DATA, data_dir)
@@ -187,19 +187,19 @@ def test_interrupted_build_is_never_taken_as_complete_and_rerun_finishes(tmp_pat
     with pytest.raises(sources.DatasetNotBuiltError, match="--dataset=affwild2/va"):
         sources.open_split("affwild2/va", str(data_dir), "train")
     # A killed (not interrupted) build leaves its folder behind: still ignored.
-    stale = data_dir / "affwild2" / "va" / "incomplete.ABCDEF_1.0.0"
+    stale = data_dir / "affwild2" / "va" / "incomplete.ABCDEF_2.0.0"
     stale.mkdir(parents=True, exist_ok=True)
     (stale / "affwild2-train.array_record-00000-of-00001").write_bytes(b"partial")
     assert not tfds.builder("affwild2/va", data_dir=data_dir).is_prepared()
 
-    monkeypatch.setattr(frames, "encode_frame", real_encode)
+    monkeypatch.setattr(frames, "read_frame", real_encode)
     builder = building.build_dataset("affwild2/va", DUMMY_DATA, data_dir)
     assert builder.is_prepared()
     assert len(tfds.data_source("affwild2/va", data_dir=data_dir, split="train")) == 8
 
 
 def test_prepared_dataset_is_reused_not_rebuilt(dummy_builder, monkeypatch):
-    monkeypatch.setattr(frames, "encode_frame", lambda path: pytest.fail("rebuilt"))
+    monkeypatch.setattr(frames, "read_frame", lambda path: pytest.fail("rebuilt"))
     again = building.build_dataset("affwild2/va", DUMMY_DATA, dummy_builder.data_dir_root)
     assert again.info.splits["train"].num_examples == 8
 

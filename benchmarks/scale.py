@@ -1,0 +1,354 @@
+r"""Every data stage at growing fractions of the paper's 1.6M Aff-Wild2 frames.
+
+    python benchmarks/scale.py --work_dir=/data/scale                 # 1%, 4%, 16%
+    python benchmarks/scale.py --work_dir=/data/scale --fractions=0.01,0.04,0.16,1
+
+Per size N (usable training frames; `--preset=paper_scale` at N/1,620,421):
+  generate  the synthetic release (affwild2_at_scale), all of its frames
+  build     affwild2/va from it (streaming ArrayRecord writer)
+  subsets   the training labels read from the records (no cache) and the
+            paper's three VA-bin subsets drawn from them
+  windows   a feature store of N random float16 vectors of 300 (memory-mapped
+            .npy, written untimed), the window index over it (W=100) and
+            10,000 random windows read through it
+  loader    one pass of the training chain over the whole split (shuffle,
+            augmentation, batches of 128) with --loader_workers processes
+Each stage runs in a process of its own; its peak RSS is that process tree's
+largest resident set (`wait4`), so sizes do not share memory. The results
+are kept in WORK_DIR/scale_results.json: a rerun measures only what is
+missing, so --fractions=...,1 after a first run adds the full size.
+
+Then, from the sizes measured: per stage the growth exponent of time against
+N (1.0 = constant cost per frame), the change of cost per frame from the
+smallest to the largest size, and RSS growth in bytes per frame (goal: at most
+64). The compute stages (a CNN epoch, extraction, an RNN epoch) are projected
+to the paper's size from step rates measured here (`--compute`). A PNG of time
+and RSS against N (log-log) goes to WORK_DIR/scale.png.
+"""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from absl import app, flags
+
+from affect_jax.synthetic import affwild2_at_scale
+
+_WORK_DIR = flags.DEFINE_string("work_dir", None, "Where releases and builds go.", required=True)
+_FRACTIONS = flags.DEFINE_list("fractions", ["0.01", "0.04", "0.16"], "Shares of 1,620,421.")
+_STAGES = flags.DEFINE_list(
+    "stages", ["generate", "build", "subsets", "windows", "loader"], "Stages to measure."
+)
+_LOADER_WORKERS = flags.DEFINE_integer("loader_workers", 2, "Grain worker processes.")
+_COMPUTE = flags.DEFINE_bool("compute", True, "Measure step rates and project compute stages.")
+_CHILD = flags.DEFINE_string("child", None, "Internal: run one stage in this process.")
+_FRAMES = flags.DEFINE_integer("frames", None, "Internal: the size the child stage runs at.")
+
+_DATASET = "affwild2/va"
+_BATCH = 128
+_WINDOW = 100
+_WINDOW_READS = 10_000
+_FEATURES = 300
+
+
+def _disk_mb(path: Path) -> float:
+    return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def _folders(frames: int) -> tuple[Path, Path]:
+    root = Path(_WORK_DIR.value) / f"n{frames}"
+    return root / "raw", root / "tfds"
+
+
+def _stage_generate(frames: int) -> dict:
+    raw, _ = _folders(frames)
+    summary = affwild2_at_scale.write_release(raw, frames)
+    total = sum(split["frames"] for split in summary["splits"].values())
+    return dict(frames=total, disk_mb=_disk_mb(raw))
+
+
+def _stage_build(frames: int) -> dict:
+    from affect_jax.data import building
+
+    raw, tfds_dir = _folders(frames)
+    shutil.rmtree(tfds_dir, ignore_errors=True)
+    builder = building.build_dataset(_DATASET, raw, tfds_dir)
+    splits = builder.info.splits
+    return dict(
+        frames=sum(s.num_examples for s in splits.values()),
+        disk_mb=_disk_mb(tfds_dir),
+        shards=sum(len(s.shard_lengths) for s in splits.values()),
+    )
+
+
+def _stage_subsets(frames: int) -> dict:
+    from affect_jax.data import label_reader, sources, va_balancing
+
+    source = sources.open_split(_DATASET, str(_folders(frames)[1]), "train")
+    labels = label_reader.read_labels(source, use_cache=False)
+    shares = {}
+    for mode in va_balancing.K_MAX_MODES:
+        result = va_balancing.select_indices(
+            labels["valence"], labels["arousal"], rule="reference", k_max_mode=mode, seed=0
+        )
+        shares[mode] = round(result.num_kept / len(source), 3)
+    return dict(frames=len(source), kept_share=shares)
+
+
+def _stage_windows(frames: int) -> dict:
+    from affect_jax.data import label_reader, sources, windows
+
+    tfds_dir = _folders(frames)[1]
+    store = tfds_dir.parent / "feature_store"
+    source = sources.open_split(_DATASET, str(tfds_dir), "train")
+    frame_numbers = label_reader.read_labels(source, ("frame",))["frame"]
+    if not (store / "features.npy").exists():  # Written once, untimed.
+        store.mkdir(exist_ok=True)
+        rows = len(frame_numbers)
+        features = np.lib.format.open_memmap(
+            store / "partial.npy", "w+", np.float16, (rows, _FEATURES)
+        )
+        rng = np.random.default_rng(0)
+        for start in range(0, rows, 65_536):
+            stop = min(rows, start + 65_536)
+            features[start:stop] = rng.standard_normal((stop - start, _FEATURES))
+        features.flush()
+        del features
+        os.replace(store / "partial.npy", store / "features.npy")
+    start = time.perf_counter()
+    features = np.load(store / "features.npy", mmap_mode="r")
+    # A new video starts where the frame number does not go up.
+    video_ids = np.concatenate([[0], np.cumsum(np.diff(frame_numbers) <= 0)])
+    starts = windows.window_starts(video_ids, frame_numbers, _WINDOW)
+    index_s = time.perf_counter() - start
+    view = windows.WindowSource(
+        features, np.zeros((len(features), 2), np.float32), starts, _WINDOW, "next"
+    )
+    for index in np.random.default_rng(1).integers(0, len(view), _WINDOW_READS).tolist():
+        view[index]
+    return dict(
+        frames=len(features),
+        windows=len(starts),
+        index_s=round(index_s, 3),
+        store_mb=_disk_mb(store),
+    )
+
+
+def _stage_loader(frames: int) -> dict:
+    import grain
+
+    from affect_jax.data import augment, sources
+
+    source = sources.open_split(_DATASET, str(_folders(frames)[1]), "train")
+    dataset = grain.MapDataset.source(source).shuffle(seed=0)
+    dataset = dataset.random_map(augment.RandomAugment(augment.AugmentConfig()), seed=1)
+    batches = dataset.batch(_BATCH, drop_remainder=True).to_iter_dataset(
+        grain.ReadOptions(num_threads=2, prefetch_buffer_size=4)
+    )
+    if _LOADER_WORKERS.value:
+        batches = batches.mp_prefetch(
+            grain.MultiprocessingOptions(num_workers=_LOADER_WORKERS.value)
+        )
+    count = 0
+    for batch in batches:
+        count += len(batch["image"])
+    return dict(frames=count, workers=_LOADER_WORKERS.value)
+
+
+_STAGE_FUNCTIONS = {
+    "generate": _stage_generate,
+    "build": _stage_build,
+    "subsets": _stage_subsets,
+    "windows": _stage_windows,
+    "loader": _stage_loader,
+}
+
+
+def _run_child(stage: str, frames: int) -> dict:
+    """Runs `stage` at `frames` in a fresh process; adds its wall time and peak RSS."""
+    command = [
+        sys.executable,
+        __file__,
+        f"--child={stage}",
+        f"--frames={frames}",
+        f"--work_dir={_WORK_DIR.value}",
+        f"--loader_workers={_LOADER_WORKERS.value}",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"stage {stage} at {frames} failed (exit {process.returncode})")
+    result = json.loads(output.strip().splitlines()[-1])
+    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    result["frames_per_s"] = round(result["frames"] / result["seconds"])
+    return result
+
+
+def _child_main(stage: str, frames: int) -> None:
+    from affect_jax import startup
+
+    startup.start_process(computes=stage == "loader")
+    start = time.perf_counter()
+    result = _STAGE_FUNCTIONS[stage](frames)
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    print(json.dumps(result), flush=True)
+
+
+def _compute_rates() -> dict:
+    """Frames/s of the reference CNN's train and extraction steps and windows/s of the
+    3-layer GRU's train step, on this machine (random inputs, a few steps each)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import jax
+    from timing import median_seconds, project_train_rate
+
+    from affect_jax.config import load_config
+    from affect_jax.models.cnn import FrameCNN
+    from affect_jax.models.registry import FRAME_SHAPE
+    from affect_jax.models.rnn import SequenceRegressor
+    from affect_jax.training import sharding, steps
+
+    rng = np.random.default_rng(0)
+    cnn_config = load_config("affwild2_cnn", "")
+    images = rng.integers(0, 256, (cnn_config.batch_size, *FRAME_SHAPE), dtype=np.uint8)
+    targets = rng.uniform(-1, 1, (cnn_config.batch_size, 2)).astype(np.float32)
+    cnn_train, _ = project_train_rate(FrameCNN(), cnn_config, images, targets, 5)
+    mesh = sharding.make_data_mesh()
+    state = steps.create_train_state(
+        FrameCNN(), cnn_config, mesh, jax.ShapeDtypeStruct(images.shape, images.dtype)
+    )
+    predict = steps.make_predict_step(mesh, return_features=True)
+    batch = {"inputs": jax.device_put(rng.integers(0, 256, (256, *FRAME_SHAPE), dtype=np.uint8))}
+    extract = 256 / median_seconds(lambda: jax.block_until_ready(predict(state, batch)), 5)
+    rnn_config = load_config("affwild2_rnn", "layers=3")
+    windows = rng.normal(size=(rnn_config.batch_size, _WINDOW, _FEATURES)).astype(np.float32)
+    window_targets = rng.uniform(-1, 1, (rnn_config.batch_size, 2)).astype(np.float32)
+    gru = SequenceRegressor(cell="gru", layer_sizes=(100, 100, 50))
+    rnn_train, _ = project_train_rate(gru, rnn_config, windows, window_targets, 5)
+    return dict(cnn_train=cnn_train, extract=extract, rnn_train=rnn_train)
+
+
+def _growth(rows: list[dict]) -> dict:
+    """Exponent of time in N, cost per frame change, RSS bytes per extra frame."""
+    rows = sorted(rows, key=lambda r: r["frames"])
+    n = np.array([r["frames"] for r in rows], float)
+    seconds = np.array([r["seconds"] for r in rows], float)
+    rss = np.array([r["peak_rss_mb"] for r in rows], float)
+    exponent = np.polyfit(np.log(n), np.log(seconds), 1)[0] if len(rows) > 1 else math.nan
+    per_frame = (seconds[-1] / n[-1]) / (seconds[0] / n[0])
+    rss_slope = (rss[-1] - rss[0]) * 1e6 / (n[-1] - n[0]) if len(rows) > 1 else math.nan
+    return dict(exponent=exponent, per_frame_change=per_frame, rss_bytes_per_frame=rss_slope)
+
+
+def _plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (time_axis, rss_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for stage, by_size in results["stages"].items():
+        rows = sorted(by_size.values(), key=lambda r: r["frames"])
+        n = [r["frames"] for r in rows]
+        time_axis.loglog(n, [r["seconds"] for r in rows], "o-", label=stage)
+        rss_axis.semilogx(n, [r["peak_rss_mb"] for r in rows], "o-", label=stage)
+    time_axis.set(xlabel="frames", ylabel="wall seconds", title="Time against size")
+    rss_axis.set(xlabel="frames", ylabel="peak RSS (MB)", title="Memory against size")
+    for axis in (time_axis, rss_axis):
+        axis.grid(True, which="both", alpha=0.3)
+        axis.axvline(affwild2_at_scale.PAPER_TRAIN_FRAMES, color="gray", ls=":", lw=1)
+    time_axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def _report(results: dict) -> None:
+    print(f"\n{results['machine']}")
+    print("\n| stage | frames | seconds | frames/s | peak RSS MB | disk MB | notes |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for stage, by_size in results["stages"].items():
+        for row in sorted(by_size.values(), key=lambda r: r["frames"]):
+            notes = {
+                k: v
+                for k, v in row.items()
+                if k in ("shards", "kept_share", "windows", "index_s", "workers", "store_mb")
+            }
+            print(
+                f"| {stage} | {row['frames']:,} | {row['seconds']:.1f} | "
+                f"{row['frames_per_s']:,} | {row['peak_rss_mb']:.0f} | "
+                f"{row.get('disk_mb', 0):,.0f} | {json.dumps(notes) if notes else ''} |"
+            )
+    print(
+        "\n| stage | time exponent in N | cost per frame, largest / smallest | "
+        "RSS growth, bytes per frame |\n|---|---:|---:|---:|"
+    )
+    for stage, by_size in results["stages"].items():
+        growth = _growth(list(by_size.values()))
+        print(
+            f"| {stage} | {growth['exponent']:.2f} | {growth['per_frame_change']:.2f} | "
+            f"{growth['rss_bytes_per_frame']:.0f} |"
+        )
+    rates = results.get("compute_rates")
+    if rates:
+        paper = affwild2_at_scale.PAPER_TRAIN_FRAMES
+        all_frames = paper * (
+            1 + affwild2_at_scale.PAPER_VALIDATION_VIDEOS / affwild2_at_scale.PAPER_TRAIN_VIDEOS
+        )
+        projections = {
+            "CNN epoch, subset 3 (1,030,963 frames)": 1_030_963 / rates["cnn_train"],
+            "CNN epoch, all training frames": paper / rates["cnn_train"],
+            f"extraction, train + validation (~{all_frames:,.0f} frames)": all_frames
+            / rates["extract"],
+            "RNN epoch (1,496,928 windows of 100)": 1_496_928 / rates["rnn_train"],
+        }
+        print(
+            "\nCompute stages at the paper's size, projected from step rates measured here "
+            f"(CNN train {rates['cnn_train']:.0f} frames/s, extraction "
+            f"{rates['extract']:.0f} frames/s, GRU train {rates['rnn_train']:.0f} "
+            "windows/s):"
+        )
+        for name, seconds in projections.items():
+            print(f"  {name}: {seconds / 3600:.1f} h")
+
+
+def main(argv: Sequence[str]) -> None:
+    del argv
+    if _CHILD.value:
+        _child_main(_CHILD.value, _FRAMES.value)
+        return
+    work = Path(_WORK_DIR.value)
+    work.mkdir(parents=True, exist_ok=True)
+    results_path = work / "scale_results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {"stages": {}}
+    sys.path.insert(0, str(Path(__file__).parent))
+    from check_report import cpu_line
+
+    results["machine"] = cpu_line()
+    sizes = [round(float(f) * affwild2_at_scale.PAPER_TRAIN_FRAMES) for f in _FRACTIONS.value]
+    for frames in sorted(sizes):
+        for stage in _STAGES.value:
+            done = results["stages"].setdefault(stage, {})
+            if str(frames) in done:
+                continue
+            print(f"{stage} at {frames:,} training frames ...", flush=True)
+            done[str(frames)] = _run_child(stage, frames)
+            print(f"  {json.dumps(done[str(frames)])}", flush=True)
+            results_path.write_text(json.dumps(results, indent=1))
+    if _COMPUTE.value and "compute_rates" not in results:
+        results["compute_rates"] = _compute_rates()
+        results_path.write_text(json.dumps(results, indent=1))
+    _report(results)
+    _plot(results, work / "scale.png")
+    print(f"\nPlot: {work / 'scale.png'}; results: {results_path}")
+
+
+if __name__ == "__main__":
+    app.run(main)
