@@ -15,6 +15,8 @@ again and it builds from the start.
 from __future__ import annotations
 
 import ast
+import signal
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,13 +61,26 @@ def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     startup.start_process(computes=False)
-    with runtime.one_line_errors():
-        builder = build_dataset(
-            _DATASET.value,
-            _MANUAL_DIR.value,
-            _DATA_DIR.value,
-            builder_options(_BUILDER_OPTION.value),
+    # A scheduler's SIGTERM ends the build like Ctrl-C does: with the message below.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with runtime.one_line_errors():
+            builder = build_dataset(
+                _DATASET.value,
+                _MANUAL_DIR.value,
+                _DATA_DIR.value,
+                builder_options(_BUILDER_OPTION.value),
+            )
+    except KeyboardInterrupt:
+        print(
+            f"Interrupted: {_DATASET.value} is not built. What was written sits in an "
+            f"incomplete.* folder under {Path(_DATA_DIR.value).expanduser()} that nothing "
+            "loads and that may be deleted; run the same command again to build it from "
+            "the start.",
+            file=sys.stderr,
+            flush=True,
         )
+        sys.exit(130)
     for split, info in builder.info.splits.items():
         print(f"{split}: {info.num_examples} examples")
     report = read_build_report(builder)
@@ -78,6 +93,11 @@ def main(argv: Sequence[str]) -> None:
     print(f"Load a split ({', '.join(builder.info.splits)}) with:")
     for split in builder.info.splits:
         print(f"  tfds.builder({name!r}, data_dir={data_dir!r}).as_data_source({split!r})")
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    del signum, frame
+    raise KeyboardInterrupt
 
 
 def run() -> None:

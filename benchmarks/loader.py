@@ -25,7 +25,7 @@ import grain
 import numpy as np
 from absl import app, flags
 
-from affect_jax.data import augment, building, record_source, sources
+from affect_jax.data import augment, building, pipeline, record_source, sources
 
 _TFDS_DIR = flags.DEFINE_string("tfds_dir", None, "A built affwild2/va; default: build one.")
 _WORKERS = flags.DEFINE_list("workers", ["0", "2"], "Grain worker counts to measure.")
@@ -85,12 +85,11 @@ def loader_rate(
     source, workers: int, augmented: bool, batch_size: int, batches: int, read_threads: int
 ) -> float:
     """Steady-state frames/s of the training chain over `batches` batches of `batch_size`."""
-    # The trainer's chain without its record -> model-example step (an
-    # np.asarray per field, negligible here, and an API still moving).
-    dataset = grain.MapDataset.source(source).shuffle(seed=0).repeat(None)
-    if augmented:
-        dataset = dataset.random_map(augment.RandomAugment(augment.AugmentConfig()), seed=1)
-    iter_dataset = dataset.batch(batch_size, drop_remainder=True).to_iter_dataset(
+    # The trainer's chain (pipeline.training_blocks) without its record ->
+    # model-example step (an np.asarray per field, negligible here).
+    augmentation = augment.RandomAugment(augment.AugmentConfig()) if augmented else None
+    iter_dataset = pipeline.training_blocks(source, None, 0, batch_size, augmentation)
+    iter_dataset = iter_dataset.to_iter_dataset(
         grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=4)
     )
     if workers:

@@ -56,6 +56,7 @@ _BATCH = 128
 _WINDOW = 100
 _WINDOW_READS = 10_000
 _FEATURES = 300
+_STAGE_START = [0.0]  # When the child's stage began (perf_counter).
 
 
 def _disk_mb(path: Path) -> float:
@@ -144,22 +145,33 @@ def _stage_windows(frames: int) -> dict:
 def _stage_loader(frames: int) -> dict:
     import grain
 
-    from affect_jax.data import augment, sources
+    from affect_jax.data import augment, pipeline, sources
 
     source = sources.open_split(_DATASET, str(_folders(frames)[1]), "train")
-    dataset = grain.MapDataset.source(source).shuffle(seed=0)
-    dataset = dataset.random_map(augment.RandomAugment(augment.AugmentConfig()), seed=1)
-    batches = dataset.batch(_BATCH, drop_remainder=True).to_iter_dataset(
+    augmentation = augment.RandomAugment(augment.AugmentConfig())
+    # The trainer's chain: its blocks, read threads and worker processes.
+    blocks = pipeline.training_blocks(source, None, 0, _BATCH, augmentation)
+    batches = blocks[: len(source) // _BATCH].to_iter_dataset(
         grain.ReadOptions(num_threads=2, prefetch_buffer_size=4)
     )
     if _LOADER_WORKERS.value:
         batches = batches.mp_prefetch(
             grain.MultiprocessingOptions(num_workers=_LOADER_WORKERS.value)
         )
-    count = 0
-    for batch in batches:
+    iterator = iter(batches)
+    count = len(next(iterator)["image"])  # Workers started and their buffers filling.
+    start = time.perf_counter()
+    first_batch_s = start - _STAGE_START[0]
+    for batch in iterator:
         count += len(batch["image"])
-    return dict(frames=count, workers=_LOADER_WORKERS.value)
+    steady = (count - _BATCH) / (time.perf_counter() - start)
+    iterator.close()  # Stops the workers and frees their shared memory.
+    return dict(
+        frames=count,
+        workers=_LOADER_WORKERS.value,
+        first_batch_s=round(first_batch_s, 1),
+        steady_frames_per_s=round(steady),
+    )
 
 
 _STAGE_FUNCTIONS = {
@@ -197,9 +209,9 @@ def _child_main(stage: str, frames: int) -> None:
     from affect_jax import startup
 
     startup.start_process(computes=stage == "loader")
-    start = time.perf_counter()
+    _STAGE_START[0] = time.perf_counter()
     result = _STAGE_FUNCTIONS[stage](frames)
-    result["seconds"] = round(time.perf_counter() - start, 2)
+    result["seconds"] = round(time.perf_counter() - _STAGE_START[0], 2)
     print(json.dumps(result), flush=True)
 
 
@@ -279,7 +291,17 @@ def _report(results: dict) -> None:
             notes = {
                 k: v
                 for k, v in row.items()
-                if k in ("shards", "kept_share", "windows", "index_s", "workers", "store_mb")
+                if k
+                in (
+                    "shards",
+                    "kept_share",
+                    "windows",
+                    "index_s",
+                    "workers",
+                    "store_mb",
+                    "first_batch_s",
+                    "steady_frames_per_s",
+                )
             }
             print(
                 f"| {stage} | {row['frames']:,} | {row['seconds']:.1f} | "

@@ -21,6 +21,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from affect_jax.data import augment as augment_lib
 from affect_jax.tasks.registry import Task
 
 
@@ -101,34 +102,81 @@ def _mapped(dataset: grain.MapDataset, transform: grain.transforms.Map | None):
     return dataset if transform is None else dataset.map(transform)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Positioned(grain.transforms.MapWithIndex):
+    """Record index -> (position in the training stream, record index)."""
+
+    def map_with_index(self, position: int, index: int) -> tuple[int, int]:
+        return position, index
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadBlock(grain.transforms.Map):
+    """A block of (stream position, record index) pairs -> its examples, stacked.
+
+    Reads, augments and converts the block's records in one call: Grain's own
+    per-element work (statistics, metrics, a random generator per record) cost
+    more than reading a record did, so it runs once per block instead.
+    """
+
+    source: Any
+    transform: grain.transforms.Map | None
+    augment: Any  # augment.RandomAugment | None; `with_uniforms(element, uniforms)`.
+    seed: int
+
+    def map(self, block: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
+        positions, indices = block
+        elements = [self.source[int(index)] for index in indices]
+        if self.augment is not None:
+            uniforms = augment_lib.row_uniforms(
+                self.seed, positions, augment_lib.UNIFORMS_PER_TRANSFORM
+            )
+            elements = [
+                self.augment.with_uniforms(e, u) for e, u in zip(elements, uniforms, strict=True)
+            ]
+        if self.transform is not None:
+            elements = [self.transform.map(element) for element in elements]
+        return {key: np.stack([e[key] for e in elements]) for key in elements[0]}
+
+
+def training_blocks(
+    source: Any,
+    transform: grain.transforms.Map | None,
+    seed: int,
+    per_process_batch: int,
+    augment: Any = None,
+) -> grain.MapDataset:
+    """This process's training blocks as a lazy MapDataset (see `training_iterator`)."""
+    stream = grain.MapDataset.range(len(source)).shuffle(seed=seed).repeat(None)
+    blocks = stream.map_with_index(_Positioned()).batch(per_process_batch, drop_remainder=True)
+    # Lazy: each process reads and decodes only the blocks it takes.
+    return process_shard(blocks).map(ReadBlock(source, transform, augment, seed + 1))
+
+
 def training_iterator(
     source: Any,
     transform: grain.transforms.Map | None,
     config: ml_collections.ConfigDict,
     per_process_batch: int,
-    augment: grain.transforms.RandomMap | None = None,
+    augment: Any = None,
 ) -> grain.DatasetIterator:
     """Infinite, shuffled, batched training iterator over this process's rows.
 
     One global order for every process count: the whole set is shuffled (a new
-    order every epoch) and augmented by global position, then cut into blocks of
-    b = B / P rows, and process p takes blocks p, p + P, p + 2P, ... Global
-    batch k (the P processes' blocks side by side) is therefore rows kB .. kB +
-    B - 1 in that order on 1 host or on P hosts (each of which reads and decodes
-    only its b), so a multi-host run trains on exactly what a single-host run
-    with the same global batch would, row for row: dropout masks, drawn per row
-    of the global batch, fall on the same examples too.
+    order every epoch), then cut into blocks of b = B / P rows, and process p
+    takes blocks p, p + P, p + 2P, ... Global batch k (the P processes' blocks
+    side by side) is therefore rows kB .. kB + B - 1 in that order on 1 host or
+    on P hosts (each of which reads and decodes only its b), so a multi-host run
+    trains on exactly what a single-host run with the same global batch would,
+    row for row: augmentation (drawn from each row's position in the stream) and
+    dropout masks (drawn per row of the global batch) fall on the same examples.
 
     `source` is already the sampled training set (e.g. a VA-balanced subset).
-    `augment` draws from Grain's per-record random stream: a new transform every
-    epoch, and the same ones again after a resume.
+    `augment` (an `augment.RandomAugment`) gives a new transform every epoch,
+    and the same ones again after a resume.
     """
-    dataset = grain.MapDataset.source(source).shuffle(seed=config.seed).repeat(None)
-    if augment is not None:
-        dataset = dataset.random_map(augment, seed=config.seed + 1)
-    # Lazy: each process reads and decodes only the blocks it takes.
-    blocks = _mapped(dataset, transform).batch(per_process_batch, drop_remainder=True)
-    iter_dataset = process_shard(blocks).to_iter_dataset(_read_options(config))
+    blocks = training_blocks(source, transform, config.seed, per_process_batch, augment)
+    iter_dataset = blocks.to_iter_dataset(_read_options(config))
     if config.input.num_workers > 0:
         iter_dataset = iter_dataset.mp_prefetch(
             grain.MultiprocessingOptions(num_workers=config.input.num_workers),

@@ -11,6 +11,7 @@ Targets, by name:
   every  rows [t, t + W - 1] predict each of their own frames.
 """
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,19 @@ def predicted_rows(starts: np.ndarray, length: int, target: str) -> np.ndarray:
     return starts + (length if target == "next" else length - 1)
 
 
+@dataclasses.dataclass(frozen=True)
+class _MappedArray:
+    """Where a read-only memory-mapped array lies, to map it again in another process."""
+
+    filename: str
+    offset: int
+    shape: tuple[int, ...]
+    dtype: str
+
+    def open(self) -> np.memmap:
+        return np.memmap(self.filename, self.dtype, "r", self.offset, self.shape)
+
+
 class WindowSource:
     """Random access to (feature window, targets) pairs, for Grain.
 
@@ -96,6 +110,22 @@ class WindowSource:
 
     def __len__(self) -> int:
         return len(self._starts)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A memory-mapped store would pickle as a copy of all its rows (~1 GB at the
+        # paper's size, once per Grain worker): send where it lies instead.
+        state = dict(self.__dict__)
+        if isinstance(self._features, np.memmap):
+            features = self._features
+            state["_features"] = _MappedArray(
+                str(features.filename), features.offset, features.shape, features.dtype.str
+            )
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if isinstance(self._features, _MappedArray):
+            self._features = self._features.open()
 
     def scored_labels(self) -> np.ndarray:
         """The label rows the windows' outputs are scored on (all frames, with `every`)."""

@@ -40,7 +40,7 @@ PAPER_TRAIN_VIDEOS = 350
 PAPER_VALIDATION_VIDEOS = 70
 _FRAMES_PER_VIDEO = (1_000, 9_000)
 # Pool: identities (the last `_VALIDATION_IDENTITIES` for validation only),
-# a valence-arousal grid per axis, and head poses.
+# a valence-arousal grid per axis, and head poses: 243 faces per identity.
 _IDENTITIES = 48
 _VALIDATION_IDENTITIES = 8
 _GRID = 9
@@ -125,30 +125,44 @@ def _runs(n: int, share: float, run: tuple[int, int], rng: np.random.Generator) 
     return mask
 
 
-def render_pool(seed: int) -> list[bytes]:
-    """Every (identity, valence, arousal, pose) face, JPEG-encoded, in `_pool_index` order."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    grid = np.linspace(-1.0, 1.0, _GRID)
-    pool = []
-    for _ in range(_IDENTITIES):
-        identity = face_renderer.random_identity(rng)
+class FacePool:
+    """Each identity's faces (valence x arousal grid x poses, JPEG-encoded), rendered
+    the first time a video of that identity needs them: a small release renders only
+    the identities it uses."""
+
+    def __init__(self, seed: int):
+        self._seed = seed
+        self._faces: dict[int, list[bytes]] = {}
+
+    def faces(self, identity: int) -> list[bytes]:
+        """The identity's faces in `_pool_index` order (its valence, arousal and pose)."""
+        if identity not in self._faces:
+            self._faces[identity] = self._render(identity)
+        return self._faces[identity]
+
+    def _render(self, identity: int) -> list[bytes]:
+        # One stream per identity: the same faces whichever video asks first.
+        rng = np.random.default_rng([self._seed, 1, identity])
+        person = face_renderer.random_identity(rng)
+        grid = np.linspace(-1.0, 1.0, _GRID)
+        faces = []
         for valence in grid:
             for arousal in grid:
                 for pose in _POSES:
-                    image = face_renderer.render_face(identity, valence, arousal, pose, 0.0, rng)
+                    image = face_renderer.render_face(person, valence, arousal, pose, 0.0, rng)
                     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
                     assert ok, "OpenCV could not encode a JPEG"
-                    pool.append(jpeg.tobytes())
-    return pool
+                    faces.append(jpeg.tobytes())
+        return faces
 
 
-def _pool_index(identity: int, labels: np.ndarray, pose: np.ndarray) -> np.ndarray:
+def _pool_index(labels: np.ndarray, pose: np.ndarray) -> np.ndarray:
     cells = np.rint((labels + 1.0) / 2.0 * (_GRID - 1)).astype(int)
-    return ((identity * _GRID + cells[:, 0]) * _GRID + cells[:, 1]) * len(_POSES) + pose
+    return (cells[:, 0] * _GRID + cells[:, 1]) * len(_POSES) + pose
 
 
 def _write_video(
-    root: Path, split: str, name: str, num_frames: int, identity: int, pool, rng
+    root: Path, split: str, name: str, num_frames: int, identity: int, pool: FacePool, rng
 ) -> dict:
     """Writes one video's frames and VA file; returns its counts."""
     labels = skewed_labels(num_frames + 1, rng)
@@ -158,13 +172,14 @@ def _write_video(
     # The face follows its label with some noise, as in `affwild2_layout`.
     shown = np.clip(labels[:num_frames] + rng.normal(0, 0.15, (num_frames, 2)), -1, 1)
     pose = np.digitize(_smooth(num_frames, rng, (200, 2000)), (-0.33, 0.33))
-    entries = _pool_index(identity, shown, pose)
+    entries = _pool_index(shown, pose)
+    faces = pool.faces(identity)
 
     frame_dir = root / "cropped_aligned" / name
     frame_dir.mkdir(parents=True, exist_ok=True)
     for i in np.flatnonzero(~missing).tolist():
         with open(frame_dir / f"{i + 1:05d}.jpg", "wb") as file:
-            file.write(pool[entries[i]])
+            file.write(faces[entries[i]])
 
     num_lines = num_frames + 1 if rng.random() < 1 / 3 else num_frames
     rounded = np.round(labels[:num_lines], 3) + 0.0  # No "-0.000" in the real files.
@@ -218,8 +233,7 @@ def write_release(root: Path, train_frames: int = PAPER_TRAIN_FRAMES, seed: int 
     marker = root / affwild2_layout.MARKER_FILENAME
     marker.write_text(json.dumps(dict(complete=False, arguments=arguments)))
     start = time.monotonic()
-    pool = render_pool(seed)
-    logging.info("Rendered a pool of %d faces in %.1f s", len(pool), time.monotonic() - start)
+    pool = FacePool(seed)
 
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
     names = affwild2_layout.video_names(plan.num_train_videos, plan.num_validation_videos, rng)

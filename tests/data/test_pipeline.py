@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from affect_jax.data import pipeline, sources
+from affect_jax.data import augment, pipeline, sources
 from affect_jax.stages import inputs as stage_inputs
 from affect_jax.tasks import registry
 from tests.helpers import train_helpers
@@ -108,3 +108,49 @@ def test_every_process_count_gives_the_same_global_batches_row_for_row(monkeypat
     # Same examples in the same rows: dropout masks and any row-wise draw agree.
     np.testing.assert_array_equal(global_batches(2), single)
     np.testing.assert_array_equal(global_batches(4), single)
+
+
+def test_augmentation_is_per_row_and_the_same_on_any_process_count(monkeypatch):
+    """Each row's transform comes from its stream position: 1, 2 and 4 processes
+    augment the same example the same way, and a row's draws change per epoch."""
+    rng = np.random.default_rng(0)
+    source = [{"image": rng.integers(0, 256, (12, 12, 1), np.uint8), "id": np.int32(i)}
+              for i in range(21)]  # fmt: skip
+    augmentation = augment.RandomAugment(augment.AugmentConfig())
+
+    def global_batches(count: int) -> list[np.ndarray]:
+        monkeypatch.setattr(pipeline.jax, "process_count", lambda: count)
+        blocks = []
+        for index in range(count):
+            monkeypatch.setattr(pipeline.jax, "process_index", lambda index=index: index)
+            dataset = pipeline.training_blocks(source, None, 3, 8 // count, augmentation)
+            blocks.append([dataset[k] for k in range(6)])
+        return [
+            {key: np.concatenate([b[k][key] for b in blocks]) for key in ("image", "id")}
+            for k in range(6)
+        ]
+
+    single = global_batches(1)
+    for count in (2, 4):
+        for want, got in zip(single, global_batches(count), strict=True):
+            np.testing.assert_array_equal(want["id"], got["id"])
+            np.testing.assert_array_equal(want["image"], got["image"])
+    ids = np.concatenate([batch["id"] for batch in single])
+    images = np.concatenate([batch["image"] for batch in single])
+    # Unaugmented pixels never come out; the same record differs between epochs.
+    assert not any(np.array_equal(images[r], source[ids[r]]["image"]) for r in range(len(ids)))
+    first = {int(i): r for r, i in enumerate(ids[:21])}
+    again = [(first[int(i)], r) for r, i in enumerate(ids[21:42], start=21)]
+    assert all(not np.array_equal(images[a], images[b]) for a, b in again)
+
+
+def test_row_uniforms_are_uniform_and_a_function_of_seed_and_position():
+    positions = np.arange(20_000)
+    uniforms = augment.row_uniforms(7, positions, 7)
+    assert uniforms.shape == (20_000, 7) and uniforms.min() >= 0 and uniforms.max() < 1
+    assert abs(uniforms.mean() - 0.5) < 0.005 and abs(uniforms.var() - 1 / 12) < 0.002
+    # Columns and neighbouring rows are uncorrelated.
+    assert np.abs(np.corrcoef(uniforms.T)[np.triu_indices(7, 1)]).max() < 0.03
+    assert abs(np.corrcoef(uniforms[:-1, 0], uniforms[1:, 0])[0, 1]) < 0.03
+    np.testing.assert_array_equal(augment.row_uniforms(7, positions[5:9], 7), uniforms[5:9])
+    assert not np.array_equal(augment.row_uniforms(8, positions[:4], 7), uniforms[:4])

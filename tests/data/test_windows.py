@@ -95,3 +95,20 @@ def test_videos_shorter_than_the_window_are_counted():
         "videos": 2,
         "videos_without_windows": 1,
     }
+
+
+def test_a_memory_mapped_store_goes_to_workers_by_path_not_by_copy(tmp_path):
+    """Grain workers get the source pickled: a 1 GB store must not travel as 1 GB."""
+    import pickle
+
+    features = np.random.default_rng(0).standard_normal((5000, 300)).astype(np.float16)
+    np.save(tmp_path / "features.npy", features)
+    mapped = np.load(tmp_path / "features.npy", mmap_mode="r")
+    labels = np.zeros((5000, 2), np.float32)
+    starts = windows.window_starts(np.zeros(5000, np.int32), np.arange(5000), 100)
+    source = windows.WindowSource(mapped, labels, starts, 100, "next")
+    shipped = pickle.dumps(source)
+    assert len(shipped) < len(starts) * 8 + labels.nbytes + 10_000  # Not the 3 MB of features.
+    received = pickle.loads(shipped)
+    for index in (0, 17, len(source) - 1):
+        np.testing.assert_array_equal(received[index]["inputs"], source[index]["inputs"])

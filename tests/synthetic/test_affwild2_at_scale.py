@@ -1,8 +1,10 @@
 """The synthetic Aff-Wild2 at the paper's scale: its counts, its quirks, its label skew."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -58,6 +60,7 @@ def test_a_small_release_from_the_command_line_builds_with_every_quirk(tmp_path)
                   for split in ("train", "validation")}  # fmt: skip
     assert not identities["train"] & identities["validation"]
 
+    _kill_a_build_part_way(raw, tmp_path / "tfds")
     builder = building.build_dataset("affwild2/va", raw, tmp_path / "tfds")
     assert builder.info.splits["train"].num_examples == train["usable_frames"]
     built = label_reader.read_labels(
@@ -78,3 +81,24 @@ def test_it_refuses_a_foreign_folder_and_other_datasets(tmp_path):
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode != 0 and "VA set only" in result.stderr
+
+
+def _kill_a_build_part_way(raw, data_dir):
+    """SIGTERM once records are being written: the build says so and how to rerun,
+    and what it wrote never loads."""
+    build = subprocess.Popen(
+        [sys.executable, "-m", "affect_jax.build", "--dataset=affwild2/va",
+         f"--manual_dir={raw}", f"--data_dir={data_dir}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(data_dir.glob("affwild2/va/incomplete.*/*.streaming-*")):
+        assert build.poll() is None and time.monotonic() < deadline, "no records written"
+        time.sleep(0.02)
+    build.send_signal(signal.SIGTERM)
+    _, stderr = build.communicate(timeout=60)
+    assert build.returncode == 130, stderr[-2000:]
+    assert "Interrupted: affwild2/va is not built" in stderr
+    assert "run the same command again" in stderr
+    with pytest.raises(sources.DatasetNotBuiltError):
+        sources.open_split("affwild2/va", str(data_dir), "train")
