@@ -13,6 +13,12 @@ Per size N (usable training frames; `--preset=paper_scale` at N/1,620,421):
             10,000 random windows read through it
   loader    one pass of the training chain over the whole split (shuffle,
             augmentation, batches of 128) with --loader_workers processes
+and, with --stages=cnn_train,extract,rnn_train (minutes each; run them at the
+small sizes), the command lines themselves on that data:
+  cnn_train the quickstart CNN on VA-bin subset 3, 40 steps, then its pass
+            over the validation split (memory against N)
+  extract   its features for every frame (the store the windows read)
+  rnn_train the quickstart GRU over that store, 40 steps, then its evaluation
 Each stage runs in a process of its own; its peak RSS is that process tree's
 largest resident set (`wait4`), so sizes do not share memory. The results
 are kept in WORK_DIR/scale_results.json: a rerun measures only what is
@@ -57,6 +63,22 @@ _WINDOW = 100
 _WINDOW_READS = 10_000
 _FEATURES = 300
 _STAGE_START = [0.0]  # When the child's stage began (perf_counter).
+_TRAIN_STEPS = 40
+# Per-stage facts the table shows beside the figures.
+_NOTES = (
+    "shards",
+    "kept_share",
+    "windows",
+    "index_s",
+    "workers",
+    "store_mb",
+    "first_batch_s",
+    "steady_frames_per_s",
+    "end_rssanon_mb",
+    "end_rssfile_mb",
+    "steps",
+)
+_REPO = Path(__file__).resolve().parents[1]
 
 
 def _disk_mb(path: Path) -> float:
@@ -174,13 +196,54 @@ def _stage_loader(frames: int) -> dict:
     )
 
 
-_STAGE_FUNCTIONS = {
-    "generate": _stage_generate,
-    "build": _stage_build,
-    "subsets": _stage_subsets,
-    "windows": _stage_windows,
-    "loader": _stage_loader,
-}
+def _main(*arguments: str) -> None:
+    """Runs `python -m affect_jax.main` with `arguments` (its peak RSS counts as this stage's)."""
+    command = [sys.executable, "-m", "affect_jax.main", *arguments]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=_REPO)
+
+
+def _stage_cnn_train(frames: int) -> dict:
+    """The quickstart CNN on subset 3 for a fixed number of steps, then its evaluation
+    over the whole validation split: memory against N (its time is mostly that pass)."""
+    tfds_dir = _folders(frames)[1]
+    workdir = tfds_dir.parent / "cnn"
+    shutil.rmtree(workdir, ignore_errors=True)
+    _main(
+        "--config=configs/affwild2_cnn.py:quickstart,subset=3",
+        f"--workdir={workdir}",
+        f"--config.dataset.data_dir={tfds_dir}",
+        f"--config.num_train_steps={_TRAIN_STEPS}",
+        f"--config.eval_every_steps={_TRAIN_STEPS}",
+    )
+    return dict(frames=frames, steps=_TRAIN_STEPS)
+
+
+def _stage_extract(frames: int) -> dict:
+    """Features of every train and validation frame from that CNN."""
+    root = _folders(frames)[1].parent
+    shutil.rmtree(root / "features", ignore_errors=True)
+    _main(
+        "--config=configs/affwild2_extract.py",
+        f"--workdir={root / 'features'}",
+        f"--config.extract.cnn_workdir={root / 'cnn'}",
+    )
+    stores = root / "features" / "features"
+    rows = sum(len(np.load(d / "features.npy", mmap_mode="r")) for d in stores.iterdir())
+    return dict(frames=rows, disk_mb=_disk_mb(stores))
+
+
+def _stage_rnn_train(frames: int) -> dict:
+    """The quickstart GRU over that store for a fixed number of steps, then its evaluation."""
+    root = _folders(frames)[1].parent
+    shutil.rmtree(root / "rnn", ignore_errors=True)
+    _main(
+        "--config=configs/affwild2_rnn.py:quickstart",
+        f"--workdir={root / 'rnn'}",
+        f"--config.rnn.features_dir={root / 'features' / 'features'}",
+        f"--config.num_train_steps={_TRAIN_STEPS}",
+        f"--config.eval_every_steps={_TRAIN_STEPS}",
+    )
+    return dict(frames=frames, steps=_TRAIN_STEPS)
 
 
 def _run_child(stage: str, frames: int) -> dict:
@@ -208,16 +271,26 @@ def _run_child(stage: str, frames: int) -> dict:
 def _child_main(stage: str, frames: int) -> None:
     from affect_jax import startup
 
-    startup.start_process(computes=stage == "loader")
+    # As the command lines start: XLA:CPU flags, freed memory kept.
+    startup.start_process(computes=stage in ("loader", "compute"))
     _STAGE_START[0] = time.perf_counter()
     result = _STAGE_FUNCTIONS[stage](frames)
     result["seconds"] = round(time.perf_counter() - _STAGE_START[0], 2)
+    # Resident memory at the end, split: a memory-mapped store's pages are file
+    # pages (clean, given back under pressure), not heap.
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile"):
+                result[f"end_{key.lower()}_mb"] = round(int(value.split()[0]) / 1024, 1)
     print(json.dumps(result), flush=True)
 
 
-def _compute_rates() -> dict:
+def _stage_compute(frames: int) -> dict:
     """Frames/s of the reference CNN's train and extraction steps and windows/s of the
     3-layer GRU's train step, on this machine (random inputs, a few steps each)."""
+    del frames
     sys.path.insert(0, str(Path(__file__).parent))
     import jax
     from timing import median_seconds, project_train_rate
@@ -245,7 +318,20 @@ def _compute_rates() -> dict:
     window_targets = rng.uniform(-1, 1, (rnn_config.batch_size, 2)).astype(np.float32)
     gru = SequenceRegressor(cell="gru", layer_sizes=(100, 100, 50))
     rnn_train, _ = project_train_rate(gru, rnn_config, windows, window_targets, 5)
-    return dict(cnn_train=cnn_train, extract=extract, rnn_train=rnn_train)
+    return dict(frames=1, cnn_train=cnn_train, extract=extract, rnn_train=rnn_train)
+
+
+_STAGE_FUNCTIONS = {
+    "generate": _stage_generate,
+    "build": _stage_build,
+    "subsets": _stage_subsets,
+    "windows": _stage_windows,
+    "loader": _stage_loader,
+    "cnn_train": _stage_cnn_train,
+    "extract": _stage_extract,
+    "rnn_train": _stage_rnn_train,
+    "compute": _stage_compute,
+}
 
 
 def _growth(rows: list[dict]) -> dict:
@@ -288,21 +374,7 @@ def _report(results: dict) -> None:
     print("|---|---:|---:|---:|---:|---:|---|")
     for stage, by_size in results["stages"].items():
         for row in sorted(by_size.values(), key=lambda r: r["frames"]):
-            notes = {
-                k: v
-                for k, v in row.items()
-                if k
-                in (
-                    "shards",
-                    "kept_share",
-                    "windows",
-                    "index_s",
-                    "workers",
-                    "store_mb",
-                    "first_batch_s",
-                    "steady_frames_per_s",
-                )
-            }
+            notes = {k: v for k, v in row.items() if k in _NOTES}
             print(
                 f"| {stage} | {row['frames']:,} | {row['seconds']:.1f} | "
                 f"{row['frames_per_s']:,} | {row['peak_rss_mb']:.0f} | "
@@ -365,7 +437,7 @@ def main(argv: Sequence[str]) -> None:
             print(f"  {json.dumps(done[str(frames)])}", flush=True)
             results_path.write_text(json.dumps(results, indent=1))
     if _COMPUTE.value and "compute_rates" not in results:
-        results["compute_rates"] = _compute_rates()
+        results["compute_rates"] = _run_child("compute", 0)
         results_path.write_text(json.dumps(results, indent=1))
     _report(results)
     _plot(results, work / "scale.png")

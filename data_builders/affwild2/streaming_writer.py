@@ -25,12 +25,14 @@ from absl import logging
 from array_record.python import array_record_module
 from tensorflow_datasets.core import example_serializer
 
+from data_builders import example_encoder
 from data_builders.errors import RawDataError
 
 # Shards of about this size: few files, yet small enough to copy around.
 SHARD_BYTES = 256 << 20
-# TFDS's own setting: every record is its own chunk, for fast random access.
-_WRITER_OPTIONS = "group_size:1"
+# TFDS's own setting: every record is its own chunk, for fast random access;
+# zstd level 1 writes twice as fast as the default 3, for the same size here.
+_WRITER_OPTIONS = "group_size:1,zstd:1"
 
 
 def _write_split(
@@ -41,6 +43,9 @@ def _write_split(
 ) -> tfds.core.SplitInfo:
     features = builder.info.features
     serializer = example_serializer.ExampleSerializer(features.get_serialized_info())
+    encode = example_encoder.example_encoder(features) or (
+        lambda example: serializer.serialize_example(features.encode_example(example))
+    )
     # Private in TFDS, but the one place that knows the shard naming scheme.
     template = builder._get_filename_template(split_name=split)  # pylint: disable=protected-access
     temporary = []  # Final names need the shard count, known only at the end.
@@ -49,7 +54,7 @@ def _write_split(
     writer = None
     for _, example in examples:
         try:
-            record = serializer.serialize_example(features.encode_example(example))
+            record = encode(example)
         except Exception as error:
             raise RawDataError(
                 f"Cannot encode an example of split {split!r}: "

@@ -12,6 +12,7 @@ import tensorflow_datasets as tfds
 
 from affect_jax.data import building, sources
 from affect_jax.synthetic import affwild2_layout
+from data_builders import example_encoder
 from data_builders.affwild2 import affwild2, frames, make_dummy_data, streaming_writer
 
 DUMMY_DATA = make_dummy_data.DUMMY_DATA
@@ -218,6 +219,41 @@ def test_streaming_writer_shards_and_matches_tfds_writer(tmp_path, monkeypatch):
             assert a.keys() == b.keys()
             for key in a:
                 np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_multitask_records_match_tfds_writer_field_for_field(tmp_path, monkeypatch):
+    """Class labels, int8 and bool tensors, presence flags: our encoder writes what
+    TFDS's encode_example + serializer would, read back through TFDS."""
+    raw = tmp_path / "raw"
+    affwild2_layout.write_affwild2_layout(
+        raw, seed=3, tasks=("va", "expr", "au"), **affwild2_layout.PRESETS["tiny"]
+    )
+    ours = building.build_dataset("affwild2/multitask", raw, tmp_path / "ours")
+    monkeypatch.setattr(example_encoder, "example_encoder", lambda features: None)
+    theirs = building.build_dataset("affwild2/multitask", raw, tmp_path / "theirs")
+    for split in ("train", "validation"):
+        ours_records, theirs_records = _records(ours, split), _records(theirs, split)
+        assert len(ours_records) == len(theirs_records) > 0
+        for a, b in zip(ours_records, theirs_records, strict=True):
+            assert a.keys() == b.keys()
+            for key in a:
+                assert type(a[key]) is type(b[key]), key
+                np.testing.assert_array_equal(a[key], b[key])
+                if isinstance(a[key], np.ndarray):
+                    assert a[key].dtype == b[key].dtype, key
+
+
+def test_the_encoder_refuses_what_the_features_do_not_hold(dummy_builder):
+    encode = example_encoder.example_encoder(dummy_builder.info.features)
+    good = {"image": np.zeros((96, 96, 1), np.uint8), "valence": 0.5, "arousal": -0.25,
+            "video": "v", "frame": 3}  # fmt: skip
+    assert isinstance(encode(good), bytes)
+    with pytest.raises(ValueError, match=r"image: shape \(96, 96\)"):
+        encode({**good, "image": np.zeros((96, 96), np.uint8)})
+    with pytest.raises(ValueError, match="frame: float64 values for a int32 feature"):
+        encode({**good, "frame": 2.5})
+    with pytest.raises(ValueError, match="Example fields"):
+        encode({key: value for key, value in good.items() if key != "video"})
 
 
 def test_registered_info_and_default_config_like_the_tfds_harness(dummy_builder):
