@@ -72,8 +72,8 @@ def stage_rates(data_dir: str, count: int = 2000) -> dict[str, float]:
     rng = np.random.default_rng(0)
     _, augment_s = timed(lambda image: transform.random_map({"image": image}, rng), images)
     return {
-        "TFDS: read record (PNG kept)": count / read_s,
-        "TFDS: decode PNG": count / decode_s,
+        "TFDS: read record (image undecoded)": count / read_s,
+        "TFDS: decode image": count / decode_s,
         "TFDS: read + decode": count / (read_s + decode_s),
         "ours: read + decode": count / fast_s,
         "augment": count / augment_s,

@@ -8,9 +8,10 @@ Per size N (usable training frames; `--preset=paper_scale` at N/1,620,421):
   build     affwild2/va from it (streaming ArrayRecord writer)
   subsets   the training labels read from the records (no cache) and the
             paper's three VA-bin subsets drawn from them
-  windows   a feature store of N random float16 vectors of 300 (memory-mapped
-            .npy, written untimed), the window index over it (W=100) and
-            10,000 random windows read through it
+  store     a feature store of N random float16 vectors of 300 (a .npy written
+            through a memory map, as extraction writes it)
+  windows   the window index over it (W=100) and 10,000 random windows read
+            through the memory map
   loader    one pass of the training chain over the whole split (shuffle,
             augmentation, batches of 128) with --loader_workers processes
 and, with --stages=cnn_train,extract,rnn_train (minutes each; run them at the
@@ -24,10 +25,11 @@ largest resident set (`wait4`), so sizes do not share memory. The results
 are kept in WORK_DIR/scale_results.json: a rerun measures only what is
 missing, so --fractions=...,1 after a first run adds the full size.
 
-Then, from the sizes measured: per stage the growth exponent of time against
-N (1.0 = constant cost per frame), the change of cost per frame from the
-smallest to the largest size, and RSS growth in bytes per frame (goal: at most
-64). The compute stages (a CNN epoch, extraction, an RNN epoch) are projected
+Then, from the sizes measured: per stage the cost of each extra frame (the
+time difference between two sizes over their frame difference, so that
+start-up costs cancel) from 4% to 16% and from 16% to 100% (goal: within 15%
+of each other), and RSS growth in bytes per frame (goal: at
+most 64). The compute stages (a CNN epoch, extraction, an RNN epoch) are projected
 to the paper's size from step rates measured here (`--compute`). A PNG of time
 and RSS against N (log-log) goes to WORK_DIR/scale.png.
 """
@@ -50,7 +52,9 @@ from affect_jax.synthetic import affwild2_at_scale
 _WORK_DIR = flags.DEFINE_string("work_dir", None, "Where releases and builds go.", required=True)
 _FRACTIONS = flags.DEFINE_list("fractions", ["0.01", "0.04", "0.16"], "Shares of 1,620,421.")
 _STAGES = flags.DEFINE_list(
-    "stages", ["generate", "build", "subsets", "windows", "loader"], "Stages to measure."
+    "stages",
+    ["generate", "build", "subsets", "store", "windows", "loader"],
+    "Stages to measure, in order.",
 )
 _LOADER_WORKERS = flags.DEFINE_integer("loader_workers", 2, "Grain worker processes.")
 _COMPUTE = flags.DEFINE_bool("compute", True, "Measure step rates and project compute stages.")
@@ -82,7 +86,12 @@ _REPO = Path(__file__).resolve().parents[1]
 
 
 def _disk_mb(path: Path) -> float:
-    return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file()) / 1e6
+    # os.walk, not Path.rglob: Python 3.11's rglob keeps every path it yielded in
+    # a set (~1 GB over a 2M-file release, which counted as the stage's memory).
+    blocks = 0
+    for folder, _, files in os.walk(path):
+        blocks += sum(os.stat(os.path.join(folder, name)).st_blocks for name in files)
+    return blocks * 512 / 1e6
 
 
 def _folders(frames: int) -> tuple[Path, Path]:
@@ -92,9 +101,12 @@ def _folders(frames: int) -> tuple[Path, Path]:
 
 def _stage_generate(frames: int) -> dict:
     raw, _ = _folders(frames)
-    summary = affwild2_at_scale.write_release(raw, frames)
+    # Measured again (a new size's results, a fix): into a second folder, so
+    # that deleting the first release's 2M files is not part of the timing.
+    out = raw.with_name("raw_again") if raw.exists() else raw
+    summary = affwild2_at_scale.write_release(out, frames)
     total = sum(split["frames"] for split in summary["splits"].values())
-    return dict(frames=total, disk_mb=_disk_mb(raw))
+    return dict(frames=total, output=str(out))
 
 
 def _stage_build(frames: int) -> dict:
@@ -125,43 +137,49 @@ def _stage_subsets(frames: int) -> dict:
     return dict(frames=len(source), kept_share=shares)
 
 
-def _stage_windows(frames: int) -> dict:
-    from affect_jax.data import label_reader, sources, windows
+def _store(frames: int) -> Path:
+    return _folders(frames)[1].parent / "feature_store"
 
-    tfds_dir = _folders(frames)[1]
-    store = tfds_dir.parent / "feature_store"
-    source = sources.open_split(_DATASET, str(tfds_dir), "train")
+
+def _stage_store(frames: int) -> dict:
+    """A feature store of random float16 vectors, one per training record (the
+    windows' input; written here so that `windows` measures only the index)."""
+    from affect_jax.data import label_reader, sources
+
+    source = sources.open_split(_DATASET, str(_folders(frames)[1]), "train")
     frame_numbers = label_reader.read_labels(source, ("frame",))["frame"]
-    if not (store / "features.npy").exists():  # Written once, untimed.
-        store.mkdir(exist_ok=True)
-        rows = len(frame_numbers)
-        features = np.lib.format.open_memmap(
-            store / "partial.npy", "w+", np.float16, (rows, _FEATURES)
-        )
-        rng = np.random.default_rng(0)
-        for start in range(0, rows, 65_536):
-            stop = min(rows, start + 65_536)
-            features[start:stop] = rng.standard_normal((stop - start, _FEATURES))
-        features.flush()
-        del features
-        os.replace(store / "partial.npy", store / "features.npy")
-    start = time.perf_counter()
+    store = _store(frames)
+    store.mkdir(exist_ok=True)
+    np.save(store / "frames.npy", frame_numbers)
+    features = np.lib.format.open_memmap(
+        store / "partial.npy", "w+", np.float16, (len(frame_numbers), _FEATURES)
+    )
+    rng = np.random.default_rng(0)
+    for start in range(0, len(features), 65_536):
+        stop = min(len(features), start + 65_536)
+        features[start:stop] = rng.standard_normal((stop - start, _FEATURES))
+    features.flush()
+    del features
+    os.replace(store / "partial.npy", store / "features.npy")
+    return dict(frames=len(frame_numbers), disk_mb=_disk_mb(store))
+
+
+def _stage_windows(frames: int) -> dict:
+    """The window index over the memory-mapped store, and random windows read through it."""
+    from affect_jax.data import windows
+
+    store = _store(frames)
     features = np.load(store / "features.npy", mmap_mode="r")
+    frame_numbers = np.load(store / "frames.npy")
     # A new video starts where the frame number does not go up.
     video_ids = np.concatenate([[0], np.cumsum(np.diff(frame_numbers) <= 0)])
     starts = windows.window_starts(video_ids, frame_numbers, _WINDOW)
-    index_s = time.perf_counter() - start
-    view = windows.WindowSource(
-        features, np.zeros((len(features), 2), np.float32), starts, _WINDOW, "next"
-    )
+    index_s = time.perf_counter() - _STAGE_START[0]
+    labels = np.zeros((len(features), 2), np.float32)  # As the RNN stage holds its labels.
+    view = windows.WindowSource(features, labels, starts, _WINDOW, "next")
     for index in np.random.default_rng(1).integers(0, len(view), _WINDOW_READS).tolist():
         view[index]
-    return dict(
-        frames=len(features),
-        windows=len(starts),
-        index_s=round(index_s, 3),
-        store_mb=_disk_mb(store),
-    )
+    return dict(frames=len(features), windows=len(starts), index_s=round(index_s, 3))
 
 
 def _stage_loader(frames: int) -> dict:
@@ -264,6 +282,11 @@ def _run_child(stage: str, frames: int) -> dict:
         raise SystemExit(f"stage {stage} at {frames} failed (exit {process.returncode})")
     result = json.loads(output.strip().splitlines()[-1])
     result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    if stage == "generate":  # Its size on disk, counted outside its memory.
+        out = Path(result.pop("output"))
+        result["disk_mb"] = _disk_mb(out)
+        if out.name == "raw_again":
+            shutil.rmtree(out)
     result["frames_per_s"] = round(result["frames"] / result["seconds"])
     return result
 
@@ -325,6 +348,7 @@ _STAGE_FUNCTIONS = {
     "generate": _stage_generate,
     "build": _stage_build,
     "subsets": _stage_subsets,
+    "store": _stage_store,
     "windows": _stage_windows,
     "loader": _stage_loader,
     "cnn_train": _stage_cnn_train,
@@ -335,15 +359,24 @@ _STAGE_FUNCTIONS = {
 
 
 def _growth(rows: list[dict]) -> dict:
-    """Exponent of time in N, cost per frame change, RSS bytes per extra frame."""
+    """Marginal cost per frame (the fixed start-up cost cancels) over the two
+    largest steps between sizes (4% -> 16% and 16% -> 100% in a full run: at 1%
+    start-up noise swamps the cheap stages), and RSS growth per extra frame."""
     rows = sorted(rows, key=lambda r: r["frames"])
-    n = np.array([r["frames"] for r in rows], float)
-    seconds = np.array([r["seconds"] for r in rows], float)
-    rss = np.array([r["peak_rss_mb"] for r in rows], float)
-    exponent = np.polyfit(np.log(n), np.log(seconds), 1)[0] if len(rows) > 1 else math.nan
-    per_frame = (seconds[-1] / n[-1]) / (seconds[0] / n[0])
-    rss_slope = (rss[-1] - rss[0]) * 1e6 / (n[-1] - n[0]) if len(rows) > 1 else math.nan
-    return dict(exponent=exponent, per_frame_change=per_frame, rss_bytes_per_frame=rss_slope)
+    if len(rows) < 3:
+        return dict(first_us=math.nan, last_us=math.nan, ratio=math.nan, rss_bytes=math.nan)
+
+    def marginal(a: dict, b: dict) -> float:
+        return (b["seconds"] - a["seconds"]) / (b["frames"] - a["frames"]) * 1e6
+
+    first, last = marginal(rows[-3], rows[-2]), marginal(rows[-2], rows[-1])
+    rss = (rows[-1]["peak_rss_mb"] - rows[0]["peak_rss_mb"]) * 1e6
+    return dict(
+        first_us=first,
+        last_us=last,
+        ratio=last / first,
+        rss_bytes=rss / (rows[-1]["frames"] - rows[0]["frames"]),
+    )
 
 
 def _plot(results: dict, path: Path) -> None:
@@ -381,14 +414,14 @@ def _report(results: dict) -> None:
                 f"{row.get('disk_mb', 0):,.0f} | {json.dumps(notes) if notes else ''} |"
             )
     print(
-        "\n| stage | time exponent in N | cost per frame, largest / smallest | "
-        "RSS growth, bytes per frame |\n|---|---:|---:|---:|"
+        "\n| stage | cost per extra frame, middle sizes (us) | largest sizes (us) | "
+        "largest / middle | RSS growth, bytes per frame |\n|---|---:|---:|---:|---:|"
     )
     for stage, by_size in results["stages"].items():
         growth = _growth(list(by_size.values()))
         print(
-            f"| {stage} | {growth['exponent']:.2f} | {growth['per_frame_change']:.2f} | "
-            f"{growth['rss_bytes_per_frame']:.0f} |"
+            f"| {stage} | {growth['first_us']:.0f} | {growth['last_us']:.0f} | "
+            f"{growth['ratio']:.2f} | {growth['rss_bytes']:.0f} |"
         )
     rates = results.get("compute_rates")
     if rates:
