@@ -124,3 +124,27 @@ def test_a_machine_without_libtpu_starts_without_a_tpu_failure_line():
     # JAX itself logs the failure at INFO (the control); start-up leaves it out.
     assert "Unable to initialize backend 'tpu'" in log(quiet=False)
     assert "Unable to initialize backend" not in log(quiet=True)
+
+
+def test_training_stages_keep_freed_memory_and_extraction_hands_it_back(monkeypatch, tmp_path):
+    """Kept, freed blocks grew the extraction's heap with the frames it passed."""
+    from types import SimpleNamespace
+
+    from affect_jax import main as main_command
+    from affect_jax.config import load_config
+
+    kept = {}
+
+    def start_process(config, **options):
+        kept[config.stage] = options.get("keeps_freed_memory", True)
+        return {"fast_cpu_flag": False, "keep_freed_memory": kept[config.stage],
+                "distributed": False}  # fmt: skip
+
+    monkeypatch.setattr(main_command.startup, "start_process", start_process)
+    monkeypatch.setattr(main_command.stages, "run", lambda config, workdir: {})
+    monkeypatch.setattr(main_command, "_WORKDIR", SimpleNamespace(value=str(tmp_path)))
+    for name, arg in (("affwild2_extract", ""), ("affwild2_cnn", "tiny"), ("affwild2_rnn", "tiny")):
+        config = load_config(name, arg)
+        monkeypatch.setattr(main_command, "_CONFIG", SimpleNamespace(value=config))
+        main_command.main([])
+    assert kept == {"extract": False, "train_cnn": True, "train_rnn": True}
