@@ -12,6 +12,7 @@ Targets, by name:
 """
 
 import dataclasses
+import mmap
 from typing import Any
 
 import numpy as np
@@ -115,8 +116,9 @@ class WindowSource:
         # A memory-mapped store would pickle as a copy of all its rows (~1 GB at the
         # paper's size, once per Grain worker): send where it lies instead.
         state = dict(self.__dict__)
-        if isinstance(self._features, np.memmap):
-            features = self._features
+        features = self._features
+        # Only a whole-file mapping (np.load's): a view's offset attribute is its base's.
+        if isinstance(features, np.memmap) and isinstance(features.base, mmap.mmap):
             state["_features"] = _MappedArray(
                 str(features.filename), features.offset, features.shape, features.dtype.str
             )

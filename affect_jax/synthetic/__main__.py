@@ -8,7 +8,7 @@ Then build it like the real data:
         --manual_dir=/tmp/affwild2_synthetic --data_dir=/tmp/tfds
 
 `--preset=paper_scale` writes the VA set at the paper's size (1.6M training
-frames, ~10 GB; see `affwild2_at_scale`) from a pool of faces rendered once;
+frames, 16 GB of JPEGs; see `affwild2_at_scale`) from a pool of faces rendered once;
 `--frames=N` writes it with N usable training frames instead.
 
 `--tasks=va,expr,au` adds the expression and action-unit sets (ABAW 2020

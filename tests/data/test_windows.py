@@ -112,3 +112,6 @@ def test_a_memory_mapped_store_goes_to_workers_by_path_not_by_copy(tmp_path):
     received = pickle.loads(shipped)
     for index in (0, 17, len(source) - 1):
         np.testing.assert_array_equal(received[index]["inputs"], source[index]["inputs"])
+    # A view of the map (not the whole file) pickles its own rows, as numpy would.
+    view = windows.WindowSource(mapped[1000:], labels[1000:], starts[:5], 100, "next")
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(view))[3]["inputs"], view[3]["inputs"])
