@@ -258,23 +258,8 @@ def write_release(root: Path, train_frames: int = PAPER_TRAIN_FRAMES, seed: int 
             )  # fmt: skip
             last_log = time.monotonic()
 
-    counts = ("frames", "images", "annotation_lines", "unannotated_rows", "missing_images",
-              "neutral_rows", "usable_frames")  # fmt: skip
-    splits = {}
-    for split in affwild2_layout.SPLIT_FOLDERS:
-        rows = [v for v in videos.values() if v["split"] == split]
-        splits[split] = {key: sum(v[key] for v in rows) for key in counts}
-        splits[split]["videos"] = len(rows)
-    elapsed = time.monotonic() - start
     frames = sum(v["frames"] for v in videos.values())
-    summary = dict(
-        root=str(root),
-        arguments=arguments,
-        splits=splits,
-        videos=videos,
-        seconds=round(elapsed, 2),
-        frames_per_second=round(frames / max(elapsed, 1e-9)),
-    )
-    marker.write_text(json.dumps(dict(complete=True, **summary), indent=1))
-    logging.info("Synthetic Aff-Wild2 at scale written to %s in %.1f s", root, elapsed)
+    keys = list(affwild2_layout.COUNTS)
+    summary = affwild2_layout.complete_summary(root, arguments, videos, keys, frames, start)
+    logging.info("Synthetic Aff-Wild2 at scale written to %s in %.1f s", root, summary["seconds"])
     return summary

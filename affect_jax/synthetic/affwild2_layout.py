@@ -49,7 +49,7 @@ TASK_FOLDERS = {"va": "VA_Set", "expr": "EXPR_Set", "au": "AU_Set"}
 SPLIT_FOLDERS = {"train": "Training_Set", "validation": "Validation_Set"}
 _LOG_EVERY_S = 5.0
 # Per-video counts that the summary also totals per split.
-_COUNTS = ("frames", "images", "annotation_lines", "unannotated_rows", "missing_images",
+COUNTS = ("frames", "images", "annotation_lines", "unannotated_rows", "missing_images",
            "neutral_rows", "usable_frames")  # fmt: skip
 _TASK_COUNTS = ("annotation_lines", "unannotated_rows", "usable_frames")
 
@@ -357,10 +357,25 @@ def write_affwild2_layout(
             )
             last_log = now
 
-    keys = list(_COUNTS)
+    keys = list(COUNTS)
     if len(tasks) > 1:
         keys += [f"{t}_{key}" for t in tasks if t != "va" for key in _TASK_COUNTS]
         keys.append("multitask_usable_frames")
+    summary = complete_summary(root, arguments, videos, keys, total, start)
+    logging.info(
+        "Synthetic Aff-Wild2 written to %s in %.1f s (%d frames/s): %s",
+        root,
+        summary["seconds"],
+        summary["frames_per_second"],
+        json.dumps(summary["splits"]),
+    )
+    return summary
+
+
+def complete_summary(
+    root: Path, arguments: dict, videos: dict, keys: list[str], frames: int, start: float
+) -> dict:
+    """Per-split totals of the videos' counts `keys`, written to the marker as complete."""
     splits = {}
     for split in SPLIT_FOLDERS:
         rows = [v for v in videos.values() if v["split"] == split]
@@ -373,16 +388,9 @@ def write_affwild2_layout(
         splits=splits,
         videos=videos,
         seconds=round(elapsed, 2),
-        frames_per_second=round(total / max(elapsed, 1e-9)),
+        frames_per_second=round(frames / max(elapsed, 1e-9)),
     )
-    marker.write_text(json.dumps(dict(complete=True, **summary), indent=1))
-    logging.info(
-        "Synthetic Aff-Wild2 written to %s in %.1f s (%d frames/s): %s",
-        root,
-        elapsed,
-        summary["frames_per_second"],
-        json.dumps(splits),
-    )
+    (root / MARKER_FILENAME).write_text(json.dumps(dict(complete=True, **summary), indent=1))
     return summary
 
 
