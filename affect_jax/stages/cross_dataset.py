@@ -14,8 +14,11 @@ targets share it. The training dataset's own test split
 (`own_test_split`) comes first, as key `test` (no extra keys when it is the
 evaluation split, whose metrics are the top-level ones). Each row holds the
 whole split's accuracy, macro F1, per-class recall and the true and predicted
-counts per class; `write_report` renders the rows as markdown, and
-`evaluate_targets` runs the final model over every target.
+counts per class; `write_report` (cross_dataset_report.py) renders the rows as markdown, and
+`evaluate_targets` runs the final model over every target. With
+`config.cross_dataset.shared_classes`, each row also scores the classes that
+the training split and the target both have (shared_classes.py): keys
+`<key>_shared_accuracy` and `<key>_shared_f1_macro`, beside the plain ones.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from absl import logging
 from affect_jax.data import sources
 from affect_jax.plots.training import confusion_matrices
 from affect_jax.runtime import ConfigError
-from affect_jax.stages import evaluate
+from affect_jax.stages import evaluate, shared_classes
+from affect_jax.stages.cross_dataset_report import SHARED_SCORES, write_report
 from affect_jax.stages.inputs import StageInputs
 from affect_jax.tasks.registry import Task
 from affect_jax.training import run
@@ -158,63 +162,6 @@ def table_row(
     }
 
 
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
-
-
-def _count_cell(row: dict, name: str) -> str:
-    return f"{row['counts'][name]} / {row['predicted'][name]}"
-
-
-def markdown(rows: list[dict], *, trained_on: str, figures: dict[str, str]) -> str:
-    """The report: metrics, recall per class, counts per class, and the confusion figures.
-
-    Args:
-      rows: `table_row`s, the own test split first.
-      trained_on: what the model was trained on, for the heading.
-      figures: {target key: figure path relative to the report}.
-    """
-    names = list(rows[0]["recall"]) if rows else []
-    header = "| target | dataset : split |"
-    rule = "|---|---|"
-
-    def row_start(row: dict) -> str:
-        label = f"{row['target']} (own)" if row["own"] else row["target"]
-        return f"| {label} | `{row['dataset']}` : {row['split']} |"
-
-    lines = [
-        "# Cross-dataset evaluation",
-        "",
-        f"The final model trained on {trained_on}, on each whole split. Recall of a class: the "
-        "share of its examples predicted as it (— where the split has none). Macro F1 "
-        "averages the classes that occur in the labels or the predictions.",
-        "",
-        f"{header} examples | accuracy | macro F1 |",
-        f"{rule}---|---|---|",
-    ]
-    lines += [
-        f"{row_start(r)} {r['examples']} | {_number(r['accuracy'])} | {_number(r['f1_macro'])} |"
-        for r in rows
-    ]
-    lines += ["", "## Recall per class", "", f"{header} {' | '.join(names)} |"]
-    lines += [f"{rule}{'---|' * len(names)}"]
-    lines += [
-        f"{row_start(r)} {' | '.join(_number(r['recall'][n]) for n in names)} |" for r in rows
-    ]
-    lines += ["", "## Examples per class (true / predicted)", "", f"{header} {' | '.join(names)} |"]
-    lines += [f"{rule}{'---|' * len(names)}"]
-    lines += [f"{row_start(r)} {' | '.join(_count_cell(r, n) for n in names)} |" for r in rows]
-    lines += ["", "## Confusion matrices (counts and row-normalized)", ""]
-    lines += [f"![{key}]({path})" for key, path in figures.items()]
-    return "\n".join(lines) + "\n"
-
-
-def write_report(path: Path, rows: list[dict], *, trained_on: str, figures: dict[str, str]) -> Path:
-    """Writes `markdown(...)` to `path`."""
-    path.write_text(markdown(rows, trained_on=trained_on, figures=figures))
-    return path
-
-
 def _check_label_space(target: Target, config: ml_collections.ConfigDict):
     """Raises ConfigError unless the target's labels are the model's classes, in order."""
     features = sources.open_builder(target.dataset, target.data_dir).info.features
@@ -226,6 +173,46 @@ def _check_label_space(target: Target, config: ml_collections.ConfigDict):
             f"{found or 'absent'}, the model's {names}. config.cross_dataset.targets takes "
             "datasets labelled with the same classes (CK+ codes: ck_plus, jaffe, face_folders)."
         )
+
+
+def _is_evaluation_split(target: Target, config: ml_collections.ConfigDict) -> bool:
+    return target.own and target.split == config.dataset.eval_split
+
+
+def _has_split(target: Target) -> bool:
+    return target.split in sources.open_builder(target.dataset, target.data_dir).info.splits
+
+
+def _target_predictions(
+    target: Target,
+    config: ml_collections.ConfigDict,
+    run_parts: tuple[Any, Any, StageInputs, Any],
+    validation: dict[str, np.ndarray] | None,
+) -> tuple[dict[str, np.ndarray] | None, str]:
+    """(the target's predictions, its figure's name); None for a missing own test split.
+
+    `run_parts`: the final state, the predict step, the inputs and the mesh.
+    """
+    if _is_evaluation_split(target, config) and validation is not None:
+        return validation, "confusion_validation.png"
+    if target.own and not _has_split(target):
+        logging.warning("%s has no %s split: no own test row.", target.dataset, target.split)
+        return None, ""
+    _check_label_space(target, config)
+    state, predict_step, inputs, mesh = run_parts
+    source = sources.open_split(target.dataset, target.data_dir, target.split)
+    predictions = evaluate.predict_split(
+        state, predict_step, source, inputs.transform, config, mesh
+    )
+    return predictions, f"confusion_{target.key}.png"
+
+
+def _add_shared_scores(
+    row: dict, predictions: dict[str, np.ndarray], training: dict, class_names: Sequence[str]
+) -> None:
+    shared = shared_classes.shared_mask(training["counts"], row["counts"])
+    logits = predictions["outputs"].reshape(-1, len(class_names))
+    row.update(shared_classes.shared_fields(logits, predictions["label"], shared, class_names))
 
 
 def evaluate_targets(
@@ -245,39 +232,35 @@ def evaluate_targets(
         test split is the evaluation split.
 
     Returns:
-      `<key>_<metric>` for each target (e.g. `jaffe_accuracy`) and
-      `cross_dataset`, the table's rows; process 0 also writes a confusion
-      figure per target and `cross_dataset.md` (stages/cross_dataset.py).
+      `<key>_<metric>` for each target (e.g. `jaffe_accuracy`; with
+      `shared_classes`, also `<key>_shared_accuracy` and `<key>_shared_f1_macro`,
+      the evaluation split's included), `cross_dataset`, the table's rows, and
+      `cross_dataset_training`, the training split's examples per class;
+      process 0 also writes a confusion figure per target and
+      `cross_dataset.md` (stages/cross_dataset.py).
     """
     targets = targets_of(config)
+    if not targets:
+        return {}
     result: dict[str, Any] = {}
     rows, figures = [], {}
     class_names = tuple(config.get("class_names", ())) or tuple(map(str, range(config.num_classes)))
+    training = shared_classes.training_side(config, class_names)
+    score_shared = bool(config.cross_dataset.get("shared_classes", False))
+    run_parts = (state, predict_step, inputs, mesh)
     for target in targets:
-        is_eval_split = target.own and target.split == config.dataset.eval_split
-        if is_eval_split and validation is not None:
-            predictions, figure = validation, "confusion_validation.png"
-        else:
-            if (
-                target.own
-                and target.split
-                not in sources.open_builder(target.dataset, target.data_dir).info.splits
-            ):
-                logging.warning(
-                    "%s has no %s split: no own test row.", target.dataset, target.split
-                )
-                continue
-            _check_label_space(target, config)
-            source = sources.open_split(target.dataset, target.data_dir, target.split)
-            predictions = evaluate.predict_split(
-                state, predict_step, source, inputs.transform, config, mesh
-            )
-            figure = f"confusion_{target.key}.png"
+        predictions, figure = _target_predictions(target, config, run_parts, validation)
+        if predictions is None:
+            continue
         metrics = evaluate.split_metrics(predictions, config, task)
-        if not is_eval_split:  # The evaluation split's metrics are the top-level ones.
+        if not _is_evaluation_split(target, config):  # Its metrics are the top-level ones.
             result.update({f"{target.key}_{key}": value for key, value in metrics.items()})
         predicted = predictions["outputs"].argmax(-1)
-        rows.append(table_row(target, metrics, predictions["label"], predicted, class_names))
+        row = table_row(target, metrics, predictions["label"], predicted, class_names)
+        if score_shared:
+            _add_shared_scores(row, predictions, training, class_names)
+            result.update({f"{target.key}_{name}": row[name] for name in SHARED_SCORES})
+        rows.append(row)
         figures[target.key] = f"{run.PLOTS}/{figure}"  # A link relative to the report.
         if jax.process_index() == 0 and figure != "confusion_validation.png":
             confusion_matrices(
@@ -294,7 +277,9 @@ def evaluate_targets(
             rows,
             trained_on=f"`{config.dataset.name}` ({config.dataset.train_split})",
             figures=figures,
+            training=training,
         )
     if rows:
         result["cross_dataset"] = rows
+        result["cross_dataset_training"] = training
     return result

@@ -5,8 +5,10 @@ tasks/registry.py names.
 """
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jax
 import ml_collections
@@ -58,6 +60,21 @@ FIGURES: dict[str, Callable[[dict, dict, ml_collections.ConfigDict, Path], None]
 }
 
 
+def json_safe(value: Any) -> Any:
+    """`value` with every NaN or infinite float, at any depth, as None (JSON null).
+
+    The recall of a class absent from a split is NaN, which strict JSON has no
+    word for.
+    """
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
 def write_outputs(
     workdir: Path,
     config: ml_collections.ConfigDict,
@@ -68,10 +85,8 @@ def write_outputs(
     """results.json, the training curves and the task's validation figure."""
     if jax.process_index() != 0:
         return
-    # NaN (e.g. recall of a class absent from the split) is not JSON: null.
-    finite = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in result.items()}
     folder = RunFolder(workdir)
-    folder.results.write_text(json.dumps(finite, indent=2) + "\n")
+    folder.results.write_text(json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
     plots_dir = folder.plots
     plots_dir.mkdir(exist_ok=True)
     training_curves(read_metrics(str(workdir)), plots_dir / "training_curves.png")

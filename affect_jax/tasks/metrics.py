@@ -87,3 +87,32 @@ def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, 
     for i, value in enumerate(recall):
         metrics[f"recall_{i}"] = float(value)
     return metrics
+
+
+def mask_logits(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """`logits` (float64) with every class not `allowed` (a boolean per class) at -inf.
+
+    Their argmax is then always an allowed class, however high the others scored.
+    """
+    return np.where(np.asarray(allowed, bool), np.asarray(logits, np.float64), -np.inf)
+
+
+def shared_class_metrics(
+    logits: np.ndarray, labels: np.ndarray, shared: np.ndarray
+) -> dict[str, float]:
+    """Accuracy and macro F1 over the examples of the `shared` classes, predicted among them.
+
+    `shared` marks classes (a boolean per class). The logits of every other
+    class are masked out (`mask_logits`), and only examples whose true class
+    is shared are scored: a cross-dataset target judged on the classes that
+    both the training split and the target have. {} when no example's class
+    is shared.
+    """
+    shared = np.asarray(shared, bool)
+    labels = np.asarray(labels).reshape(-1)
+    scored = shared[labels]
+    if not scored.any():
+        return {}
+    # Cross-dataset, every shared class has an example, so F1 averages all of them.
+    scores = classification_metrics(mask_logits(logits, shared)[scored], labels[scored])
+    return {"shared_accuracy": scores["accuracy"], "shared_f1_macro": scores["f1_macro"]}

@@ -1,10 +1,12 @@
 """Metrics to TensorBoard event files and a JSON-lines file, process 0 only."""
 
 import json
+import math
 import os
 from pathlib import Path
 
 import jax
+from absl import logging
 
 from affect_jax.training.run import RunFolder
 
@@ -25,6 +27,7 @@ class MetricWriter:
             return
         from tensorboardX import SummaryWriter  # Only process 0 needs it.
 
+        self._left_out: set[str] = set()  # Non-finite scalars already named in the log.
         self.jsonl_path = RunFolder(workdir).metrics
         if resume_step and self.jsonl_path.exists():
             _drop_records_after(self.jsonl_path, resume_step)
@@ -35,19 +38,35 @@ class MetricWriter:
         )
 
     def write(self, step: int, scalars: dict[str, float], prefix: str) -> None:
-        """Writes `scalars` as `prefix/name` at `step`; one JSON line per call."""
+        """Writes the finite `scalars` as `prefix/name` at `step`; one JSON line per call."""
         if not self._enabled:
             return
+        scalars = self._finite(scalars, prefix)
         for name, value in scalars.items():
             self._tensorboard.add_scalar(f"{prefix}/{name}", value, step)
-        record = {
-            "step": int(step),
-            "split": prefix,
-            **{k: float(v) for k, v in scalars.items()},
-        }
-        self._jsonl.write(json.dumps(record) + "\n")
+        record = {"step": int(step), "split": prefix, **scalars}
+        self._jsonl.write(json.dumps(record, allow_nan=False) + "\n")
         self._jsonl.flush()
         self._tensorboard.flush()
+
+    def _finite(self, scalars: dict[str, float], prefix: str) -> dict[str, float]:
+        """`scalars` without NaN or infinite values; each one left out is logged once.
+
+        The recall of a class with no example in the split is NaN: TensorBoard
+        would warn at every evaluation, and NaN is not JSON.
+        """
+        finite = {name: float(value) for name, value in scalars.items()}
+        finite = {name: value for name, value in finite.items() if math.isfinite(value)}
+        for name in sorted(scalars.keys() - finite.keys()):
+            if f"{prefix}/{name}" not in self._left_out:
+                self._left_out.add(f"{prefix}/{name}")
+                logging.info(
+                    "%s/%s is %s, not logged (e.g. the recall of a class absent from the split).",
+                    prefix,
+                    name,
+                    scalars[name],
+                )
+        return finite
 
     def close(self) -> None:
         if self._enabled:
