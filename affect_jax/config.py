@@ -106,6 +106,7 @@ def augment_options() -> ml_collections.ConfigDict:
     config.zoom_range = (0.9, 1.25)  # Keras zoom: > 1 zooms out; x and y independent.
     config.horizontal_flip = True  # With probability 0.5.
     config.brightness_range = (0.5, 1.5)  # Pixel factor, clipped to [0, 255].
+    config.shear_degrees = 0.0  # Keras' shear angle, uniform in [-s, s]; the reference's ~0.
     return config
 
 
@@ -139,7 +140,7 @@ def sgd_optimizer() -> ml_collections.ConfigDict:
 
 
 def cross_dataset_options(
-    targets: tuple[str, ...] = (), own_test_split: str = "test"
+    targets: tuple[str, ...] = (), own_test_split: str = "test", shared_classes: bool = False
 ) -> ml_collections.ConfigDict:
     """The `config.cross_dataset` section: where a trained classifier is tested at the end.
 
@@ -155,6 +156,10 @@ def cross_dataset_options(
     # The training dataset's split tested first ("" to skip); no extra keys
     # when it is the evaluation split.
     options.own_test_split = own_test_split
+    # Also score each target on the classes with examples in both the training
+    # split and the target (others' logits masked): <key>_shared_accuracy,
+    # <key>_shared_f1_macro. The plain scores (the paper's) stay beside them.
+    options.shared_classes = shared_classes
     options.report = "cross_dataset.md"  # In the workdir.
     return options
 
@@ -164,6 +169,10 @@ def input_options() -> ml_collections.ConfigDict:
     options.num_workers = 0  # Grain worker processes (mp_prefetch); ~1 core each.
     options.read_threads = 2  # Threads reading and decoding records per process.
     options.prefetch = 4  # Batches read ahead.
+    # Per-crop lighting normalisation, the same in training (before augmentation),
+    # evaluation, extraction and prediction (faces/photometric.py): "none" (the
+    # paper's) | "equalize" | "clahe" | "standardize". Runs saved without it: "none".
+    options.photometric = "none"
     return options
 
 

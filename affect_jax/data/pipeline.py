@@ -22,6 +22,7 @@ import ml_collections
 import numpy as np
 
 from affect_jax.data import augment as augment_lib
+from affect_jax.faces import photometric as photometric_lib
 from affect_jax.tasks.registry import Task
 
 
@@ -30,13 +31,22 @@ class FrameToModelInputs(grain.transforms.Map):
     """TFDS frame record -> model example: uint8 `inputs`, float32 targets, int label.
 
     Pixels stay uint8 until they reach the device (4x less to copy); the model
-    scales them.
+    scales them. `map` is `normalise` then `to_example`; training augments
+    between the two (ReadBlock).
     """
 
     targets: Sequence[str] = ()
     label_key: str | None = None
+    photometric: str = photometric_lib.NONE  # config.input.photometric (faces/photometric.py).
 
-    def map(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
+    def normalise(self, record: dict[str, Any]) -> dict[str, Any]:
+        """`record` with its face photometrically normalised (a new dict; "none": `record`)."""
+        if self.photometric == photometric_lib.NONE:
+            return record
+        image = np.asarray(record["image"], np.uint8)
+        return {**record, "image": photometric_lib.normalise_face(image, self.photometric)}
+
+    def to_example(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
         example = {
             "inputs": np.asarray(record["image"], np.uint8),
             "frame": np.asarray(record.get("frame", -1), np.int32),
@@ -48,12 +58,16 @@ class FrameToModelInputs(grain.transforms.Map):
             example["label"] = np.asarray(record[self.label_key], np.int32)
         return example
 
+    def map(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
+        return self.to_example(self.normalise(record))
+
 
 def frame_inputs(config: ml_collections.ConfigDict, task: Task) -> FrameToModelInputs:
     """The record transform for single-frame models of `config`, which trains `task`."""
+    normalisation = photometric_lib.configured_method(config)
     if task.classifies:
-        return FrameToModelInputs(label_key=config.label_key)
-    return FrameToModelInputs(targets=tuple(config.targets))
+        return FrameToModelInputs(label_key=config.label_key, photometric=normalisation)
+    return FrameToModelInputs(targets=tuple(config.targets), photometric=normalisation)
 
 
 def process_shard(dataset: grain.MapDataset) -> grain.MapDataset:
@@ -114,19 +128,23 @@ class _Positioned(grain.transforms.MapWithIndex):
 class ReadBlock(grain.transforms.Map):
     """A block of (stream position, record index) pairs -> its examples, stacked.
 
-    Reads, augments and converts the block's records in one call: Grain's own
-    per-element work (statistics, metrics, a random generator per record) cost
-    more than reading a record did, so it runs once per block instead.
+    Reads, normalises, augments and converts the block's records in one call:
+    Grain's own per-element work (statistics, metrics, a random generator per
+    record) cost more than reading a record did, so it runs once per block instead.
     """
 
     source: Any
-    transform: grain.transforms.Map | None
+    transform: FrameToModelInputs | None
     augment: Any  # augment.RandomAugment | None; `with_uniforms(element, uniforms)`.
     seed: int
 
     def map(self, block: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
         positions, indices = block
         elements = [self.source[int(index)] for index in indices]
+        if self.transform is not None:
+            # Before augmentation: its brightness then varies the normalised face,
+            # the one evaluation and prediction show the model.
+            elements = [self.transform.normalise(element) for element in elements]
         if self.augment is not None:
             uniforms = augment_lib.row_uniforms(
                 self.seed, positions, augment_lib.UNIFORMS_PER_TRANSFORM
@@ -135,13 +153,13 @@ class ReadBlock(grain.transforms.Map):
                 self.augment.with_uniforms(e, u) for e, u in zip(elements, uniforms, strict=True)
             ]
         if self.transform is not None:
-            elements = [self.transform.map(element) for element in elements]
+            elements = [self.transform.to_example(element) for element in elements]
         return {key: np.stack([e[key] for e in elements]) for key in elements[0]}
 
 
 def training_blocks(
     source: Any,
-    transform: grain.transforms.Map | None,
+    transform: FrameToModelInputs | None,
     seed: int,
     per_process_batch: int,
     augment: Any = None,
@@ -155,7 +173,7 @@ def training_blocks(
 
 def training_iterator(
     source: Any,
-    transform: grain.transforms.Map | None,
+    transform: FrameToModelInputs | None,
     config: ml_collections.ConfigDict,
     per_process_batch: int,
     augment: Any = None,

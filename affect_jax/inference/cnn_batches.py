@@ -4,6 +4,8 @@ Crops of many faces (a video's tracks, a folder's photos) share batches of
 `model.batch_size`. JAX dispatches a batch asynchronously, so the next crops
 are cut while the CNN runs; results are collected `in_flight` batches later
 and delivered with the owner of each row, so that nobody holds them longer.
+Every crop passes here on its way to the CNN, so here it is normalised as the
+CNN's training normalised it (`model.photometric`, faces/photometric.py).
 
     batches = CnnBatches(model, deliver)  # deliver(owners [n], outputs [n, K], features [n, D])
     for owner, crop in crops:
@@ -17,6 +19,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from affect_jax.faces import photometric
 
 if TYPE_CHECKING:
     from affect_jax.inference.frame_model import FrameModel
@@ -50,7 +54,8 @@ class CnnBatches:
             self._deliver(self._pending.pop(0))
 
     def _submit(self) -> None:
-        started = self.model.submit(np.stack(self._crops))
+        crops = photometric.normalise_faces(np.stack(self._crops), self.model.photometric)
+        started = self.model.submit(crops)
         self._pending.append((started, np.asarray(self._owners)))
         self._crops, self._owners = [], []
 

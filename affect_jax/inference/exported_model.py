@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from affect_jax.inference.exported_folder import ExportedFolderError, read_spec
+from affect_jax.faces import photometric
+from affect_jax.inference.exported_folder import (
+    MODEL_JSON,
+    ExportedFolderError,
+    ExportSpec,
+    read_spec,
+)
 from affect_jax.inference.frame_model import FrameModel
 
 _INSTALL = "pip install 'affect-jax[export]' (onnx and onnxruntime)"
@@ -57,6 +63,7 @@ def load_exported_model(folder: str | Path, *, batch_size: int = 64) -> Exported
         value_names=tuple(spec.values),
         au_thresholds=dict(spec.au_thresholds),
         training_data=tuple(spec.source.get("training_data", ())),
+        photometric=_photometric(spec, folder),
     )
     if spec.rnn:
         model.rnn_session = _session(folder / spec.rnn["file"], spec.opset)
@@ -66,6 +73,17 @@ def load_exported_model(folder: str | Path, *, batch_size: int = 64) -> Exported
         model.target = spec.rnn["target"]
         model.feature_dtype = spec.rnn["feature_dtype"]
     return model
+
+
+def _photometric(spec: ExportSpec, folder: Path) -> str:
+    """The normalisation the CNN graph expects its crops to have had ("none" in older folders)."""
+    method = spec.input.get("photometric", photometric.NONE)
+    if method not in photometric.METHODS:
+        raise ExportedFolderError(
+            f"{folder / MODEL_JSON} asks for photometric normalisation {method!r}, which this "
+            f"affect-jax lacks (it has {', '.join(photometric.METHODS)}): upgrade affect-jax."
+        )
+    return method
 
 
 def _session(path: Path, opset: int) -> Any:

@@ -45,6 +45,8 @@ class FrameModel:
       feature_dtype: features are rounded to the store's dtype, as in training.
       training_data: where each network's training faces came from (its run's
         results.json record, data/provenance.py; None where unrecorded).
+      photometric: the CNN's config.input.photometric (faces/photometric.py);
+        cnn_batches.CnnBatches applies it to every crop before `submit`.
     """
 
     cnn_path: str
@@ -58,6 +60,7 @@ class FrameModel:
     value_names: tuple[str, ...] = VALENCE_AROUSAL
     au_thresholds: dict = dataclasses.field(default_factory=dict)
     training_data: tuple[dict | None, ...] = ()
+    photometric: str = "none"
 
     @property
     def has_rnn(self) -> bool:
@@ -74,12 +77,16 @@ class FrameModel:
             "cnn": self.cnn_path,
             "rnn": self.rnn_path or None,
             "training_data": list(self.training_data),
+            "photometric": self.photometric,
             "synthetic_only": self.synthetic_only,
             "note": provenance.SYNTHETIC_NOTE if self.synthetic_only else "",
         }
 
     def submit(self, crops: np.ndarray) -> Any:
-        """Starts the CNN on uint8 crops [n, 96, 96] (n <= batch_size); `collect` ends it."""
+        """Starts the CNN on uint8 crops [n, 96, 96] (n <= batch_size); `collect` ends it.
+
+        The crops are taken as given: CnnBatches normalises them (`photometric`) first.
+        """
         raise NotImplementedError
 
     def collect(self, pending: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ from absl import logging
 
 from affect_jax.data import pipeline
 from affect_jax.data.provenance import TRAINING_DATA_KEY
+from affect_jax.faces import photometric
 from affect_jax.inference import heads
 from affect_jax.inference.frame_model import FrameModel
 from affect_jax.tasks.thresholds import THRESHOLDS_KEY
@@ -88,6 +89,7 @@ def load_video_model(
     outputs = dict(value_names=names, au_thresholds=dict(results.get(THRESHOLDS_KEY) or {}))
     if config.model.name == "cnn":
         outputs["training_data"] = (results.get(TRAINING_DATA_KEY),)
+        outputs["photometric"] = photometric.configured_method(config)
         if cnn_path:
             logging.warning("%s is a CNN run; --cnn_checkpoint is ignored.", where)
         state = restore_run_state(workdir, step, config, mesh)
@@ -121,6 +123,7 @@ def load_video_model(
         rnn_state=restore_run_state(workdir, step, config, mesh, cnn_config.model.feature_dim),
         rnn_path=where,
         rnn_columns=columns,
+        photometric=photometric.configured_method(cnn_config),
         window=int(config.rnn.window),
         target=config.rnn.target,
         feature_dtype=info.get("feature_dtype", "float32"),

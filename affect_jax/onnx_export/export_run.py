@@ -22,6 +22,7 @@ import onnx
 import onnxruntime
 from absl import logging
 
+from affect_jax.faces import photometric
 from affect_jax.inference.exported_folder import CNN_FILE, RNN_FILE, ExportSpec
 from affect_jax.inference.video_model import VideoModel, load_video_model
 from affect_jax.models.registry import FRAME_SHAPE
@@ -35,8 +36,8 @@ TOLERANCE = {"float32": 1e-4, "float16": 2e-2}
 _CHECK_CROPS = 16
 
 HOW_TO_READ = {
-    "frames": "uint8 [N, 96, 96, 1]: gray faces (OpenCV's BGR2GRAY), pixels 0-255 as read; "
-    "the graph scales them itself.",
+    "frames": "uint8 [N, 96, 96, 1]: gray faces (OpenCV's BGR2GRAY), pixels 0-255 after "
+    "input.photometric (none: as read); the graph scales them itself.",
     "valence, arousal": "values in [-1, 1] (clip the CNN's or RNN's output there)",
     "expression_<class>": "logits: softmax over all expression columns; the label is the argmax",
     "au_<AU>": "logits: sigmoid each; active when above au_thresholds[AU] (0.5 if absent)",
@@ -124,6 +125,9 @@ def _spec(model: VideoModel, precision: str) -> ExportSpec:
             # cropped_aligned frames (inference/video_faces.py).
             "face_crop": "aligned",
             "trained_compute_dtype": cnn_config.model.get("compute_dtype", "float32"),
+            "photometric": model.photometric,
+            # The graph holds none of them (ONNX has no CLAHE): model.json says what to apply.
+            "photometric_note": photometric.outside_the_graph(model.photometric),
         },
         cnn={
             "file": CNN_FILE,

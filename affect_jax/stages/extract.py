@@ -33,6 +33,7 @@ from affect_jax.data.feature_store import (
     open_row_writers,
     write_json_atomically,
 )
+from affect_jax.faces import photometric as photometric_lib
 from affect_jax.models.registry import FRAME_SHAPE
 from affect_jax.runtime import ConfigError
 from affect_jax.tasks import registry
@@ -46,13 +47,18 @@ _SYNC_EVERY_S = 10.0
 
 @dataclasses.dataclass(frozen=True)
 class ExtractionRecord(grain.transforms.Map):
-    """Record -> uint8 image plus the index fields and labels kept beside each feature."""
+    """Record -> uint8 image plus the index fields and labels kept beside each feature.
+
+    The image is normalised as the CNN's training normalised it (its config.input.photometric).
+    """
 
     targets: tuple[str, ...]  # Label fields (feature_store.LABEL_FIELDS), flattened in order.
+    photometric: str = photometric_lib.NONE
 
     def map(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
+        image = np.asarray(record["image"], np.uint8)
         return {
-            "inputs": np.asarray(record["image"], np.uint8),
+            "inputs": photometric_lib.normalise_face(image, self.photometric),
             "frame": np.asarray(record["frame"], np.int32),
             "labels": label_row(record, self.targets),
             "video": np.asarray(record["video"], object),
@@ -71,8 +77,12 @@ def extract_split(
     config: ml_collections.ConfigDict,
     mesh,
     metadata: dict,
+    photometric: str = photometric_lib.NONE,
 ) -> None:
-    """Writes (or finishes writing) the feature store of one split."""
+    """Writes (or finishes writing) the feature store of one split.
+
+    `photometric`: the CNN's config.input.photometric, applied to every face.
+    """
     if (out_dir / COMPLETE_FILE).exists():
         logging.info("Feature store %s is complete; skipping.", out_dir)
         return
@@ -97,7 +107,7 @@ def extract_split(
     row = progress["rows_done"]
     batches = (
         grain.MapDataset.source(source)[row:]
-        .map(ExtractionRecord(targets))
+        .map(ExtractionRecord(targets, photometric))
         .batch(batch_size, drop_remainder=False)
         .to_iter_dataset(
             grain.ReadOptions(
@@ -249,6 +259,7 @@ def extract(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
             batch_size=batch_size,
             config=config,
             mesh=mesh,
+            photometric=photometric_lib.configured_method(cnn_config),
             metadata={
                 "checkpoint": checkpoint_path,
                 "dataset": dataset,
