@@ -22,11 +22,13 @@ paper's Haar cascade) and followed with a stable id; only faces seen in
 several consecutive frames (or with a high score) count, so isolated false
 hits are no face (faces/track.py). Each face is cropped aligned by its eyes
 like Aff-Wild2's cropped_aligned frames (`--crop=aligned`, or the raw `box`),
-smoothed along its track; with --cropped_faces the inputs are face crops
-already and each frame's centred square is the face. The CNN runs in batches,
-then the RNN over every full window of each face's track (frame_model.py says
-which frames it predicts and how the others are filled); neither holds the
-whole video's crops or features (track_values.py).
+smoothed along its track. The detector and crop default to the framing the
+model's CNN was trained on (`--framing`; faces/framing.py): a CNN trained on
+`ck_plus/foldK_box` sees Haar boxes, as in its training. With --cropped_faces
+the inputs are face crops already and each frame's centred square is the face.
+The CNN runs in batches, then the RNN over every full window of each face's
+track (frame_model.py says which frames it predicts and how the others are
+filled); neither holds the whole video's crops or features (track_values.py).
 
 Writes per video OUT/<name>.csv (one row per frame and face;
 inference/outputs.py lists the columns), OUT/<name>_timeline.png (a panel per
@@ -36,16 +38,17 @@ input that fails is reported and skipped; the exit status is 1 if any failed.
 
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from affect_jax import runtime, startup
 from affect_jax.faces.align import EYE_METHODS
 from affect_jax.faces.detectors import DEFAULT_DETECT_WIDTH, DEFAULT_DETECTOR, DETECTORS
 from affect_jax.faces.finder import DEFAULT_FULL_SEARCH_EVERY, DEFAULT_SMALL_FACE_SEARCH_EVERY
+from affect_jax.faces.framing import FRAMINGS
 from affect_jax.faces.video_io import DEFAULT_FPS, IMAGE_FOLDERS
 from affect_jax.inference.exported_folder import is_exported_folder
 from affect_jax.inference.predict_videos import Options, load_model, predict_with
-from affect_jax.inference.video_faces import CROPS
+from affect_jax.inference.video_faces import CROPS, trained_framing, with_framing
 from affect_jax.runtime import ConfigError
 
 _CHECKPOINT = flags.DEFINE_string(
@@ -95,6 +98,14 @@ _SMALL_FACE_SEARCH_EVERY = flags.DEFINE_integer(
 _MAX_FACES = flags.DEFINE_integer(
     "max_faces", 0, "Most faces kept per video, longest first (0: all)."
 )
+_FRAMING = flags.DEFINE_enum(
+    "framing",
+    None,
+    list(FRAMINGS),
+    "How faces are cut (affect_jax/faces/framing.py); sets --detector and --crop unless "
+    "they are given. Default: the framing the model's CNN was trained on, as its run "
+    "recorded it; aligned where none is recorded.",
+)
 _CROP = flags.DEFINE_enum(
     "crop", "aligned", CROPS, "aligned: by the eyes; box: the detector's box."
 )
@@ -140,11 +151,29 @@ def main(argv: list[str]) -> None:
             if isinstance(error, ConfigError):  # A flag's value, not the checkpoint.
                 raise
             raise type(error)(f"Cannot use --checkpoint: {error}") from error
+        options = _framed(options, model)
         summary = predict_with(
             model, _INPUT.value, _OUTPUT.value, default_fps=_FPS.value, options=options
         )
     print("\n".join(summary.lines()), file=sys.stderr if summary.failed else sys.stdout)
     sys.exit(summary.exit_code)
+
+
+def _framed(options: Options, model) -> Options:
+    """`options` with --framing, or the model's training framing, where no flag overrides it."""
+    name = _FRAMING.value or trained_framing(tuple(model.training_data))
+    if name is None or options.cropped_faces:
+        return options
+    keep = frozenset(f for f in ("detector", "crop") if flags.FLAGS[f].present)
+    framed = with_framing(options, name, keep=keep)
+    logging.info(
+        "Faces framed as %s (%s): --detector=%s --crop=%s.",
+        name,
+        "--framing" if _FRAMING.value else "the framing the model was trained on",
+        framed.detector,
+        framed.crop,
+    )
+    return framed
 
 
 def run() -> None:

@@ -96,7 +96,7 @@ _EFFECTS = {
         "optimizer.learning_rate": 0.02,
     },
     ("ck_plus_cnn", "fold=3,balance=sampling"): {
-        "dataset.name": "ck_plus/fold3",
+        "dataset.name": "ck_plus/fold3_box",
         "class_balance": "sampling",
     },
     ("ck_plus_cnn", "tiny"): {

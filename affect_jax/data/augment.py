@@ -2,14 +2,15 @@
 
 The ranges are the reference's (REFERENCE.md, "Augmentation"): rotation +-15
 deg, shifts +-10% of width and height, zoom 0.9-1.25 drawn independently for x
-and y, horizontal flip, brightness x0.5-1.5, reflect fill. Unlike the
+and y, horizontal flip, brightness x0.5-1.5, reflect fill, no shear (the
+paper lists shearing too: `shear_degrees` draws a Keras shear angle). Unlike the
 reference, which reseeded every image with one seed (so every image got the
 same transform), each example draws its own transform from uniforms that
 depend on the pipeline seed and the example's position in the training stream
 (`row_uniforms`), so a transform differs per example and per epoch and is the
 same when the run is repeated, resumed or spread over more hosts.
 
-Rotation, shifts, zoom and flip are composed into one 2x3 matrix and applied
+Rotation, shifts, shear, zoom and flip are composed into one 2x3 matrix and applied
 with one `cv2.warpAffine` (bilinear, like Keras' order-1 interpolation): one
 resampling instead of four. Keras' fill_mode "reflect" is scipy.ndimage's
 "reflect" (d c b a | a b c d: the edge pixel is repeated), which is OpenCV's
@@ -46,6 +47,7 @@ class AugmentConfig:
       zoom_range: (low, high); x and y factors drawn independently.
       horizontal_flip: flip left-right with probability 0.5.
       brightness_range: (low, high); pixels multiplied by one drawn factor.
+      shear_degrees: Keras' shear angle drawn uniformly from [-s, s] (0: none).
     """
 
     enabled: bool = True
@@ -54,6 +56,7 @@ class AugmentConfig:
     zoom_range: tuple[float, float] = (0.9, 1.25)
     horizontal_flip: bool = True
     brightness_range: tuple[float, float] = (0.5, 1.5)
+    shear_degrees: float = 0.0
 
     def __post_init__(self):
         zoom_lo, zoom_hi = self.zoom_range
@@ -61,6 +64,8 @@ class AugmentConfig:
         problems = []
         if not 0 <= self.rotation_degrees <= 180:
             problems.append(f"rotation_degrees={self.rotation_degrees} is not in [0, 180]")
+        if not 0 <= self.shear_degrees < 60:
+            problems.append(f"shear_degrees={self.shear_degrees} is not in [0, 60)")
         if not 0 <= self.shift_fraction < 1:
             problems.append(f"shift_fraction={self.shift_fraction} is not in [0, 1)")
         if not 0 < zoom_lo <= zoom_hi:
@@ -97,22 +102,23 @@ class Transform:
     zoom_y: float = 1.0
     flip: bool = False
     brightness: float = 1.0
+    shear_degrees: float = 0.0
 
 
-UNIFORMS_PER_TRANSFORM = 7
+UNIFORMS_PER_TRANSFORM = 8
 
 
 def draw_transform(
     config: AugmentConfig, rng: np.random.Generator, height: int, width: int
 ) -> Transform:
-    """Draws one transform from seven uniforms (one call: ~10x cheaper than seven)."""
+    """Draws one transform from eight uniforms (one call: ~10x cheaper than eight)."""
     return transform_from_uniforms(config, rng.random(UNIFORMS_PER_TRANSFORM), height, width)
 
 
 def transform_from_uniforms(
     config: AugmentConfig, u: np.ndarray, height: int, width: int
 ) -> Transform:
-    """The transform that seven uniforms in [0, 1) pick within the config's ranges."""
+    """The transform that eight uniforms in [0, 1) pick within the config's ranges."""
 
     def between(low: float, high: float, unit: float) -> float:
         return float(low + (high - low) * unit)
@@ -126,23 +132,27 @@ def transform_from_uniforms(
         zoom_y=between(*config.zoom_range, u[4]),
         flip=config.horizontal_flip and bool(u[5] < 0.5),
         brightness=between(*config.brightness_range, u[6]),
+        shear_degrees=between(-config.shear_degrees, config.shear_degrees, u[7]),
     )
 
 
 def inverse_matrix(transform: Transform, height: int, width: int) -> np.ndarray:
     """The 2x3 matrix taking an output pixel (x, y) to where it is read in the input.
 
-    Composed like Keras' ImageDataGenerator: rotation R, then shift t, then zoom
-    Z, about the image centre c, so input = c + R (t + Z (q - c)); the flip acts
+    Composed like Keras' ImageDataGenerator: rotation R, then shift t, then
+    shear S = [[1, -sin s], [0, cos s]], then zoom Z, about the image centre c,
+    so input = c + R (t + S Z (q - c)); the flip acts
     on the warped image, so here (output to input) it comes first: q = flip(x, y).
     Written out rather than as a product of 3x3 matrices: ~10x faster per image.
     """
     cx, cy = (width - 1) / 2, (height - 1) / 2  # Pixel centres: flips map exactly.
     angle = math.radians(transform.angle_degrees)
     cos, sin = math.cos(angle), math.sin(angle)
-    # L = R Z; offset = c + R t - L c.
-    a, b = cos * transform.zoom_x, -sin * transform.zoom_y
-    c, d = sin * transform.zoom_x, cos * transform.zoom_y
+    shear = math.radians(transform.shear_degrees)
+    shear_sin, shear_cos = math.sin(shear), math.cos(shear)
+    # L = R S Z; offset = c + R t - L c.
+    a, b = cos * transform.zoom_x, -(cos * shear_sin + sin * shear_cos) * transform.zoom_y
+    c, d = sin * transform.zoom_x, (cos * shear_cos - sin * shear_sin) * transform.zoom_y
     tx = cx + cos * transform.shift_x - sin * transform.shift_y - (a * cx + b * cy)
     ty = cy + sin * transform.shift_x + cos * transform.shift_y - (c * cx + d * cy)
     if transform.flip:  # x -> width - 1 - x before L.
@@ -190,7 +200,7 @@ class RandomAugment(grain.transforms.RandomMap):
         return self.with_uniforms(element, rng.random(UNIFORMS_PER_TRANSFORM))
 
     def with_uniforms(self, element: dict[str, Any], uniforms: np.ndarray) -> dict[str, Any]:
-        """`element` augmented by the transform its seven uniforms pick."""
+        """`element` augmented by the transform its eight uniforms pick."""
         if not self.config.enabled:
             return element
         image = element[self.image_key]

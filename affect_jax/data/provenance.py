@@ -6,7 +6,8 @@ affect_jax.synthetic` marks its output with a SYNTHETIC_<DATASET>.json file).
 A training run copies the record of the data it learned from into its
 results.json (`TRAINING_DATA_KEY`): the dataset's for a frame CNN, the feature
 store's (that is, its dataset's) for an RNN. Prediction reads it back, so a
-model that has only seen synthetic faces says so wherever its numbers appear.
+model that has only seen synthetic faces says so wherever its numbers appear,
+and frames faces as its training faces were framed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from affect_jax.faces.framing import FRAMING_KEY
+
 SOURCE_FILE = "source.json"
+METADATA_FILE = "metadata.json"  # TFDS's file of a build's MetadataDict.
 TRAINING_DATA_KEY = "training_data"
 SYNTHETIC_MARKER_GLOB = "SYNTHETIC_*.json"
 # What prediction prints for a model that learned from synthetic faces only.
@@ -50,13 +54,27 @@ def read_source(built_dir: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def read_framing(built_dir: str | Path) -> str | None:
+    """The framing a photo build cut its faces with (faces/framing.py), or None.
+
+    None for datasets of face crops (Aff-Wild2, face_folders/cropped) and for
+    builds made before the record.
+    """
+    path = Path(built_dir) / METADATA_FILE
+    metadata = json.loads(path.read_text()) if path.is_file() else {}
+    return metadata.get(FRAMING_KEY)
+
+
 def training_data(dataset: str, built_dir: str | Path) -> dict[str, Any]:
     """What a run that learned from the build in `built_dir` records in its results.
 
-    `synthetic` is None where the build predates the record.
+    `synthetic` is None where the build predates the record; `framing` is
+    there only where the build framed faces itself (see `read_framing`).
     """
     source = read_source(built_dir) or {}
-    return {"dataset": dataset, "synthetic": source.get("synthetic")}
+    record = {"dataset": dataset, "synthetic": source.get("synthetic")}
+    framing = read_framing(built_dir)
+    return record if framing is None else {**record, FRAMING_KEY: framing}
 
 
 def learned_only_from_synthetic(records: list[dict | None]) -> bool:

@@ -25,7 +25,6 @@ import cv2
 import numpy as np
 from absl import logging
 
-from affect_jax.faces import detect
 from affect_jax.faces.detect import MODEL_IMAGE_SIZE, Box, cascades_available, opencv_cascade_path
 from affect_jax.runtime import ConfigError
 
@@ -133,9 +132,16 @@ class EyeFinder:
         return self.from_box(box)
 
 
-def alignment_matrix(eyes: np.ndarray, size: int = MODEL_IMAGE_SIZE) -> np.ndarray:
-    """The 2x3 similarity transform that puts `eyes` on the template eyes of a size x size crop."""
-    target = TEMPLATE_EYES * (size / TEMPLATE_SIZE)
+def alignment_matrix(
+    eyes: np.ndarray, size: int = MODEL_IMAGE_SIZE, margin: float = 0.0
+) -> np.ndarray:
+    """The 2x3 similarity transform that puts `eyes` on the template eyes of a size x size crop.
+
+    `margin` widens the view on every side by that fraction of the template's
+    crop: the template's eyes move towards the centre by 1 / (1 + 2 margin).
+    """
+    centre = np.array([size / 2, size / 2])
+    target = centre + (TEMPLATE_EYES * (size / TEMPLATE_SIZE) - centre) / (1 + 2 * margin)
     source_vector = eyes[1] - eyes[0]
     target_vector = target[1] - target[0]
     scale = np.linalg.norm(target_vector) / max(np.linalg.norm(source_vector), 1e-6)
@@ -147,9 +153,8 @@ def alignment_matrix(eyes: np.ndarray, size: int = MODEL_IMAGE_SIZE) -> np.ndarr
     return np.concatenate([rotation, shift[:, None]], axis=1)
 
 
-def aligned_crop(gray: np.ndarray, eyes: np.ndarray, size: int = MODEL_IMAGE_SIZE) -> np.ndarray:
-    """The uint8 size x size crop with `eyes` at the template's eye positions."""
-    matrix = alignment_matrix(np.asarray(eyes, np.float64), size)
+def warp_crop(gray: np.ndarray, matrix: np.ndarray, size: int = MODEL_IMAGE_SIZE) -> np.ndarray:
+    """The uint8 size x size crop that the 2x3 `matrix` maps `gray` onto (edges replicated)."""
     scale = np.hypot(*matrix[:, 0])
     # Shrinking by much more than 2 aliases with bilinear sampling: blur first.
     if scale < 0.5:
@@ -157,6 +162,11 @@ def aligned_crop(gray: np.ndarray, eyes: np.ndarray, size: int = MODEL_IMAGE_SIZ
     return cv2.warpAffine(
         gray, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def aligned_crop(gray: np.ndarray, eyes: np.ndarray, size: int = MODEL_IMAGE_SIZE) -> np.ndarray:
+    """The uint8 size x size crop with `eyes` at the template's eye positions."""
+    return warp_crop(gray, alignment_matrix(np.asarray(eyes, np.float64), size), size)
 
 
 def smooth_along_track(values: np.ndarray, frames: Sequence[int], window: int = 5) -> np.ndarray:
@@ -174,38 +184,3 @@ def smooth_along_track(values: np.ndarray, frames: Sequence[int], window: int = 
     totals = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
     counts = (stop - first).reshape(-1, *([1] * (values.ndim - 1)))
     return (totals[stop] - totals[first]) / counts
-
-
-class AlignedFaceCropper:
-    """`crop(image, ...)` like `detect.FaceDetector.crop`, but HOG-detected and eye-aligned.
-
-    For still photographs (the CK+ and JAFFE builders' `aligned` configs): the
-    largest face, cropped as prediction crops video faces.
-    """
-
-    def __init__(self, eyes: str = "auto"):
-        from affect_jax.faces.detectors import make_detector  # dlib loads only when asked.
-
-        self.detector = make_detector("hog")
-        self.eye_finder = EyeFinder(eyes, "hog")
-
-    def crop(
-        self,
-        image: np.ndarray,
-        *,
-        margin: float = 0.0,
-        no_face_policy: str = detect.SKIP,
-        size: int = MODEL_IMAGE_SIZE,
-    ) -> detect.FaceCrop:
-        """The aligned crop of the largest face (`margin` applies to the no-face square only)."""
-        gray = detect.to_gray(image)
-        found = self.detector.detect_scored(gray)
-        box = detect.largest_face([d.box for d in found])
-        if box is None:
-            if no_face_policy == detect.SKIP:
-                return detect.FaceCrop(image=None, box=None, found=False, num_faces=0)
-            square = detect.center_square(gray.shape)
-            crop = detect.crop_face(gray, square, margin, size)
-            return detect.FaceCrop(image=crop, box=square, found=False, num_faces=0)
-        crop = aligned_crop(gray, self.eye_finder.eyes(gray, box), size)
-        return detect.FaceCrop(image=crop, box=box, found=True, num_faces=len(found))

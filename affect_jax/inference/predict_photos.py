@@ -5,7 +5,9 @@ GRU has no window, so each face's values are the CNN head's (an RNN run's CNN
 gives those it has; the others are empty). Each photo is searched for faces
 at twice its size (faces/detectors.photo_search_width), so that faces from
 40 px wide are found in a group, and each face is cropped as in videos
-(aligned by its eyes, or the detector's box).
+(aligned by its eyes, or the detector's box). A photo no larger
+than framing.FACE_CROP_SIDE is a face crop: it is framed as the photo
+builders frame such images (searched upscaled, else taken whole).
 
 Per input (a photo, or a folder of photos) it writes OUT/<name>.csv, one row
 per face: photo (file name), face_id (0, 1, ... left to right in that photo),
@@ -29,7 +31,7 @@ import cv2
 import numpy as np
 from absl import logging
 
-from affect_jax.faces import align, detect
+from affect_jax.faces import align, detect, framing
 from affect_jax.faces.detect import Detection
 from affect_jax.faces.detectors import ScaledDetector, make_detector, photo_search_width
 from affect_jax.faces.video_io import FrameSource, InputError, read_photo
@@ -62,8 +64,22 @@ class PhotoFaceFinder:
         self.options = options
         self.detector = make_detector(options.detector, min_face_size=options.min_face_size)
         self.eye_finder = None
+        self._small_photo_cropper = None
         if options.crop == "aligned":
             self.eye_finder = align.EyeFinder(options.eyes, self.detector.name)
+
+    def small_photo_cropper(self) -> framing.StillFaceCropper:
+        """The builders' cropper of small images (faces/framing.py), with these options."""
+        if self._small_photo_cropper is None:
+            options = self.options
+            own = framing.Framing(
+                "predict",
+                options.detector,
+                aligned=options.crop == "aligned",
+                margin=0.0 if options.crop == "aligned" else options.face_margin,
+            )
+            self._small_photo_cropper = framing.StillFaceCropper(own, options.eyes)
+        return self._small_photo_cropper
 
     def faces(self, image: np.ndarray) -> tuple[list[Detection], list[np.ndarray]]:
         """The faces of a BGR photo, left to right, and their uint8 96x96 crops."""
@@ -72,6 +88,10 @@ class PhotoFaceFinder:
             return [Detection(detect.center_square(gray.shape), np.inf)], [
                 detect.crop_face(gray, detect.center_square(gray.shape))
             ]
+        if min(gray.shape) <= framing.FACE_CROP_SIDE:  # A face crop: framed as builds frame it.
+            crop = self.small_photo_cropper().crop(gray, no_face_policy=detect.CENTER_CROP)
+            score = np.inf if crop.taken_whole else 0.0
+            return [Detection(crop.box, score)], [crop.image]
         width = photo_search_width(gray.shape[1], gray.shape[0])
         found = ScaledDetector(self.detector.detector, width).detect_scored(gray)
         found = sorted(found, key=lambda d: (d.box.x, d.box.y))

@@ -5,7 +5,8 @@ followed in between: faces/finder.py), finds each face's eyes and links the
 detections into confirmed tracks (faces/track.py). Pass 2 reads the video
 again and cuts each track's crops: aligned by the eyes (faces/align.py), with
 eyes and boxes smoothed along the track so that crops do not jitter, or the
-detector's box as it is (`crop="box"`). Reading twice keeps memory flat for
+detector's box as it is (`crop="box"`): the framings of faces/framing.py,
+the model's own by default (`trained_framing`). Reading twice keeps memory flat for
 long videos; decoding costs little next to detection.
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 from absl import logging
 
 from affect_jax.faces import align, detect
+from affect_jax.faces import framing as framing_lib
 from affect_jax.faces.detect import Box, Detection
 from affect_jax.faces.detectors import DEFAULT_DETECT_WIDTH, DEFAULT_DETECTOR, make_detector
 from affect_jax.faces.finder import (
@@ -53,6 +55,22 @@ class FaceOptions:
     smooth_frames: int = 5
     # Frames that are face crops already: no detection, one face, the centred square.
     cropped_faces: bool = False
+
+
+def trained_framing(training_data: tuple[dict | None, ...]) -> str | None:
+    """The framing the model's CNN learned from (its run's record), or None if unrecorded."""
+    cnn_record = training_data[0] if training_data else None
+    return (cnn_record or {}).get(framing_lib.FRAMING_KEY)
+
+
+def with_framing(options: FaceOptions, name: str, *, keep: frozenset[str] = frozenset()):
+    """`options` with the detector and crop of the framing `name`, but for the fields in `keep`.
+
+    `keep` names the options the user set (e.g. {"detector"}): they win.
+    """
+    framing = framing_lib.framing_named(name)
+    chosen = {"detector": framing.detector, "crop": framing.crop}
+    return dataclasses.replace(options, **{k: v for k, v in chosen.items() if k not in keep})
 
 
 def _report(meter: RateMeter, name: str, what: str, last: float) -> float:

@@ -49,6 +49,8 @@ def experiments() -> list[Experiment]:
     return [
         Experiment("ck_plus", "ck_plus_cnn", "fold=0"),
         Experiment("ck_plus_balanced", "ck_plus_cnn", "fold=0,balance=loss_weights"),
+        # Beyond the paper: the faces aligned by the eyes on both sides.
+        Experiment("ck_plus_aligned", "ck_plus_cnn", "fold=0,framing=aligned"),
         Experiment("cnn_whole", "affwild2_cnn"),
         Experiment("cnn_subset1", "affwild2_cnn", "subset=1"),
         Experiment("cnn_subset2", "affwild2_cnn", "subset=2"),
@@ -92,7 +94,11 @@ def make_config(
 def prepare_datasets(raw_dirs: dict[str, str], data_dir: str, root: Path, preset: str) -> None:
     """Writes synthetic raw layouts where no raw folder is given, then builds."""
     size = "tiny" if preset == "tiny" else "quickstart"
-    builds = {"affwild2": ["affwild2/va"], "ck_plus": ["ck_plus/fold0"], "jaffe": ["jaffe/all"]}
+    builds = {
+        "affwild2": ["affwild2/va"],
+        "ck_plus": ["ck_plus/fold0_box", "ck_plus/fold0"],
+        "jaffe": ["jaffe/all_box", "jaffe/all"],
+    }
     for dataset, names in builds.items():
         raw = raw_dirs.get(dataset)
         if not raw:

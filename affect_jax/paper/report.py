@@ -11,6 +11,12 @@ from affect_jax.training.run import BALANCING_PNG, PLOTS, RunFolder
 
 # Paper numbers (Table I: accuracy; Table III: whole-set validation CCC V / A).
 PAPER_TABLE_1 = {"ck_plus": (0.95, 0.50)}
+# Table I's rows: (experiment, label); the paper's crop but for the last.
+CK_PLUS_ROWS = (
+    ("ck_plus", "CNN"),
+    ("ck_plus_balanced", "CNN, class-weighted loss"),
+    ("ck_plus_aligned", "CNN, faces aligned by the eyes"),
+)
 PAPER_TABLE_3 = {
     "cnn_whole": ("CNN, whole training set", (0.20, 0.23), "ccc"),
     "cnn_subset1": ("CNN, subset 1 (k_max = max)", None, "ccc"),
@@ -60,6 +66,7 @@ def _figures(root: Path) -> list[str]:
     patterns = [
         f"ck_plus/{PLOTS}/confusion_*.png",
         f"ck_plus_balanced/{PLOTS}/confusion_*.png",
+        f"ck_plus_aligned/{PLOTS}/confusion_*.png",
         f"cnn_subset*/{BALANCING_PNG}",
         f"*/{PLOTS}/training_curves.png",
         f"gru_3/{PLOTS}/timelines.png",
@@ -86,7 +93,7 @@ def write_report(root: Path, names: list[str]) -> Path:
         "|---|---|---|---|",
     ]
     paper_ck, paper_jaffe = PAPER_TABLE_1["ck_plus"]
-    for name, label in (("ck_plus", "CNN"), ("ck_plus_balanced", "CNN, class-weighted loss")):
+    for name, label in CK_PLUS_ROWS:
         result = _results(root, name)
         lines.append(
             f"| {label} | {paper_ck:.2f} / {_number(result.get('accuracy'))} | "

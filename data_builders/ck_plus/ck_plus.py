@@ -1,4 +1,4 @@
-"""CK+ (Extended Cohn-Kanade) as TFDS records: Haar face crops of posed expressions.
+"""CK+ (Extended Cohn-Kanade) as TFDS records: face crops of posed expressions.
 
 Get the data: CK+ is licensed; see `MANUAL_DOWNLOAD_INSTRUCTIONS`. Or write
 the synthetic stand-in with
@@ -19,6 +19,9 @@ first frame as neutral (0) and its last three frames with the label; the real
 release gives 1,308 images of 8 classes from 327 sequences. Config `foldK`
 tests on the subjects of fold K of 10 and trains on the others: no person is
 in both splits, and each person is in the test split of exactly one fold.
+Faces are framed by `affect_jax.faces.framing`: `foldK` aligns them by the
+eyes (`aligned`, as video prediction and the other photo builders do);
+`foldK_box` cuts the Haar cascade's box (`haar_box`, the paper's crop).
 Other fold counts, a centre-crop fallback for images with no detected face,
 or a margin around the face: pass `config=CkPlusConfig(...)` to the builder.
 """
@@ -33,6 +36,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from affect_jax.faces import detect
+from affect_jax.faces.framing import HAAR_BOX
 from data_builders.ck_plus import folds, raw_layout
 from data_builders.ck_plus.face_crop_builder import FaceCropBuilder, FaceCropConfig
 from data_builders.errors import RawDataMissingError
@@ -50,8 +54,11 @@ class CkPlusConfig(FaceCropConfig):
 class CkPlus(FaceCropBuilder):
     """CK+ face crops: the neutral first and the three peak frames of labelled sequences."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "96x96 gray Haar face crops, 10 subject-independent folds."}
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": "96x96 gray Haar face crops, 10 subject-independent folds.",
+        "2.0.0": "foldK: faces aligned by the eyes (framing `aligned`); foldK_box: the Haar box.",
+    }
     BUILDER_CONFIGS = [
         *(
             CkPlusConfig(
@@ -61,13 +68,13 @@ class CkPlus(FaceCropBuilder):
             )
             for k in range(folds.DEFAULT_NUM_FOLDS)
         ),
-        # The same folds with faces cropped as video prediction crops them.
+        # The same folds with the paper's crop.
         *(
             CkPlusConfig(
-                name=f"fold{k}_aligned",
-                description=f"fold{k}, faces found by HOG and aligned by the eyes.",
+                name=f"fold{k}_box",
+                description=f"fold{k}, faces cut at the Haar cascade's box (the paper's).",
                 fold=k,
-                crop="aligned",
+                framing=HAAR_BOX.name,
             )
             for k in range(folds.DEFAULT_NUM_FOLDS)
         ),
@@ -89,7 +96,7 @@ class CkPlus(FaceCropBuilder):
     def _info(self) -> tfds.core.DatasetInfo:
         size = detect.MODEL_IMAGE_SIZE
         return self.dataset_info_from_configs(
-            description="CK+ posed expressions, Haar face crops with emotion labels.",
+            description="CK+ posed expressions, face crops with emotion labels.",
             features=tfds.features.FeaturesDict(
                 {
                     "image": tfds.features.Image(shape=(size, size, 1), encoding_format="png"),
@@ -101,6 +108,8 @@ class CkPlus(FaceCropBuilder):
             ),
             supervised_keys=("image", "label"),
             homepage=_HOMEPAGE,
+            # How faces were cut (`framing`, ...), saved as metadata.json.
+            metadata=tfds.core.MetadataDict(),
             # Records in subject, sequence, frame order; Grain shuffles.
             disable_shuffling=True,
         )

@@ -1,13 +1,17 @@
 """What the still-photo builders (CK+, JAFFE) share: find the face, crop it, report.
 
-Each photograph goes through the Haar cascade (`affect_jax.faces.detect`), the
-largest face is cropped to 96x96 gray and stored as PNG: the paper's crop, the
-default for reproduction. Configs with `crop="aligned"` detect with HOG and
-align the face by its eyes as video prediction does (`affect_jax.faces.align`). A photograph where
-no face is found is handled by the config's `no_face_policy`: `skip` leaves
-it out, `center_crop` keeps its centred square. Either way it is listed in
-`build_report.json` (beside `dataset_info.json`) and in the build log, so
-that no image disappears silently.
+The largest face of each photograph is cut out by its framing
+(`affect_jax.faces.framing`: `aligned`, the default, puts the eyes on the
+template as video prediction does; `haar_box` is the paper's Haar box), 96x96
+gray, stored as PNG. The framing is the config's, or the builder option
+`framing=NAME`; the build records it in metadata.json and training runs copy
+it, so that prediction frames faces the same way. Images too small for the
+detector are searched upscaled, and taken whole where still no face is found
+(`taken_whole` in the report). A larger photograph where no face is found is
+handled by the config's `no_face_policy`: `skip` leaves it out, `center_crop`
+keeps its centred square. Either way it is listed in `build_report.json`
+(beside `dataset_info.json`) and in the build log, so that no image
+disappears silently.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from affect_jax.faces import align, detect
+from affect_jax.faces import detect
+from affect_jax.faces import framing as framing_lib
 from data_builders.affwild2 import streaming_writer
+from data_builders.errors import RawDataError
 
 # Beside dataset_info.json; affect_jax.build reads it back.
 BUILD_REPORT_FILENAME = streaming_writer.BUILD_REPORT_FILENAME
@@ -44,16 +50,16 @@ class FaceCropConfig(tfds.core.BuilderConfig):
         None puts everything in one `test` split.
       num_folds: subject folds in all.
       no_face_policy: `skip` or `center_crop` (see `affect_jax.faces.detect`).
-      face_margin: border added around the detected face, as a fraction of
-        its size (0 crops the cascade's box, as the reference does).
-      crop: "box" (the Haar box, the paper's) or "aligned" (HOG, eyes level).
+      face_margin: border added around the framed face, as a fraction of
+        its size (0: the framing as named).
+      framing: a name of `affect_jax.faces.framing.FRAMINGS`.
     """
 
     fold: int | None = None
     num_folds: int = 10
     no_face_policy: str = detect.SKIP
     face_margin: float = 0.0
-    crop: str = "box"
+    framing: str = framing_lib.DEFAULT_FRAMING
 
 
 @dataclasses.dataclass
@@ -66,6 +72,8 @@ class CropReport:
     dropped: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     no_face_images: list[str] = dataclasses.field(default_factory=list)
     center_cropped: list[str] = dataclasses.field(default_factory=list)
+    # Small images with no face found: the whole image is the face.
+    taken_whole: list[str] = dataclasses.field(default_factory=list)
     several_faces: list[str] = dataclasses.field(default_factory=list)
     unreadable_images: list[str] = dataclasses.field(default_factory=list)
 
@@ -82,15 +90,21 @@ class CropReport:
         return image
 
 
-def make_cropper(config: FaceCropConfig) -> detect.FaceDetector | align.AlignedFaceCropper:
+def config_framing(config: FaceCropConfig) -> framing_lib.Framing:
+    """The config's framing with its `face_margin`."""
+    framing = framing_lib.framing_named(config.framing)
+    return dataclasses.replace(framing, margin=framing.margin + config.face_margin)
+
+
+def make_cropper(config: FaceCropConfig) -> framing_lib.StillFaceCropper:
     """What cuts faces out for `config`: one per split generator (OpenCV's cascade is not
     thread-safe)."""
-    return align.AlignedFaceCropper() if config.crop == "aligned" else detect.FaceDetector()
+    return framing_lib.StillFaceCropper(config_framing(config))
 
 
 def crop_image(
     path: Path,
-    detector: detect.FaceDetector | align.AlignedFaceCropper,
+    cropper: framing_lib.StillFaceCropper,
     config: FaceCropConfig,
     report: CropReport,
 ) -> bytes | None:
@@ -98,8 +112,10 @@ def crop_image(
     image = report.read(path)
     if image is None:
         return None
-    crop = detector.crop(image, margin=config.face_margin, no_face_policy=config.no_face_policy)
-    if not crop.found:
+    crop = cropper.crop(image, no_face_policy=config.no_face_policy)
+    if crop.taken_whole:
+        report.taken_whole.append(str(path))
+    elif not crop.found:
         report.no_face_images.append(str(path))
         if crop.image is None:
             report.dropped[NO_FACE] += 1
@@ -119,11 +135,36 @@ class FaceCropBuilder(
 ):
     """A builder of face crops from photographs, written as ArrayRecord."""
 
-    def __init__(self, *, file_format: str | None = None, **kwargs):
+    def __init__(self, *, file_format: str | None = None, framing: str | None = None, **kwargs):
+        """A builder whose faces are cut with `framing` (default: its config's)."""
         # TFRecord, TFDS's default, cannot be written without TensorFlow;
         # ArrayRecord also gives Grain the random access it needs.
         super().__init__(file_format=file_format or "array_record", **kwargs)
         self._reports: dict[str, CropReport] = {}
+        if framing is not None:
+            framing_lib.framing_named(framing)  # A typo fails before any image is read.
+        self._framing = framing
+
+    def face_crop_json(self) -> dict:
+        """How faces were cut, as metadata.json records it (`framing` is what runs copy)."""
+        config = self._crop_config
+        return {
+            framing_lib.FRAMING_KEY: config.framing,
+            "face_margin": config.face_margin,
+            "no_face_policy": config.no_face_policy,
+        }
+
+    def check_prepared_options(self) -> None:
+        """Raises unless the finished build in `data_dir` cut its faces as asked."""
+        metadata = dict(self.info.metadata or {})
+        built = {k: metadata.get(k) for k in self.face_crop_json()}
+        asked = self.face_crop_json()
+        if built != asked:
+            raise RawDataError(
+                f"{self.data_dir} was built with other face crops (built {built}, asked "
+                f"{asked}). Fix: build each framing into its own --data_dir, or delete "
+                f"{self.data_dir} to rebuild it."
+            )
 
     def _generate_examples(
         self, split: str, items: Iterable[tuple[dict, Path]], subjects: list[str]
@@ -136,6 +177,7 @@ class FaceCropBuilder(
           subjects: the split's subjects, for the report.
         """
         config = self._crop_config
+        self.info.metadata.update(self.face_crop_json())
         report = self._reports[split] = CropReport(subjects=sorted(subjects))
         detector = make_cropper(config)
         name = f"{self.name}/{config.name} {split}"
@@ -162,6 +204,13 @@ class FaceCropBuilder(
                 "skipped" if config.no_face_policy == detect.SKIP else "centre-cropped",
                 ", ".join(report.no_face_images),
             )
+        if report.taken_whole:
+            logging.warning(
+                "%s: no face found in %d small images, each taken whole as the face: %s",
+                name,
+                len(report.taken_whole),
+                ", ".join(report.taken_whole),
+            )
         if report.unreadable_images:
             logging.warning(
                 "%s: unreadable images skipped: %s", name, ", ".join(report.unreadable_images)
@@ -169,11 +218,15 @@ class FaceCropBuilder(
 
     @property
     def _crop_config(self) -> FaceCropConfig:
-        """How faces are cut out (no-face policy, margin): the builder config, by default."""
-        return self.builder_config
+        """How faces are cut out (framing, no-face policy, margin): the builder config's,
+        with the `framing` option."""
+        if self._framing is None:
+            return self.builder_config
+        # A private copy: TFDS refuses a changed config under a registered name.
+        return dataclasses.replace(self.builder_config, framing=self._framing)
 
     def _example_png(
-        self, path: Path, detector: detect.FaceDetector, report: CropReport
+        self, path: Path, detector: framing_lib.StillFaceCropper, report: CropReport
     ) -> bytes | None:
         """The PNG stored for the photograph at `path`, or None if it gives no example."""
         return crop_image(path, detector, self._crop_config, report)

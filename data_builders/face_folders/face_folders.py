@@ -18,15 +18,18 @@ Load:
     source[0]["image"].shape                    # (96, 96, 1) uint8
 
 Configs: `cropped` (the images are faces already: each one's centred square,
-resized to 96x96 gray) and `detect` (the Haar cascade finds the face first,
-exactly as for CK+ and JAFFE; images without a face are skipped and listed in
+resized to 96x96 gray) and `detect` (the face is found and framed exactly as
+for CK+ and JAFFE, by the `framing` option: `aligned` by default, eyes on the
+template, or `haar_box`, affect_jax/faces/framing.py; small images such as
+48x48 crops are searched upscaled, and taken whole where still no face is
+found; larger images without a face are skipped; both are listed in
 `build_report.json`). `cropped_foldK` / `detect_foldK` (K 0-9; `..._foldKofN`
 for N folds) split the subjects into the CK+ builder's folds.
 
 Options, as builder kwargs (`--builder_option=key=value` on the command line)
 or fields of a `FaceFoldersConfig`: `class_map`, `subject_regex`,
 `validation_fraction`, `test_fraction`, `split_seed`, `fold` and `num_folds`,
-and for `detect` `no_face_policy` and `face_margin`. Labels keep the 8-way CK+
+and for `detect` `framing`, `no_face_policy` and `face_margin`. Labels keep the 8-way CK+
 space whatever classes a dataset has. Only the fold is part of the dataset's
 folder name: a data_dir holds one build of `face_folders/cropped`, and a build
 with other options into it is refused (build each dataset into its own data_dir).
@@ -44,6 +47,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from affect_jax.faces import detect
+from affect_jax.faces import framing as framing_lib
 from affect_jax.runtime import ConfigError
 from affect_jax.tasks.labels import CK_PLUS_EMOTIONS
 from data_builders.ck_plus.face_crop_builder import (
@@ -77,11 +81,15 @@ def face_crop_png(path: Path, report: CropReport) -> bytes | None:
 class FaceFolders(FaceCropBuilder):
     """Face images in class folders, labelled with the CK+ codes."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "96x96 gray faces from class folders, CK+ labels, subject splits."}
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": "96x96 gray faces from class folders, CK+ labels, subject splits.",
+        "2.0.0": "detect: faces framed like CK+'s and JAFFE's (`framing`, aligned by default); "
+        "small images upscaled to be found.",
+    }
     BUILDER_CONFIGS = [
         FaceFoldersConfig(name=CROPPED, mode=CROPPED, description="Images are face crops."),
-        FaceFoldersConfig(name=DETECT, mode=DETECT, description="Haar-detected face crops."),
+        FaceFoldersConfig(name=DETECT, mode=DETECT, description="Photos: faces found and framed."),
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = """\
     Point --manual_dir at a folder of class folders, one per expression, named
@@ -136,6 +144,7 @@ class FaceFolders(FaceCropBuilder):
         # A private copy: TFDS refuses a changed config under a registered name.
         self._options = dataclasses.replace(self.builder_config, **overrides)
         self._options.class_map = class_map_pairs(self._options.class_map)
+        framing_lib.framing_named(self._options.framing)  # A typo fails before any image.
         if self._options.no_face_policy not in detect.NO_FACE_POLICIES:
             raise ConfigError(
                 f"no_face_policy {self._options.no_face_policy!r}: use one of "
@@ -160,8 +169,12 @@ class FaceFolders(FaceCropBuilder):
             num_folds=o.num_folds,
         )
         if o.mode == DETECT:
-            options.update(no_face_policy=o.no_face_policy, face_margin=o.face_margin)
+            options.update(self.face_crop_json())
         return options
+
+    def face_crop_json(self) -> dict:
+        """How faces were cut: nothing for `cropped` (each image's centred square)."""
+        return super().face_crop_json() if self._options.mode == DETECT else {}
 
     def check_prepared_options(self) -> None:
         """Raises unless the finished build in `data_dir` was made with these options."""

@@ -30,6 +30,7 @@ OPTION_TYPES = {
     "split_seed": int,
     "no_face_policy": str,
     "face_margin": float,
+    "framing": str,
 }
 
 

@@ -1,4 +1,4 @@
-"""JAFFE as TFDS records: Haar face crops of posed expressions, labelled with CK+ codes.
+"""JAFFE as TFDS records: face crops of posed expressions, labelled with CK+ codes.
 
 Get the data: see `MANUAL_DOWNLOAD_INSTRUCTIONS`. Or write the synthetic
 stand-in with `python -m affect_jax.synthetic --dataset=jaffe --out=DIR`.
@@ -17,7 +17,9 @@ Labels use the CK+ codes (neutral 0, anger 1, disgust 3, fear 4, happy 5,
 sadness 6, surprise 7; JAFFE has no contempt), so a model trained on CK+ is
 tested on JAFFE as is. Config `all` puts every image in one `test` split: the
 cross-dataset test set. Configs `foldK` split the ten subjects for those who
-train on JAFFE (with ten folds, leave one subject out). When the release's
+train on JAFFE (with ten folds, leave one subject out). Faces are aligned
+by the eyes (framing `aligned`, affect_jax/faces/framing.py); `all_box` cuts
+the Haar box instead, the paper's crop. When the release's
 semantic ratings table (in its README text file) is present, `ratings` holds
 each picture's mean ratings
 (HAP SAD SUR ANG DIS FEA, 1-5) and `has_ratings` is True; otherwise the
@@ -34,6 +36,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from affect_jax.faces import detect
+from affect_jax.faces.framing import HAAR_BOX
 from data_builders.ck_plus import folds
 from data_builders.ck_plus.face_crop_builder import FaceCropBuilder, FaceCropConfig
 from data_builders.ck_plus.raw_layout import EMOTION_NAMES
@@ -51,14 +54,17 @@ class JaffeConfig(FaceCropConfig):
 class Jaffe(FaceCropBuilder):
     """JAFFE face crops with CK+ emotion codes and optional semantic ratings."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "96x96 gray Haar face crops, CK+ codes, `all` and 10 folds."}
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": "96x96 gray Haar face crops, CK+ codes, `all` and 10 folds.",
+        "2.0.0": "Faces aligned by the eyes (framing `aligned`); all_box: the Haar box.",
+    }
     BUILDER_CONFIGS = [
         JaffeConfig(name="all", description="Every image in one `test` split (cross-dataset)."),
         JaffeConfig(
-            name="all_aligned",
-            description="`all`, faces found by HOG and aligned by the eyes (as in prediction).",
-            crop="aligned",
+            name="all_box",
+            description="`all`, faces cut at the Haar cascade's box (the paper's crop).",
+            framing=HAAR_BOX.name,
         ),
         *(
             JaffeConfig(
@@ -86,7 +92,7 @@ class Jaffe(FaceCropBuilder):
         size = detect.MODEL_IMAGE_SIZE
         columns = len(raw_layout.RATING_COLUMNS)
         return self.dataset_info_from_configs(
-            description="JAFFE posed expressions, Haar face crops with CK+ emotion codes.",
+            description="JAFFE posed expressions, face crops with CK+ emotion codes.",
             features=tfds.features.FeaturesDict(
                 {
                     "image": tfds.features.Image(shape=(size, size, 1), encoding_format="png"),
@@ -103,6 +109,8 @@ class Jaffe(FaceCropBuilder):
             ),
             supervised_keys=("image", "label"),
             homepage=_HOMEPAGE,
+            # How faces were cut (`framing`, ...), saved as metadata.json.
+            metadata=tfds.core.MetadataDict(),
             # Records in subject, image number order; Grain shuffles.
             disable_shuffling=True,
         )

@@ -7,6 +7,7 @@ import pytest
 from affect_jax import config as config_lib
 from affect_jax.data import augment
 from affect_jax.data.augment import Transform
+from affect_jax.runtime import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,38 @@ def test_zoom_above_one_zooms_out_about_the_centre():
     centre = np.array([47.5, 47.5, 1.0])
     np.testing.assert_allclose(matrix @ centre, [47.5, 47.5])
     np.testing.assert_allclose(matrix @ (centre + [1, 1, 0]), [49.5, 48.0])
+
+
+def test_shear_composes_like_keras_rotation_shift_shear_zoom():
+    """Keras' ImageDataGenerator: input = c + R (t + S Z (q - c)), as 3x3 matrices here."""
+    angle, shear = np.radians(10.0), np.radians(20.0)
+    rotation = np.array(
+        [[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]]
+    )
+    shift = np.array([[1, 0, 4.0], [0, 1, -2.0], [0, 0, 1]])
+    shearing = np.array([[1, -np.sin(shear), 0], [0, np.cos(shear), 0], [0, 0, 1]])
+    zoom = np.diag([1.1, 0.9, 1.0])
+    centre, uncentre = np.eye(3), np.eye(3)
+    centre[:2, 2], uncentre[:2, 2] = 47.5, -47.5
+    expected = (centre @ rotation @ shift @ shearing @ zoom @ uncentre)[:2]
+    transform = Transform(
+        angle_degrees=10.0, shift_x=4.0, shift_y=-2.0, zoom_x=1.1, zoom_y=0.9, shear_degrees=20.0
+    )
+    np.testing.assert_allclose(augment.inverse_matrix(transform, 96, 96), expected, atol=1e-12)
+
+
+def test_shear_is_drawn_within_its_range_and_off_by_default():
+    uniforms = np.linspace(0.0, 0.999, 8)
+    off = augment.transform_from_uniforms(augment.AugmentConfig(), uniforms, 96, 96)
+    assert off.shear_degrees == 0.0
+    on = augment.AugmentConfig(shear_degrees=12.0)
+    drawn = [
+        augment.transform_from_uniforms(on, np.full(8, u), 96, 96).shear_degrees
+        for u in (0.0, 0.5, 0.999)
+    ]
+    np.testing.assert_allclose(drawn, [-12.0, 0.0, 11.976])
+    with pytest.raises(ConfigError, match="shear_degrees=75"):
+        augment.AugmentConfig(shear_degrees=75)
 
 
 def test_brightness_scales_and_saturates(image):

@@ -1,7 +1,7 @@
-"""The CK+ / JAFFE builders' `aligned` configs crop stills as video prediction does.
+"""The CK+ / JAFFE builders crop stills as video prediction does.
 
-The Haar configs (the paper's crop) stay the default; the aligned ones find
-the face with HOG and put the eyes where the template puts them.
+Their default configs find the face with HOG and put the eyes where the
+template puts them; the `_box` ones keep the paper's Haar box.
 """
 
 import cv2
@@ -17,8 +17,7 @@ from tests.data_builders.test_jaffe_builder import DUMMY_DATA as JAFFE_DUMMY
 def jaffe(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("tfds")
     return {
-        n: building.build_dataset(f"jaffe/{n}", JAFFE_DUMMY, data_dir)
-        for n in ("all", "all_aligned")
+        n: building.build_dataset(f"jaffe/{n}", JAFFE_DUMMY, data_dir) for n in ("all_box", "all")
     }
 
 
@@ -33,8 +32,8 @@ def _eyes_in(crop: np.ndarray) -> np.ndarray | None:
 
 
 def test_aligned_jaffe_crops_put_the_eyes_on_the_template(jaffe):
-    haar = jaffe["all"].as_data_source("test")
-    aligned = jaffe["all_aligned"].as_data_source("test")
+    haar = jaffe["all_box"].as_data_source("test")
+    aligned = jaffe["all"].as_data_source("test")
     assert len(aligned) >= len(haar) - 1  # HOG finds the faces the cascade finds.
     template = align.TEMPLATE_EYES * 96 / 112
     found = [_eyes_in(np.asarray(aligned[i]["image"])[..., 0]) for i in range(len(aligned))]

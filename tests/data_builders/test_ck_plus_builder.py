@@ -12,7 +12,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from affect_jax.data import building
-from affect_jax.faces import detect
+from affect_jax.faces import detect, framing
 from affect_jax.synthetic import ck_plus_layout
 from data_builders.ck_plus import ck_plus, folds, make_dummy_data
 
@@ -125,9 +125,9 @@ def test_features_colour_frames_and_images_are_the_documented_crops(all_folds):
         with_community_datasets=False
     )
     names = [c.name for c in ck_plus.CkPlus.BUILDER_CONFIGS]
-    # The paper's Haar crops, then the same folds cropped as prediction crops.
-    assert names == [f"fold{k}" for k in range(10)] + [f"fold{k}_aligned" for k in range(10)]
-    detector = detect.FaceDetector()
+    # Faces aligned by the eyes, then the same folds with the paper's Haar crops.
+    assert names == [f"fold{k}" for k in range(10)] + [f"fold{k}_box" for k in range(10)]
+    cropper = framing.StillFaceCropper("aligned")
     seen_colour = False
     for builder in all_folds[:3]:
         for record in _records(builder, "train") + _records(builder, "test"):
@@ -141,8 +141,8 @@ def test_features_colour_frames_and_images_are_the_documented_crops(all_folds):
             )
             raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
             seen_colour |= raw.ndim == 3
-            # PNG is lossless: exactly the gray Haar crop of the raw frame.
-            np.testing.assert_array_equal(image[..., 0], detector.crop(raw).image)
+            # PNG is lossless: exactly the aligned gray crop of the raw frame.
+            np.testing.assert_array_equal(image[..., 0], cropper.crop(raw).image)
     assert seen_colour
 
 

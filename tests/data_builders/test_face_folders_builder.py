@@ -10,8 +10,9 @@ import pytest
 import tensorflow_datasets as tfds
 
 from affect_jax import build
-from affect_jax.data import building
-from affect_jax.faces import detect
+from affect_jax.data import building, provenance
+from affect_jax.faces import framing
+from affect_jax.runtime import ConfigError
 from affect_jax.synthetic import face_folders_layout
 from affect_jax.tasks.labels import CK_PLUS_EMOTIONS, expression_code
 from data_builders.ck_plus import folds
@@ -184,10 +185,10 @@ def test_split_folders_are_kept_and_detect_skips_images_without_a_face(tmp_path)
         "validation": "val",
         "test": "test",
     }
-    detector = detect.FaceDetector()
+    cropper = framing.StillFaceCropper("aligned")
     for record in _records(builder, "validation"):
         raw = cv2.imread(str(root / record["filename"].decode()), cv2.IMREAD_COLOR)
-        np.testing.assert_array_equal(record["image"][..., 0], detector.crop(raw).image)
+        np.testing.assert_array_equal(record["image"][..., 0], cropper.crop(raw).image)
 
 
 def test_missing_validation_folder_is_carved_from_train_by_subject(tmp_path):
@@ -300,3 +301,34 @@ def test_a_non_square_face_image_gives_its_centred_square(tmp_path, height, widt
     face = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
     assert face.shape == (96, 96) and face.dtype == np.uint8
     assert face.min() >= 250, (face.min(), height, width)
+
+
+def test_detect_finds_the_faces_of_48x48_crops_and_takes_a_faceless_one_whole(tmp_path):
+    root = tmp_path / "ck48"
+    face_folders_layout.write_face_folders_layout(
+        root, subjects=4, images_per_class=1, classes=("happy", "sadness", "surprise"), seed=2
+    )
+    blank = root / "happy" / "S003_009_00000099.png"  # A small image with no face.
+    cv2.imwrite(str(blank), np.full((48, 48), 128, np.uint8))
+    options = {**SUBJECTS, "validation_fraction": 0.0, "test_fraction": 0.25}
+    builder = building.build_dataset("face_folders/detect", root, tmp_path / "tfds", options)
+    report = building.read_build_report(builder)
+    examples = sum(len(builder.as_data_source(s)) for s in builder.info.splits)
+    assert examples == 13  # Every image, none dropped.
+    assert [p for s in report.values() for p in s["taken_whole"]] == [str(blank)]
+    assert not any(s["dropped"] for s in report.values())
+    assert builder.info.metadata["framing"] == framing.DEFAULT_FRAMING
+    assert provenance.read_framing(builder.data_dir) == "aligned"
+    # Another framing into the same data_dir would silently reuse these crops: refused.
+    with pytest.raises(RawDataError, match="framing: built 'aligned', asked 'haar_box'"):
+        building.build_dataset(
+            "face_folders/detect", root, tmp_path / "tfds", {**options, "framing": "haar_box"}
+        )
+    boxed = building.build_dataset(
+        "face_folders/detect", root, tmp_path / "boxes", {**options, "framing": "haar_box"}
+    )
+    assert provenance.read_framing(boxed.data_dir) == "haar_box"
+    with pytest.raises(ConfigError, match="Unknown framing 'tight'"):
+        building.build_dataset(
+            "face_folders/detect", root, tmp_path / "x", {**options, "framing": "tight"}
+        )

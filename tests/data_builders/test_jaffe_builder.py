@@ -10,7 +10,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from affect_jax.data import building
-from affect_jax.faces import detect
+from affect_jax.faces import detect, framing
 from affect_jax.synthetic import jaffe_layout
 from data_builders.jaffe import jaffe, make_dummy_data, raw_layout
 
@@ -87,13 +87,13 @@ def test_folds_are_subject_disjoint_and_cover_every_subject(built):
 
 
 def test_three_channel_tiff_and_images_are_the_documented_crops(built):
-    detector = detect.FaceDetector()
+    cropper = framing.StillFaceCropper("aligned")
     channels = []
     for record in _records(built["all"], "test"):
         assert record["image"].shape == (96, 96, 1) and record["image"].dtype == np.uint8
         raw = cv2.imread(str(DUMMY_DATA / record["filename"].decode()), cv2.IMREAD_UNCHANGED)
         channels.append(1 if raw.ndim == 2 else raw.shape[2])
-        np.testing.assert_array_equal(record["image"][..., 0], detector.crop(raw).image)
+        np.testing.assert_array_equal(record["image"][..., 0], cropper.crop(raw).image)
     assert channels.count(3) == 1 and channels.count(1) == len(channels) - 1
 
 

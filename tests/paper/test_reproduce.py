@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from affect_jax.paper import report as report_lib
 from affect_jax.paper.report import PAPER_TABLE_3
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,13 +80,16 @@ def test_reproduction_fills_every_table_row_and_figure(tmp_path):
     report = (tmp_path / "REPORT.md").read_text()
     rows = [line for line in report.splitlines() if line.startswith("| ") and "---" not in line]
     table_rows = [row for row in rows if not row.startswith(("| experiment", "| ABAW"))]
-    assert len(table_rows) == 2 + 10  # Table I: 2 rows; Table III: 10 rows.
-    # Table I: accuracies as the runs recorded them.
-    for label, name in (("CNN", "ck_plus"), ("CNN, class-weighted loss", "ck_plus_balanced")):
+    assert len(table_rows) == 3 + 10  # Table I: 3 rows; Table III: 10 rows.
+    # Table I: accuracies as the runs recorded them, the last on faces aligned by the eyes.
+    for name, label in report_lib.CK_PLUS_ROWS:
         result = json.loads((tmp_path / name / "results.json").read_text())
         row = next(row for row in table_rows if row.startswith(f"| {label} |"))
         expected = f"| 0.95 / {result['accuracy']:.3f} | 0.50 / {result['jaffe_accuracy']:.3f} |"
         assert expected in row, row
+        # The paper's Haar boxes, but for the row that aligns the faces on both sides.
+        framing = "aligned" if name == "ck_plus_aligned" else "haar_box"
+        assert result["training_data"]["framing"] == framing, name
     _check_table_3(tmp_path, report)
 
     figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
@@ -107,5 +111,5 @@ def test_reproduction_fills_every_table_row_and_figure(tmp_path):
     # A rerun skips every finished experiment.
     start = time.monotonic()
     rerun = _run(tmp_path)
-    assert rerun.stderr.count("finished earlier, skipped") == 13
+    assert rerun.stderr.count("finished earlier, skipped") == 14
     assert time.monotonic() - start < 120

@@ -1,12 +1,23 @@
 """CK+ classification with class balancing, tested cross-dataset on JAFFE."""
 
+import csv
 import json
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+from absl.testing import flagsaver
 
+from affect_jax import predict
 from affect_jax.config import load_config
 from affect_jax.data import building, label_reader, sources
+from affect_jax.faces.detectors import (
+    HaarDetector,
+    HogDetector,
+    ScaledDetector,
+    photo_search_width,
+)
 from affect_jax.stages import inputs as stage_inputs
 from affect_jax.stages import train
 from affect_jax.synthetic import ck_plus_layout, jaffe_layout
@@ -28,8 +39,8 @@ def expression_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("expressions")
     ck_plus_layout.write_ck_plus_layout(root / "ck", seed=0, **CK_PLUS_LAYOUT)
     jaffe_layout.write_jaffe_layout(root / "jaffe", seed=0, **jaffe_layout.PRESETS["tiny"])
-    building.build_dataset("ck_plus/fold0", root / "ck", root / "tfds")
-    building.build_dataset("jaffe/all", root / "jaffe", root / "tfds")
+    building.build_dataset("ck_plus/fold0_box", root / "ck", root / "tfds")
+    building.build_dataset("jaffe/all_box", root / "jaffe", root / "tfds")
     return str(root / "tfds")
 
 
@@ -71,15 +82,15 @@ def test_ck_plus_learns_unseen_people_and_transfers_to_jaffe(
     np.testing.assert_array_equal(received[0], expected)
 
     # Held-out people: fold 0's test subjects are none of its training ones.
-    _, train_subjects = _split("ck_plus/fold0", expression_data, "train")
-    test_labels, test_subjects = _split("ck_plus/fold0", expression_data, "test")
+    _, train_subjects = _split("ck_plus/fold0_box", expression_data, "train")
+    test_labels, test_subjects = _split("ck_plus/fold0_box", expression_data, "test")
     assert test_subjects and not test_subjects & train_subjects
     assert len(np.unique(test_labels)) >= 3
     # Measured over seeds 0-2: 0.75-0.94 on CK+ (majority share 0.375) and
     # 0.56-0.90 on JAFFE (chance 1/7); with a zero learning rate, 0.19 on CK+.
     majority = _majority_share(test_labels)
     assert result["accuracy"] > majority + 0.25, (result["accuracy"], majority)
-    jaffe_labels, _ = _split("jaffe/all", expression_data, "test")
+    jaffe_labels, _ = _split("jaffe/all_box", expression_data, "test")
     jaffe_chance = _majority_share(jaffe_labels)
     assert jaffe_chance == pytest.approx(1 / 7)  # 7 balanced classes (no contempt).
     assert result["jaffe_accuracy"] > jaffe_chance + 0.25, result["jaffe_accuracy"]
@@ -90,11 +101,37 @@ def test_ck_plus_learns_unseen_people_and_transfers_to_jaffe(
     saved = json.loads((tmp_path / "results.json").read_text())  # Strict JSON: no NaN.
     assert saved["jaffe_recall_2"] is None  # JAFFE has no contempt.
     assert saved["accuracy"] == pytest.approx(result["accuracy"])
+    assert saved["training_data"]["framing"] == "haar_box"  # ck_plus/fold0_box's.
+    _predicts_with_the_framing_it_was_trained_on(tmp_path, Path(expression_data).parent)
+
+
+def _predicted_box(run: Path, photo: Path, out: Path, *flags: str) -> list[int]:
+    values = {"checkpoint": str(run), "input": [str(photo)], "output": str(out)}
+    values.update(dict(flag.split("=") for flag in flags))
+    with flagsaver.flagsaver(**values), pytest.raises(SystemExit) as exit_info:
+        predict.main(["predict"])
+    assert exit_info.value.code == 0
+    with open(out / f"{photo.stem}.csv", newline="") as file:
+        [row] = list(csv.DictReader(file))
+    return [int(row[k]) for k in ("box_x", "box_y", "box_w", "box_h")]
+
+
+def _predicts_with_the_framing_it_was_trained_on(run: Path, raw_root: Path) -> None:
+    """A CNN trained on Haar boxes is given Haar boxes at prediction, unless told otherwise."""
+    photo = sorted((raw_root / "jaffe").rglob("*.tiff"))[0]
+    gray = cv2.imread(str(photo), cv2.IMREAD_GRAYSCALE)
+    searched_at = photo_search_width(gray.shape[1], gray.shape[0])
+    haar = ScaledDetector(HaarDetector(), searched_at).detect_scored(gray)
+    hog = ScaledDetector(HogDetector(), searched_at).detect_scored(gray)
+    haar_box, hog_box = (list(max(found, key=lambda d: d.box.area).box) for found in (haar, hog))
+    assert haar_box != hog_box
+    assert _predicted_box(run, photo, run / "by_training") == haar_box
+    assert _predicted_box(run, photo, run / "told", "framing=aligned") == hog_box
 
 
 def test_class_balancing_modes(expression_data):
     config = load_config("ck_plus_cnn", f"tiny,balance=sampling,data_dir={expression_data}")
-    train_split = sources.open_split("ck_plus/fold0", expression_data, "train")
+    train_split = sources.open_split("ck_plus/fold0_box", expression_data, "train")
     labels = label_reader.read_labels(train_split, names=("label",))["label"]
     sampled = stage_inputs.for_stage(config, registry.get_task(config), "")
     sampled_labels = labels[np.asarray(sampled.train.indices)]

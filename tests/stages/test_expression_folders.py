@@ -2,12 +2,14 @@
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
 from affect_jax.config import load_config
 from affect_jax.data import building, label_reader, sources
-from affect_jax.stages import cross_dataset, train
+from affect_jax.runtime import ConfigError
+from affect_jax.stages import cross_dataset, cross_dataset_report, train
 from affect_jax.synthetic import face_folders_layout, jaffe_layout
 from affect_jax.tasks import registry
 from affect_jax.tasks.labels import CK_PLUS_EMOTIONS
@@ -92,6 +94,9 @@ def test_trains_on_class_folders_and_writes_one_table_for_two_targets(expression
         counts = np.bincount(labels, minlength=8)
         source = sources.open_split(name, directory, "test")
         images = np.stack([source[i]["image"] for i in range(len(source))])
+        # The recipe equalises every crop's histogram first (config.input.photometric).
+        assert config.input.photometric == "equalize"
+        images = np.stack([cv2.equalizeHist(image[..., 0])[..., None] for image in images])
         predicted = np.concatenate(
             [
                 np.asarray(state.apply_fn(variables, chunk, train=False)).argmax(-1)
@@ -131,10 +136,15 @@ def test_trains_on_class_folders_and_writes_one_table_for_two_targets(expression
 def test_ck_plus_config_is_one_instance_of_the_targets():
     config = load_config("ck_plus_cnn", "data_dir=/data")
     found = cross_dataset.targets_of(config)
+    # The paper's Haar boxes on both sides; framing=aligned switches both.
     assert [(t.key, t.dataset, t.split, t.data_dir, t.own) for t in found] == [
-        ("test", "ck_plus/fold0", "test", "/data", True),
-        ("jaffe", "jaffe/all", "test", "/data", False),
+        ("test", "ck_plus/fold0_box", "test", "/data", True),
+        ("jaffe", "jaffe/all_box", "test", "/data", False),
     ]
+    aligned = cross_dataset.targets_of(load_config("ck_plus_cnn", "data_dir=/data,framing=aligned"))
+    assert [t.dataset for t in aligned] == ["ck_plus/fold0", "jaffe/all"]
+    with pytest.raises(ConfigError, match="framing='tight'"):
+        load_config("ck_plus_cnn", "framing=tight")
     # A config saved in a checkpoint before `targets` names its one target.
     config.cross_dataset = {"name": "jaffe/all", "data_dir": "/j", "split": "test"}
     assert [(t.key, t.data_dir) for t in cross_dataset.targets_of(config)] == [("jaffe", "/j")]
@@ -166,7 +176,7 @@ def test_markdown_rows_show_missing_classes_as_dashes():
     }
     row = cross_dataset.table_row(target, metrics, labels, predicted, CK_PLUS_EMOTIONS)
     assert row["counts"]["neutral"] == 2 and row["predicted"]["happy"] == 2
-    text = cross_dataset.markdown([row], trained_on="x", figures={"jaffe": "plots/c.png"})
+    text = cross_dataset_report.markdown([row], trained_on="x", figures={"jaffe": "plots/c.png"})
     assert "| jaffe | `jaffe/all` : test | 4 | 0.750 | 0.700 |" in text
     assert "| 0.500 | — | — | — | — | 1.000 | — | 1.000 |" in text
     assert "| 2 / 1 | 0 / 0 |" in text and "![jaffe](plots/c.png)" in text
