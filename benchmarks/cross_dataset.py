@@ -12,8 +12,8 @@ real pair's shift in framing and classes. Both are built with each framing
 reads `results.json["cross_dataset"]` as the held-out check does: the own
 row (held-out subjects) and the `jaffe` row, plain 8-way and over shared
 classes. Prints one row per variant with its wall time; writes
-WORK_DIR/cross_dataset.json and .md. Finished variants are kept (delete their
-run folders to rerun).
+WORK_DIR/cross_dataset_seed<S>.json and .md. Finished runs are kept (delete
+their run folders to rerun).
 """
 
 import json
@@ -50,6 +50,7 @@ VARIANTS = {
         ],
     ),
     "recipe": ("aligned", []),  # The config's own defaults.
+    "recipe_box": ("haar_box", []),
     "recipe_no_normalisation": ("aligned", ["--config.input.photometric=none"]),
     "recipe_clahe": ("aligned", ["--config.input.photometric=clahe"]),
 }
@@ -103,7 +104,7 @@ def _row(rows: list[dict], own: bool) -> dict:
 
 
 def _run(work: Path, name: str, data: Path, framing: str, overrides: list[str]) -> dict:
-    workdir = work / "runs" / name
+    workdir = work / "runs" / f"{name}_seed{_SEED.value}"
     results = workdir / "results.json"
     seconds = None
     if not results.exists():
@@ -113,7 +114,8 @@ def _run(work: Path, name: str, data: Path, framing: str, overrides: list[str]) 
             "--config=configs/expression_folders_cnn.py:quickstart,dataset=face_folders/detect",
             f"--workdir={workdir}", f"--config.dataset.data_dir={data / 'ck48'}",
             f"--config.cross_dataset.targets=('jaffe={jaffe}:test@{data / 'jaffe'}',)",
-            f"--config.seed={_SEED.value}", *overrides, log=work / f"run_{name}.log",
+            f"--config.seed={_SEED.value}", *overrides,
+            log=work / f"run_{name}_seed{_SEED.value}.log",
         )  # fmt: skip
     rows = json.loads(results.read_text())["cross_dataset"]
     own, target = _row(rows, True), _row(rows, False)
@@ -171,8 +173,9 @@ def main(argv: Sequence[str]) -> None:
         f"{_number(None if r['seconds'] is None else r['seconds'] / 60)} |"
         for r in table
     ]
-    (work / "cross_dataset.json").write_text(json.dumps(table, indent=2) + "\n")
-    (work / "cross_dataset.md").write_text("\n".join(lines) + "\n")
+    name = f"cross_dataset_seed{_SEED.value}"
+    (work / f"{name}.json").write_text(json.dumps(table, indent=2) + "\n")
+    (work / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

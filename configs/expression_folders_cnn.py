@@ -1,17 +1,16 @@
 r"""The CNN classifying 8 expressions on any built expression dataset, tested on others.
 
 Build each dataset once (each class-folder set into its own data_dir), then
-train on one and test on its own test split and on the others:
+train on one and test on its own test split and on the others, e.g. CK+48 ->
+JAFFE:
 
-  python -m affect_jax.build --dataset=face_folders/cropped --manual_dir=FER2013 \
-      --data_dir=DATA/fer2013
-  python -m affect_jax.build --dataset=face_folders/cropped --manual_dir=CK+48 \
+  python -m affect_jax.build --dataset=face_folders/detect --manual_dir=CK+48 \
       --data_dir=DATA/ck48 --builder_option='subject_regex=S\d{3}'
-  python -m affect_jax.build --dataset=jaffe/all --manual_dir=JAFFE_RAW --data_dir=DATA
-  python -m affect_jax.main --config=configs/expression_folders_cnn.py:balance=loss_weights \
-      --workdir=runs/fer2013 --config.dataset.data_dir=DATA/fer2013 \
-      --config.cross_dataset.targets="('jaffe/all:test@DATA', \
-          'ck48=face_folders/cropped:test@DATA/ck48')"
+  python -m affect_jax.build --dataset=jaffe/all --manual_dir=JAFFE_RAW --data_dir=DATA/jaffe
+  python -m affect_jax.main \
+      --config=configs/expression_folders_cnn.py:quickstart,dataset=face_folders/detect \
+      --workdir=runs/ck48 --config.dataset.data_dir=DATA/ck48 \
+      --config.cross_dataset.targets="('jaffe=jaffe/all:test@DATA/jaffe',)"
 
 Trains on `dataset` (face_folders/cropped|detect[_foldK], ck_plus/foldK or
 jaffe/foldK: every one labelled with the CK+ codes), selects the checkpoint on
@@ -21,7 +20,16 @@ split and on every target (`[key=]name:split[@data_dir]`; affect_jax/stages/
 cross_dataset.py). results.json holds the evaluation split's metrics, `<key>_*`
 per target (`jaffe_accuracy`, `ck48_recall_2`, ...) and the `cross_dataset`
 table: accuracy, macro F1, per-class recall and true / predicted counts per
-class, also written as cross_dataset.md beside plots/confusion_<key>.png.
+class, and the same over the classes both sides have (`shared_accuracy`),
+also written as cross_dataset.md beside plots/confusion_<key>.png.
+
+Defaults that carry across datasets (the paper's configs keep the
+reference's): faces framed alike on both sides (the photo builders' shared
+`aligned` framing, affect_jax/faces/framing.py), a class-weighted loss,
+per-crop histogram equalisation (`config.input.photometric`), the paper's
+augmentation with shearing, and shared-class figures beside the plain ones.
+`benchmarks/cross_dataset.py` runs the commands above on synthetic sets with
+each of these switched off (benchmarks/RESULTS.md).
 
 Expected: the paper's only such pair is CK+ -> JAFFE, 95% -> 50%
 (configs/ck_plus_cnn.py, the same mechanism). On synthetic class folders
@@ -31,8 +39,9 @@ held-out people, against 0.33 for always answering the commonest class.
 
 Arguments: `dataset=NAME`, `data_dir=D`, `targets=A+B` (targets joined by
 `+`; the same as --config.cross_dataset.targets), `balance=none|loss_weights|
-sampling` (inverse-frequency loss weights or class-balanced epochs, as for
-CK+), `steps=N`, `quickstart`, `tiny`.
+sampling` (default loss_weights: inverse-frequency loss weights, or
+class-balanced epochs), `photometric=none|equalize|clahe|standardize`
+(default equalize), `steps=N`, `quickstart`, `tiny`.
 """
 
 import ml_collections
