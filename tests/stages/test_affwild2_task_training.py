@@ -19,7 +19,28 @@ from affect_jax.tasks import multitask
 from affect_jax.tasks.labels import AFFWILD2_ACTION_UNITS, AFFWILD2_EXPRESSIONS
 from affect_jax.tasks.metrics import concordance_correlation
 from data_builders.affwild2 import tasks
+from tests.helpers import learning_bars
 from tests.helpers.train_helpers import REPO
+
+# Each learning test's bars on held-out people (tests/helpers/learning_bars.py).
+BARS = {
+    # At 300 steps these two learned on seed 0 only (seed 1: expression 0.017 over the
+    # majority, AUs 0.345 below calling all active); at 500, on seeds 0-2 (lowest 0.095,
+    # 0.476; 0.221), each bar being that less a fifth (at least 0.03).
+    "expression_cnn": {"accuracy_over_majority": 0.06, "f1_macro": 0.38},
+    "au_cnn": {"f1_mean_over_constant": 0.17},
+    # Lowest over training seeds 0-2 (launch/learning_bars.py; AMD EPYC, 2026-12-06):
+    # 0.705, 0.824, 0.168, 0.514, 0.193, 0.757, 0.954; each bar is that less a fifth.
+    "multitask_cnn": {
+        "ccc_valence": 0.56,
+        "ccc_arousal": 0.65,
+        "expression_accuracy_over_majority": 0.13,
+        "expression_f1_macro": 0.41,
+        "au_f1_mean_over_constant": 0.15,
+        "video_ccc_valence": 0.60,
+        "video_ccc_arousal": 0.76,
+    },
+}
 
 
 def _synthetic(*args):
@@ -79,6 +100,7 @@ def _train_tiny(config_name: str, data_dir: str, workdir, steps: int = 300) -> d
     config = load_config(config_name, f"tiny,data_dir={data_dir}")
     config.num_train_steps = steps
     config.eval_every_steps = steps // 2
+    config.seed = learning_bars.training_seed()
     return train.train_and_evaluate(config, str(workdir))
 
 
@@ -89,25 +111,28 @@ def _validation(dataset: str, data_dir: str, key: str) -> np.ndarray:
     return np.stack([source[i][key] for i in range(len(source))])
 
 
-@pytest.mark.long(29)
+@pytest.mark.long(45)
 @pytest.mark.timeout(600)
-def test_expression_cnn_learns_on_held_out_people(task_data, tmp_path):
-    result = _train_tiny("affwild2_expr", task_data, tmp_path)
+def test_expression_cnn_learns_on_held_out_people(task_data, tmp_path, request):
+    result = _train_tiny("affwild2_expr", task_data, tmp_path, steps=500)
     labels = _validation("affwild2/expr", task_data, "expression")
     majority_share = np.bincount(labels).max() / len(labels)
     # Always answering the commonest class scores its share in accuracy and
     # under 0.1 in macro F1 here (7 classes occur).
-    assert result["accuracy"] > majority_share + 0.04, (result, majority_share)
-    assert result["f1_macro"] > 0.2, result
+    values = {
+        "accuracy_over_majority": result["accuracy"] - majority_share,
+        "f1_macro": result["f1_macro"],
+    }
+    learning_bars.check(request.node.name, values, BARS["expression_cnn"])
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["f1_macro"] == pytest.approx(result["f1_macro"])
     assert (tmp_path / "plots" / "confusion_validation.png").stat().st_size > 10_000
 
 
-@pytest.mark.long(29)
+@pytest.mark.long(45)
 @pytest.mark.timeout(600)
-def test_action_unit_cnn_learns_on_held_out_people(task_data, tmp_path):
-    result = _train_tiny("affwild2_au", task_data, tmp_path)
+def test_action_unit_cnn_learns_on_held_out_people(task_data, tmp_path, request):
+    result = _train_tiny("affwild2_au", task_data, tmp_path, steps=500)
     aus = _validation("affwild2/au", task_data, "aus")
     annotated = [i for i, name in enumerate(tasks.AU_NAMES) if (aus[:, i] >= 0).any()]
     # The synthetic release writes the 2020 files: 8 AUs, the other 5 slots -1.
@@ -116,7 +141,8 @@ def test_action_unit_cnn_learns_on_held_out_people(task_data, tmp_path):
     }
     assert len(annotated) == 8
     constant_f1 = _best_constant_au_f1(aus)  # Calling every AU active: the best constant.
-    assert result["f1_mean"] > constant_f1 + 0.15, (result, constant_f1)
+    values = {"f1_mean_over_constant": result["f1_mean"] - constant_f1}
+    learning_bars.check(request.node.name, values, BARS["au_cnn"])
     assert (tmp_path / "plots" / "f1_validation.png").stat().st_size > 10_000
 
 
@@ -129,17 +155,20 @@ def _best_constant_au_f1(aus: np.ndarray) -> float:
 
 @pytest.mark.long(50)
 @pytest.mark.timeout(600)
-def test_multitask_cnn_learns_all_three_tasks_on_held_out_people(task_data, tmp_path):
+def test_multitask_cnn_learns_all_three_tasks_on_held_out_people(task_data, tmp_path, request):
     # Three losses share the tiny CNN: at 300 steps the AUs lag (mean F1 0.40 vs 0.59 at 600).
     result = _train_tiny("affwild2_multitask", task_data, tmp_path, steps=500)
     expression = _validation("affwild2/multitask", task_data, "expression")
     labelled = expression[expression >= 0]
     majority_share = np.bincount(labelled).max() / len(labelled)
     aus = _validation("affwild2/multitask", task_data, "aus")
-    assert result["ccc_valence"] > 0.3 and result["ccc_arousal"] > 0.3, result
-    assert result["expression_accuracy"] > majority_share + 0.04, (result, majority_share)
-    assert result["expression_f1_macro"] > 0.2, result
-    assert result["au_f1_mean"] > _best_constant_au_f1(aus) + 0.1, result
+    values = {
+        "ccc_valence": result["ccc_valence"],
+        "ccc_arousal": result["ccc_arousal"],
+        "expression_accuracy_over_majority": result["expression_accuracy"] - majority_share,
+        "expression_f1_macro": result["expression_f1_macro"],
+        "au_f1_mean_over_constant": result["au_f1_mean"] - _best_constant_au_f1(aus),
+    }
     for name in ("va_scatter", "expression_confusion", "au_f1"):
         assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 10_000
 
@@ -153,7 +182,9 @@ def test_multitask_cnn_learns_all_three_tasks_on_held_out_people(task_data, tmp_
     with open(tmp_path / "out" / "crops.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     predicted = np.array([[float(r["valence"]), float(r["arousal"])] for r in rows])
-    assert np.all(concordance_correlation(predicted, np.stack(truth, axis=1)) > 0.3)
+    video_ccc = concordance_correlation(predicted, np.stack(truth, axis=1))
+    values.update(video_ccc_valence=video_ccc[0], video_ccc_arousal=video_ccc[1])
+    learning_bars.check(request.node.name, values, BARS["multitask_cnn"])
     # And with every head: expression and AU probabilities, the label and the decisions.
     thresholds = json.loads((tmp_path / "results.json").read_text())["au_thresholds"]
     expressions = [c for c in rows[0] if c.startswith("expression_prob_")]

@@ -17,7 +17,21 @@ from affect_jax.synthetic import face_crop_video
 from affect_jax.tasks import registry, thresholds
 from affect_jax.tasks.labels import AFFWILD2_ACTION_UNITS, AFFWILD2_EXPRESSIONS
 from data_builders.affwild2 import raw_layout
-from tests.helpers import train_helpers
+from tests.helpers import learning_bars, train_helpers
+
+# The GRU's bars per task on held-out people (tests/helpers/learning_bars.py): the
+# lowest over training seeds 0-2 less a fifth (launch/learning_bars.py; AMD EPYC,
+# 2026-12-06). Lowest: expr 0.159, 0.372; au 0.149; multitask 0.386, 0.541, 0.358, 0.862.
+GRU_BARS = {
+    "expr": {"accuracy_over_majority": 0.12, "f1_macro_over_constant": 0.29},
+    "au": {"au_f1_mean_over_constant": 0.11},
+    "multitask": {
+        "accuracy_over_majority": 0.30,
+        "f1_macro_over_constant": 0.43,
+        "au_f1_mean_over_constant": 0.28,
+        "ccc_mean": 0.68,
+    },
+}
 
 
 def _rnn_config(features, task: str, steps: int, **rnn):
@@ -25,6 +39,7 @@ def _rnn_config(features, task: str, steps: int, **rnn):
     config.num_train_steps = config.eval_every_steps = steps
     config.optimizer.learning_rate = 0.05
     config.rnn.update(rnn)
+    config.seed = learning_bars.training_seed()
     return config
 
 
@@ -74,7 +89,7 @@ def test_the_store_keeps_every_label_of_the_multitask_records(
 )
 @pytest.mark.long(17)
 def test_the_gru_learns_each_task_on_held_out_people(
-    tiny_multitask_features, tmp_path, task, target, extra
+    tiny_multitask_features, tmp_path, task, target, extra, request
 ):
     config = _rnn_config(tiny_multitask_features, task, 250, target=target)
     if extra == "balance":
@@ -82,13 +97,15 @@ def test_the_gru_learns_each_task_on_held_out_people(
     result = train.train_and_evaluate(config, str(tmp_path))
     expression, aus = _validation_labels(tiny_multitask_features)
     share, constant_f1 = _majority(expression)
+    values = {}
     if task in ("expr", "multitask"):
         key = "" if task == "expr" else "expression_"
-        assert result[f"frame_{key}accuracy"] > share + 0.15, (result, share)
-        assert result[f"frame_{key}f1_macro"] > constant_f1 + 0.25, (result, constant_f1)
+        values["accuracy_over_majority"] = result[f"frame_{key}accuracy"] - share
+        values["f1_macro_over_constant"] = result[f"frame_{key}f1_macro"] - constant_f1
     if task in ("au", "multitask"):
         key = "" if task == "au" else "au_"
-        assert result[f"frame_{key}f1_mean"] > _best_constant_au_f1(aus) + 0.08, result
+        constant_au_f1 = _best_constant_au_f1(aus)
+        values["au_f1_mean_over_constant"] = result[f"frame_{key}f1_mean"] - constant_au_f1
         # Tuned per AU on validation: never below the 0.5 decision on the same frames.
         assert result["frame_au_f1_mean_at_thresholds"] >= result[f"frame_{key}f1_mean"] - 1e-9
         saved = json.loads((tmp_path / "results.json").read_text())
@@ -98,8 +115,9 @@ def test_the_gru_learns_each_task_on_held_out_people(
             if (aus[:, AFFWILD2_ACTION_UNITS.index(name)] >= 0).any()
         }
     if task == "multitask":
-        assert result["frame_ccc_mean"] > 0.3, result
+        values["ccc_mean"] = result["frame_ccc_mean"]
         assert result["cnn_ccc_mean"] > 0.0 and "cnn_expression_accuracy" not in result
+    learning_bars.check(request.node.name, values, GRU_BARS[task])
 
 
 @pytest.mark.long(23)
