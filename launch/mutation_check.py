@@ -251,6 +251,56 @@ MUTATIONS = (
         "cnn_columns=tuple(range(len(spec.values))),",
         ("tests/export/test_export_run.py", "-k", "gru"),
     ),
+    Mutation(
+        "framing: small images searched at their own size",
+        "affect_jax/faces/framing.py",
+        "    if side >= SMALL_IMAGE_SIDE:\n",
+        "    if True:\n",
+        ("tests/faces/test_framing.py", "tests/data_builders/test_face_folders_builder.py"),
+    ),
+    Mutation(
+        "framing: aligned faces cut at the detector's box",
+        "affect_jax/faces/framing.py",
+        "            matrix = align.alignment_matrix(eyes, size, self.framing.margin)",
+        "            matrix = _box_matrix(box, self.framing.margin, size)",
+        ("tests/faces/test_framing.py",),
+    ),
+    Mutation(
+        "framing: builds do not record theirs",
+        "data_builders/ck_plus/face_crop_builder.py",
+        "        self.info.metadata.update(self.face_crop_json())\n",
+        "",
+        ("tests/data_builders/test_face_folders_builder.py", "-k", "48x48"),
+    ),
+    Mutation(
+        "framing: prediction ignores the one the model was trained on",
+        "affect_jax/predict.py",
+        "    name = _FRAMING.value or trained_framing(tuple(model.training_data))",
+        "    name = _FRAMING.value",
+        ("tests/stages/test_classification.py", "-k", "transfers"),
+    ),
+    Mutation(
+        "shared classes: the absent classes' logits left in",
+        "affect_jax/tasks/metrics.py",
+        "    return np.where(np.asarray(allowed, bool), np.asarray(logits, np.float64), -np.inf)",
+        "    return np.asarray(logits, np.float64)",
+        ("tests/stages/test_shared_classes.py",),
+    ),
+    Mutation(
+        "training skips the photometric normalisation",
+        "affect_jax/data/pipeline.py",
+        "            elements = [self.transform.normalise(element) for element in elements]\n"
+        "        if self.augment is not None:",
+        "            pass\n        if self.augment is not None:",
+        ("tests/inference/test_photometric_paths.py",),
+    ),
+    Mutation(
+        "NaN scalars reach TensorBoard",
+        "affect_jax/training/metric_writer.py",
+        "if math.isfinite(value)}",
+        "}",
+        ("tests/stages/test_shared_classes.py",),
+    ),
 )
 
 

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from affect_jax.faces import align, detect
-from affect_jax.faces.detect import Box
+from affect_jax.faces.detect import Box, Detection
 from affect_jax.runtime import ConfigError
 
 
@@ -95,10 +95,12 @@ class StillCrop(detect.FaceCrop):
     Attributes:
       taken_whole: no face was found in a small image, so the whole image is the face.
       transform: the 2x3 map from image pixels to crop pixels (None when skipped).
+      score: the detector's confidence in the face (NaN where none was found).
     """
 
     taken_whole: bool = False
     transform: np.ndarray | None = None
+    score: float = float("nan")
 
 
 def _search_image(gray: np.ndarray) -> tuple[np.ndarray, float, int]:
@@ -145,13 +147,14 @@ class StillFaceCropper:
         if self.framing.aligned:
             self.eye_finder = align.EyeFinder(eyes, self.framing.detector)
 
-    def _find(self, gray: np.ndarray) -> tuple[Box | None, np.ndarray | None, int]:
-        """(largest face box, its eyes or None, faces found), in `gray`'s pixels."""
+    def _find(self, gray: np.ndarray) -> tuple[Detection | None, np.ndarray | None, int]:
+        """(largest face, its eyes or None, faces found), in `gray`'s pixels."""
         search, scale, border = _search_image(gray)
         found = self.detector.detect_scored(search)
         box = detect.largest_face([d.box for d in found])
         if box is None:
             return None, None, 0
+        score = next(d.score for d in found if d.box == box)
         eyes = self.eye_finder.eyes(search, box) if self.eye_finder else None
         if scale != 1.0 or border:
             eyes = None if eyes is None else (eyes - border) / scale
@@ -161,7 +164,7 @@ class StillFaceCropper:
                 max(1, round(box.width / scale)),
                 max(1, round(box.height / scale)),
             )
-        return box, eyes, len(found)
+        return Detection(box, score), eyes, len(found)
 
     def crop(
         self,
@@ -176,7 +179,8 @@ class StillFaceCropper:
                 f"Unknown no-face policy {no_face_policy!r}; use one of {detect.NO_FACE_POLICIES}."
             )
         gray = detect.to_gray(image)
-        box, eyes, count = self._find(gray)
+        detection, eyes, count = self._find(gray)
+        box = detection.box if detection else None
         taken_whole = False
         if box is None:
             if min(gray.shape) <= FACE_CROP_SIDE:
@@ -200,4 +204,5 @@ class StillFaceCropper:
             num_faces=count,
             taken_whole=taken_whole,
             transform=matrix,
+            score=detection.score if detection else float("nan"),
         )

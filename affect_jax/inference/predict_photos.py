@@ -90,7 +90,8 @@ class PhotoFaceFinder:
             ]
         if min(gray.shape) <= framing.FACE_CROP_SIDE:  # A face crop: framed as builds frame it.
             crop = self.small_photo_cropper().crop(gray, no_face_policy=detect.CENTER_CROP)
-            score = np.inf if crop.taken_whole else 0.0
+            # Taken whole, it is a face crop as --cropped_faces takes one: score inf.
+            score = np.inf if crop.taken_whole else crop.score
             return [Detection(crop.box, score)], [crop.image]
         width = photo_search_width(gray.shape[1], gray.shape[0])
         found = ScaledDetector(self.detector.detector, width).detect_scored(gray)

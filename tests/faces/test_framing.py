@@ -58,6 +58,7 @@ def test_tight_and_wide_photos_of_a_face_put_its_eyes_in_the_same_place():
         )
         source, target = cropper.crop(tight), cropper.crop(wide)
         assert source.found and target.found, "the 48x48 crop and the photo both have a face"
+        assert np.isfinite(source.score) and np.isfinite(target.score)
         source_eyes = _eyes_in_crop(source, tight_eyes)
         target_eyes = _eyes_in_crop(target, wide_eyes)
         # Both land on the template: the shared framing, whatever each photo's own.
@@ -83,7 +84,7 @@ def test_a_small_image_without_a_face_is_taken_whole_and_a_large_one_is_skipped(
     cropper = framing.StillFaceCropper("aligned")
     noise = rng.integers(0, 255, (48, 48), dtype=np.uint8)
     small = cropper.crop(noise)
-    assert small.taken_whole and not small.found
+    assert small.taken_whole and not small.found and np.isnan(small.score)
     assert small.box == detect.Box(0, 0, 48, 48)
     assert small.image.shape == (96, 96) and small.image.dtype == np.uint8
     large = cropper.crop(rng.integers(0, 255, (300, 300), dtype=np.uint8))
