@@ -252,6 +252,13 @@ MUTATIONS = (
         ("tests/export/test_export_run.py", "-k", "gru"),
     ),
     Mutation(
+        "prediction: each GRU window's frames out of order (newest first)",
+        "affect_jax/inference/track_values.py",
+        "rows = np.arange(row - window + 1, row + 1) % window",
+        "rows = np.arange(row - window, row) % window",
+        ("tests/inference/test_predict.py", "-k", "avi_and_mp4"),
+    ),
+    Mutation(
         "framing: small images searched at their own size",
         "affect_jax/faces/framing.py",
         "    if side >= SMALL_IMAGE_SIDE:\n",

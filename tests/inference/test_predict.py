@@ -21,7 +21,8 @@ from absl.testing import flagsaver
 from affect_jax import predict
 from affect_jax.faces import video_io
 from affect_jax.inference import outputs as prediction_outputs
-from affect_jax.inference import predict_videos, video_model
+from affect_jax.inference import predict_videos, video_faces, video_model
+from affect_jax.inference.track_values import RNN_BATCH_SIZE
 from affect_jax.synthetic import face_crop_video, portrait_video
 from affect_jax.synthetic.scene_video import Person, scene_frames
 from affect_jax.tasks.metrics import concordance_correlation
@@ -86,6 +87,8 @@ def test_rnn_run_predicts_every_frame_of_avi_and_mp4(tiny_rnn_run, tmp_path):
         assert _greenness(after[y, x + 4 : x + w - 4]) > 100, row["frame"]
         assert _greenness(before[y, x + 4 : x + w - 4]) < 60, row["frame"]
 
+    _check_model_frames_against_their_windows(tiny_rnn_run, tmp_path / "talk.avi", talk)
+
     # The GRU reads features rounded to its store's float16, as it was trained.
     model = video_model.load_video_model(tiny_rnn_run)
     assert model.feature_dtype == "float16"
@@ -97,6 +100,40 @@ def test_rnn_run_predicts_every_frame_of_avi_and_mp4(tiny_rnn_run, tmp_path):
     np.testing.assert_array_equal(
         model.values(faces, features, outputs)[0], model.values(faces, rounded, outputs)[0]
     )
+
+
+def _check_model_frames_against_their_windows(run, video: Path, rows: list[dict]) -> None:
+    """Each frame the GRU predicts holds its output over the W face frames before it.
+
+    Recomputed here window by window (target next: frames t - W .. t - 1 predict
+    t), from the same face crops, with features rounded to float16 as the GRU
+    was trained on them.
+    """
+    model = video_model.load_video_model(run, batch_size=16)
+    assert model.target == "next" and model.feature_dtype == "float16"
+    source = video_io.FrameSource(video.stem, video)
+    options = predict_videos.Options()
+    _, _, tracks = video_faces.find_faces(source, options)
+    crops = np.stack([crop for _, crop in video_faces.crops_by_frame(source, tracks, options)])
+    features = np.concatenate(
+        [model.collect(model.submit(chunk))[1] for chunk in np.array_split(crops, 3)]
+    ).astype(np.float16)
+    face_frames = [int(r["frame"]) for r in rows if r["face_found"] == "1"]
+    assert len(face_frames) == len(crops)
+    row_of = {frame: i for i, frame in enumerate(face_frames)}
+    predicted = [r for r in rows if r["interpolated"] == "0"]
+    windows_batch = np.zeros((RNN_BATCH_SIZE, model.window, features.shape[1]), np.float32)
+    for k, r in enumerate(predicted):
+        t = int(r["frame"])
+        windows_batch[k] = features[[row_of[f] for f in range(t - model.window, t)]]
+    outputs = np.asarray(model.run_rnn(windows_batch))[: len(predicted)]
+    expected = np.clip(outputs[:, list(model.rnn_columns)], -1, 1)
+    written = np.array([[float(r["valence"]), float(r["arousal"])] for r in predicted])
+    assert len(written) >= 20
+    # Different CNN batch sizes here and in prediction move the last bits only.
+    np.testing.assert_allclose(written, expected, atol=2e-3)
+    # Frames apart differ by far more than that: a window off by one would show.
+    assert np.abs(np.diff(expected, axis=0)).max() > 0.02
 
 
 def _frames(path: Path) -> list[np.ndarray]:
