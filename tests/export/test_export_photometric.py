@@ -1,27 +1,17 @@
 """An exported folder names the photometric normalisation its CNN expects; predict applies it."""
 
 import json
-from pathlib import Path
 
 import pytest
 
-from affect_jax.inference import exported_model, video_model
+from affect_jax.inference import exported_model
 from affect_jax.inference.exported_folder import MODEL_JSON, ExportedFolderError
 from affect_jax.onnx_export.export_run import export_run
-from affect_jax.training import run
-
-LEGACY_CNN = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_run_2026_12_01" / "cnn"
+from tests.helpers.photometric_runs import LEGACY_CNN, load_legacy_cnn_with
 
 
 def test_the_folder_names_the_normalisation_and_prediction_reads_it(tmp_path, monkeypatch):
-    saved_config = run.find_checkpoint
-
-    def with_standardize(path, which):
-        workdir, step, config = saved_config(path, which)
-        config.input.photometric = "standardize"
-        return workdir, step, config
-
-    monkeypatch.setattr(video_model, "find_checkpoint", with_standardize)
+    load_legacy_cnn_with(monkeypatch, "standardize")
     spec = export_run(LEGACY_CNN, tmp_path / "exported")
     assert spec.input["photometric"] == "standardize"
     # ONNX holds no normalisation: the folder says so and gives the recipe.

@@ -2,7 +2,6 @@
 extraction and prediction: the same crop gives the same uint8 pixels on every path."""
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,10 +13,8 @@ from affect_jax.inference.cnn_batches import CnnBatches
 from affect_jax.inference.frame_model import FrameModel
 from affect_jax.stages.extract import ExtractionRecord
 from affect_jax.tasks import registry
-from affect_jax.training import run
 from tests.helpers import train_helpers
-
-LEGACY_CNN = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_run_2026_12_01" / "cnn"
+from tests.helpers.photometric_runs import LEGACY_CNN, load_legacy_cnn_with
 
 
 def _crop(seed: int) -> np.ndarray:
@@ -123,14 +120,7 @@ def test_training_normalises_before_augmenting():
 def test_prediction_takes_the_normalisation_from_the_runs_config(monkeypatch):
     # The fixture run was saved before the field existed: it loads as "none".
     assert video_model.load_video_model(LEGACY_CNN).photometric == "none"
-    saved_config = run.find_checkpoint
-
-    def with_clahe(path, which):
-        workdir, step, config = saved_config(path, which)
-        config.input.photometric = "clahe"
-        return workdir, step, config
-
-    monkeypatch.setattr(video_model, "find_checkpoint", with_clahe)
+    load_legacy_cnn_with(monkeypatch, "clahe")
     model = video_model.load_video_model(LEGACY_CNN, batch_size=4)
     assert model.photometric == "clahe" and model.description()["photometric"] == "clahe"
     crops = [_crop(4), _crop(5)]
