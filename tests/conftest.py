@@ -67,7 +67,10 @@ def tiny_cnn_run(tiny_affwild2, tmp_path_factory):
     from tests.helpers import train_helpers
 
     workdir = tmp_path_factory.mktemp("tiny_cnn")
-    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=150, eval_every_steps=75)
+    # Checkpoints at the two evaluations: the tiny preset's every 5 steps are 30 saves.
+    config = train_helpers.tiny_config(
+        tiny_affwild2, num_train_steps=150, eval_every_steps=75, checkpoint_every_steps=75
+    )
     return str(workdir), train.train_and_evaluate(config, str(workdir))
 
 

@@ -56,7 +56,7 @@ _EFFECTS = {
     },
     ("affwild2_cnn", "tiny,paper"): {
         **_TINY_CNN,
-        **_schedule(60, 5, 30, 5),
+        **_schedule(60, 5, 30, 30),
         "balancing.rule": "flatten",
     },
     ("affwild2_cnn", "subset=1"): {"balancing.enabled": True, "balancing.k_max_mode": "max"},
@@ -86,13 +86,13 @@ _EFFECTS = {
     },
     ("affwild2_rnn", "tiny,paper"): {
         **_TINY_RNN,
-        **_schedule(150, 5, 150, 5),
+        **_schedule(150, 5, 150, 150),
         "optimizer.learning_rate": 0.05,
     },
     ("affwild2_rnn", "layers=3,tiny,paper"): {
         **_TINY_RNN,
         "model.layer_sizes": (16, 16, 16),
-        **_schedule(150, 5, 150, 5),
+        **_schedule(150, 5, 150, 150),
         "optimizer.learning_rate": 0.02,
     },
     ("ck_plus_cnn", "fold=3,balance=sampling"): {

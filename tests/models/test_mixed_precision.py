@@ -26,7 +26,9 @@ def test_parameters_and_outputs_stay_float32():
 
 @pytest.mark.long(18)
 def test_bfloat16_training_learns_like_float32(tiny_affwild2, tmp_path, tiny_cnn_run):
-    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=150, eval_every_steps=75)
+    config = train_helpers.tiny_config(
+        tiny_affwild2, num_train_steps=150, eval_every_steps=75, checkpoint_every_steps=75
+    )
     config.model.compute_dtype = "bfloat16"
     mixed = train.train_and_evaluate(config, str(tmp_path))
     # Anchored on the same config's float32 run (whose learning test_train checks).

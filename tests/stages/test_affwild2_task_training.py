@@ -100,6 +100,8 @@ def _train_tiny(config_name: str, data_dir: str, workdir, steps: int = 300) -> d
     config = load_config(config_name, f"tiny,data_dir={data_dir}")
     config.num_train_steps = steps
     config.eval_every_steps = steps // 2
+    # Evaluations save checkpoints too; the tiny preset's every 5 steps would be 100 saves.
+    config.checkpoint_every_steps = steps
     config.seed = learning_bars.training_seed()
     return train.train_and_evaluate(config, str(workdir))
 

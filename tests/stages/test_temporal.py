@@ -105,7 +105,7 @@ def _train_gru(features_dir, workdir, window: int) -> dict:
     # with window 1 too, and a longer window adds only frames before it.
     config.rnn.target = "every"
     config.num_train_steps = 300
-    config.eval_every_steps = 300
+    config.eval_every_steps = config.checkpoint_every_steps = 300
     config.optimizer.learning_rate = 0.05
     return train.train_and_evaluate(config, str(workdir))
 

@@ -37,6 +37,7 @@ GRU_BARS = {
 def _rnn_config(features, task: str, steps: int, **rnn):
     config = train_helpers.load_config("affwild2_rnn", f"tiny,task={task},features_dir={features}")
     config.num_train_steps = config.eval_every_steps = steps
+    config.checkpoint_every_steps = steps  # Not the tiny preset's every 5 steps.
     config.optimizer.learning_rate = 0.05
     config.rnn.update(rnn)
     config.seed = learning_bars.training_seed()
