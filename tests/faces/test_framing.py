@@ -104,7 +104,7 @@ def test_small_faces_are_found_only_because_they_are_upscaled(monkeypatch):
     for name in framing.FRAMINGS:
         cropper = framing.StillFaceCropper(name)
         assert all(cropper.crop(image).found for image in images), name
-    # Searched as they are, the same 48x48 faces are missed: the upscaling is what finds them.
+    # Searched as they are, HOG misses the same 48x48 faces: the upscaling is what finds them.
     monkeypatch.setattr(framing, "SMALL_IMAGE_SIDE", 40)
     cropper = framing.StillFaceCropper("aligned")
     assert not any(cropper.crop(image).found for image in images)
