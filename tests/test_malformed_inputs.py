@@ -458,6 +458,22 @@ def test_checkpoint_of_another_model_is_refused_and_left_intact(
     assert summary.written == [] and [p for p, _ in summary.failed] == [str(tmp_path / "gone.mp4")]
 
 
+def test_resuming_with_another_photometric_setting_is_refused_and_left_intact(
+    tiny_affwild2, tiny_cnn_run, tmp_path
+):
+    workdir = tmp_path / "run"
+    shutil.copytree(Path(tiny_cnn_run[0]) / "checkpoints", workdir / "checkpoints")
+    before = _tree_digest(workdir / "checkpoints")
+    equalised = train_helpers.tiny_config(tiny_affwild2, num_train_steps=200)
+    equalised.input.photometric = "equalize"  # Same shapes: only the pixels differ.
+    with pytest.raises(checkpoints.CheckpointMismatchError) as raised:
+        train.train_and_evaluate(equalised, str(workdir))
+    message = str(raised.value)
+    assert "config.input.photometric='none', but this run has 'equalize'" in message
+    assert "--config.input.photometric=none" in message and "fresh --workdir" in message
+    assert _tree_digest(workdir / "checkpoints") == before
+
+
 @pytest.mark.parametrize(
     "make_path, messages",
     [

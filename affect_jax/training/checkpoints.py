@@ -27,6 +27,7 @@ import ml_collections
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
+from affect_jax.faces import photometric
 from affect_jax.runtime import ProjectError
 from affect_jax.tasks import registry
 
@@ -172,7 +173,7 @@ def saved_config(manager: ocp.CheckpointManager, step: int) -> ml_collections.Co
 def check_compatible(
     saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict, where: str
 ) -> None:
-    """Raises if the checkpoint's model differs from the one being built."""
+    """Raises if the checkpoint's model, or the pixels it was trained on, differ from this run's."""
     for key in SHAPE_KEYS:
         old, new = _shape_value(saved, key), _shape_value(config, key)
         if _normalize(old) != _normalize(new):
@@ -181,6 +182,19 @@ def check_compatible(
                 f"but this run has config.{key}={new!r}. Use a fresh --workdir, or "
                 "the config that wrote the checkpoint."
             )
+    # Same shapes, other pixels: the resumed steps would train on faces normalised
+    # otherwise than the first ones (configs older than the key: "none").
+    old_method, new_method = (
+        photometric.configured_method(saved),
+        photometric.configured_method(config),
+    )
+    if old_method != new_method:
+        raise CheckpointMismatchError(
+            f"The checkpoint in {where} was trained on faces with "
+            f"{photometric.CONFIG_FIELD}={old_method!r}, but this run has {new_method!r}. "
+            f"Resume with --{photometric.CONFIG_FIELD}={old_method}, or use a fresh --workdir "
+            f"(--config.init_from to start from its weights)."
+        )
 
 
 def _shape_value(config: ml_collections.ConfigDict, key: str) -> Any:

@@ -15,6 +15,7 @@ import ml_collections
 import orbax.checkpoint as ocp
 from absl import logging
 
+from affect_jax.faces import photometric
 from affect_jax.runtime import ProjectError
 from affect_jax.training import checkpoints, run
 
@@ -103,6 +104,23 @@ def initialize_from(
             f"{config.model.name} model ({mismatch}). Start from a run of the same "
             "architecture (config.model and the head), or leave init_from empty."
         )
+    _warn_if_other_pixels(saved_config, config, run_dir)
     source = run.restore_run_state(workdir, step, saved_config, mesh, feature_dim)
     logging.info("Initialized from %s (params and batch_stats; new optimizer)", where)
     return state.replace(params=source.params, batch_stats=source.batch_stats)
+
+
+def _warn_if_other_pixels(
+    saved_config: ml_collections.ConfigDict, config: ml_collections.ConfigDict, run_dir: str
+) -> None:
+    """Fine-tuning may change the normalisation on purpose, so it is said, not refused."""
+    old, new = photometric.configured_method(saved_config), photometric.configured_method(config)
+    if old != new:
+        logging.warning(
+            "config.init_from=%s was trained on faces with %s=%r; this run normalises them "
+            "with %r, so its first steps see faces unlike the ones those weights learned on.",
+            run_dir,
+            photometric.CONFIG_FIELD,
+            old,
+            new,
+        )

@@ -7,12 +7,11 @@ import pytest
 from affect_jax.inference import exported_model
 from affect_jax.inference.exported_folder import MODEL_JSON, ExportedFolderError
 from affect_jax.onnx_export.export_run import export_run
-from tests.helpers.photometric_runs import LEGACY_CNN, load_legacy_cnn_with
+from tests.helpers.photometric_runs import LEGACY_CNN, legacy_cnn_with
 
 
-def test_the_folder_names_the_normalisation_and_prediction_reads_it(tmp_path, monkeypatch):
-    load_legacy_cnn_with(monkeypatch, "standardize")
-    spec = export_run(LEGACY_CNN, tmp_path / "exported")
+def test_the_folder_names_the_normalisation_and_prediction_reads_it(tmp_path):
+    spec = export_run(legacy_cnn_with(tmp_path, "standardize"), tmp_path / "exported")
     assert spec.input["photometric"] == "standardize"
     # ONNX holds no normalisation: the folder says so and gives the recipe.
     assert "not in the graph" in spec.input["photometric_note"]

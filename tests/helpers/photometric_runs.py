@@ -1,21 +1,23 @@
-"""The committed legacy CNN run, loaded as if its config asked for a photometric normalisation."""
+"""Copies of the committed legacy CNN run whose saved configs ask for a photometric method."""
 
+import json
+import shutil
 from pathlib import Path
-
-from affect_jax.inference import video_model
-from affect_jax.training import run
 
 # Saved before config.input.photometric existed: as it is, it loads as "none".
 LEGACY_CNN = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_run_2026_12_01" / "cnn"
 
 
-def load_legacy_cnn_with(monkeypatch, method: str) -> None:
-    """Makes every load of a run's checkpoint in video_model see `method` in its config."""
-    saved_config = run.find_checkpoint
+def legacy_cnn_with(root: Path, method: str) -> Path:
+    """A copy of LEGACY_CNN under `root` whose every checkpoint's config has `method`.
 
-    def with_method(path, which):
-        workdir, step, config = saved_config(path, which)
-        config.input.photometric = method
-        return workdir, step, config
-
-    monkeypatch.setattr(video_model, "find_checkpoint", with_method)
+    As a run trained with --config.input.photometric=`method` saves it: loading it
+    reads the method from the checkpoint, as for any run.
+    """
+    copy = root / f"legacy_cnn_{method}"
+    shutil.copytree(LEGACY_CNN, copy)
+    for config_file in copy.glob("checkpoints/*/config/metadata"):
+        config = json.loads(config_file.read_text())
+        config.setdefault("input", {})["photometric"] = method
+        config_file.write_text(json.dumps(config))
+    return copy

@@ -14,7 +14,7 @@ from affect_jax.inference.frame_model import FrameModel
 from affect_jax.stages.extract import ExtractionRecord
 from affect_jax.tasks import registry
 from tests.helpers import train_helpers
-from tests.helpers.photometric_runs import LEGACY_CNN, load_legacy_cnn_with
+from tests.helpers.photometric_runs import LEGACY_CNN, legacy_cnn_with
 
 
 def _crop(seed: int) -> np.ndarray:
@@ -117,11 +117,10 @@ def test_training_normalises_before_augmenting():
     np.testing.assert_array_equal(got, expected)
 
 
-def test_prediction_takes_the_normalisation_from_the_runs_config(monkeypatch):
+def test_prediction_takes_the_normalisation_from_the_runs_config(tmp_path):
     # The fixture run was saved before the field existed: it loads as "none".
     assert video_model.load_video_model(LEGACY_CNN).photometric == "none"
-    load_legacy_cnn_with(monkeypatch, "clahe")
-    model = video_model.load_video_model(LEGACY_CNN, batch_size=4)
+    model = video_model.load_video_model(legacy_cnn_with(tmp_path, "clahe"), batch_size=4)
     assert model.photometric == "clahe" and model.description()["photometric"] == "clahe"
     crops = [_crop(4), _crop(5)]
     delivered = []

@@ -195,3 +195,20 @@ def test_init_from_a_run_of_other_widths_names_the_path_and_shapes(tiny_affwild2
         init_from.initialize_from(state, str(cnn_run[1]), config, mesh)
     with pytest.raises(init_from.ImportedWorkdirError, match=r"imported run.*init_from="):
         train.train_and_evaluate(config, str(cnn_run[1]))
+
+
+def test_init_from_weights_trained_on_other_pixels_is_said(tiny_affwild2, tmp_path, caplog):
+    keras_file = tmp_path / "tiny_widths.hdf5"
+    cnn_file(keras_file, np.random.default_rng(7), features=(8, 16, 16), feature_dim=32)
+    import_keras_run(keras_file, tmp_path / "imported")  # The paper's pixels: "none".
+    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=2)
+    state, mesh = _fresh_state(config)
+    with caplog.at_level("WARNING"):
+        init_from.initialize_from(state, str(tmp_path / "imported"), config, mesh)
+    assert "normalises them" not in caplog.text
+    config.input.photometric = "standardize"
+    with caplog.at_level("WARNING"):
+        init_from.initialize_from(state, str(tmp_path / "imported"), config, mesh)
+    assert "config.input.photometric='none'; this run normalises them with 'standardize'" in (
+        caplog.text
+    )
