@@ -24,7 +24,8 @@ hits are no face (faces/track.py). Each face is cropped aligned by its eyes
 like Aff-Wild2's cropped_aligned frames (`--crop=aligned`, or the raw `box`),
 smoothed along its track. The detector and crop default to the framing the
 model's CNN was trained on (`--framing`; faces/framing.py): a CNN trained on
-`ck_plus/foldK_box` sees Haar boxes, as in its training. With --cropped_faces
+`ck_plus/foldK_box` sees Haar boxes, as in its training, with its build's `face_margin`
+(`--face_margin`). With --cropped_faces
 the inputs are face crops already and each frame's centred square is the face.
 The CNN runs in batches, then the RNN over every full window of each face's
 track (frame_model.py says which frames it predicts and how the others are
@@ -36,6 +37,7 @@ face) and, with --annotate, OUT/<name>_annotated.mp4 (boxes with ids). An
 input that fails is reported and skipped; the exit status is 1 if any failed.
 """
 
+import dataclasses
 import sys
 
 from absl import app, flags, logging
@@ -48,7 +50,12 @@ from affect_jax.faces.framing import FRAMINGS
 from affect_jax.faces.video_io import DEFAULT_FPS, IMAGE_FOLDERS
 from affect_jax.inference.exported_folder import is_exported_folder
 from affect_jax.inference.predict_videos import Options, load_model, predict_with
-from affect_jax.inference.video_faces import CROPS, trained_framing, with_framing
+from affect_jax.inference.video_faces import (
+    CROPS,
+    trained_face_margin,
+    trained_framing,
+    with_framing,
+)
 from affect_jax.runtime import ConfigError
 
 _CHECKPOINT = flags.DEFINE_string(
@@ -75,7 +82,12 @@ _IMAGE_FOLDERS = flags.DEFINE_enum(
 )
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Face crops per CNN call.")
 _FPS = flags.DEFINE_float("fps", DEFAULT_FPS, "Frame rate of image folders and rate-less videos.")
-_FACE_MARGIN = flags.DEFINE_float("face_margin", 0.0, "Border around the face box (fraction).")
+_FACE_MARGIN = flags.DEFINE_float(
+    "face_margin",
+    0.0,
+    "Border around the face on each side, a fraction of its size (of the box, or of the "
+    "aligned template). Default: the margin the model's training build added (0 if none).",
+)
 _MIN_FACE = flags.DEFINE_integer(
     "min_face_size", 0, "Haar only: smallest face in pixels at --detect_width (0: 24)."
 )
@@ -161,17 +173,22 @@ def main(argv: list[str]) -> None:
 
 def _framed(options: Options, model) -> Options:
     """`options` with --framing, or the model's training framing, where no flag overrides it."""
-    name = _FRAMING.value or trained_framing(tuple(model.training_data))
+    training_data = tuple(model.training_data)
+    name = _FRAMING.value or trained_framing(training_data)
     if name is None or options.cropped_faces:
         return options
     keep = frozenset(f for f in ("detector", "crop") if flags.FLAGS[f].present)
     framed = with_framing(options, name, keep=keep)
+    margin = trained_face_margin(training_data)
+    if margin is not None and not flags.FLAGS["face_margin"].present:
+        framed = dataclasses.replace(framed, face_margin=margin)
     logging.info(
-        "Faces framed as %s (%s): --detector=%s --crop=%s.",
+        "Faces framed as %s (%s): --detector=%s --crop=%s --face_margin=%g.",
         name,
         "--framing" if _FRAMING.value else "the framing the model was trained on",
         framed.detector,
         framed.crop,
+        framed.face_margin,
     )
     return framed
 

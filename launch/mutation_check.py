@@ -282,7 +282,7 @@ MUTATIONS = (
     Mutation(
         "framing: prediction ignores the one the model was trained on",
         "affect_jax/predict.py",
-        "    name = _FRAMING.value or trained_framing(tuple(model.training_data))",
+        "    name = _FRAMING.value or trained_framing(training_data)",
         "    name = _FRAMING.value",
         ("tests/stages/test_classification.py", "-k", "transfers"),
     ),
@@ -300,6 +300,34 @@ MUTATIONS = (
         "        if self.augment is not None:",
         "            pass\n        if self.augment is not None:",
         ("tests/inference/test_photometric_paths.py",),
+    ),
+    Mutation(
+        "resuming ignores the photometric setting the checkpoint was trained with",
+        "affect_jax/training/checkpoints.py",
+        "    if old_method != new_method:",
+        "    if False:",
+        ("tests/test_malformed_inputs.py", "-k", "photometric"),
+    ),
+    Mutation(
+        "prediction ignores the training build's face margin",
+        "affect_jax/predict.py",
+        '    if margin is not None and not flags.FLAGS["face_margin"].present:',
+        "    if False:",
+        ("tests/stages/test_classification.py", "-k", "transfers"),
+    ),
+    Mutation(
+        "aligned video crops ignore --face_margin",
+        "affect_jax/inference/video_faces.py",
+        "align.aligned_crop(gray, plan.eyes[k], margin=options.face_margin)",
+        "align.aligned_crop(gray, plan.eyes[k])",
+        ("tests/inference/test_face_margin.py",),
+    ),
+    Mutation(
+        "aligned photo crops ignore --face_margin",
+        "affect_jax/inference/predict_photos.py",
+        "align.aligned_crop(gray, eyes, margin=self.options.face_margin)",
+        "align.aligned_crop(gray, eyes)",
+        ("tests/inference/test_face_margin.py",),
     ),
     Mutation(
         "NaN scalars reach TensorBoard",

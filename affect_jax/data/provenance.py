@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from affect_jax.faces.framing import FRAMING_KEY
+from affect_jax.faces.framing import FACE_MARGIN_KEY, FRAMING_KEY
 
 SOURCE_FILE = "source.json"
 METADATA_FILE = "metadata.json"  # TFDS's file of a build's MetadataDict.
@@ -68,13 +68,23 @@ def read_framing(built_dir: str | Path) -> str | None:
 def training_data(dataset: str, built_dir: str | Path) -> dict[str, Any]:
     """What a run that learned from the build in `built_dir` records in its results.
 
-    `synthetic` is None where the build predates the record; `framing` is
-    there only where the build framed faces itself (see `read_framing`).
+    `synthetic` is None where the build predates the record; `framing` and
+    `face_margin` are there only where the build framed faces itself (see
+    `read_framing`).
     """
     source = read_source(built_dir) or {}
     record = {"dataset": dataset, "synthetic": source.get("synthetic")}
     framing = read_framing(built_dir)
-    return record if framing is None else {**record, FRAMING_KEY: framing}
+    if framing is None:
+        return record
+    return {**record, FRAMING_KEY: framing, FACE_MARGIN_KEY: read_face_margin(built_dir)}
+
+
+def read_face_margin(built_dir: str | Path) -> float:
+    """The border a photo build added around its framed faces (0 where unrecorded)."""
+    path = Path(built_dir) / METADATA_FILE
+    metadata = json.loads(path.read_text()) if path.is_file() else {}
+    return float(metadata.get(FACE_MARGIN_KEY) or 0.0)
 
 
 def learned_only_from_synthetic(records: list[dict | None]) -> bool:

@@ -164,9 +164,12 @@ def warp_crop(gray: np.ndarray, matrix: np.ndarray, size: int = MODEL_IMAGE_SIZE
     )
 
 
-def aligned_crop(gray: np.ndarray, eyes: np.ndarray, size: int = MODEL_IMAGE_SIZE) -> np.ndarray:
-    """The uint8 size x size crop with `eyes` at the template's eye positions."""
-    return warp_crop(gray, alignment_matrix(np.asarray(eyes, np.float64), size), size)
+def aligned_crop(
+    gray: np.ndarray, eyes: np.ndarray, size: int = MODEL_IMAGE_SIZE, margin: float = 0.0
+) -> np.ndarray:
+    """The uint8 size x size crop with `eyes` at the template's eye positions (see `margin`
+    in `alignment_matrix`)."""
+    return warp_crop(gray, alignment_matrix(np.asarray(eyes, np.float64), size, margin), size)
 
 
 def smooth_along_track(values: np.ndarray, frames: Sequence[int], window: int = 5) -> np.ndarray:

@@ -66,8 +66,10 @@ ALIGNED = Framing(
 )
 FRAMINGS = {f.name: f for f in (HAAR_BOX, ALIGNED)}
 DEFAULT_FRAMING = ALIGNED.name
-# The key of a framing's name in a build's metadata.json and a run's training data.
+# The keys of a framing's name and of the border added around it (a fraction of
+# the face, `Framing.margin`) in a build's metadata.json and a run's training data.
 FRAMING_KEY = "framing"
+FACE_MARGIN_KEY = "face_margin"
 
 # Below this side the detectors miss faces that fill the image (Haar's window
 # is 24 px, HOG's 80): such images are searched upscaled to it, with a border.

@@ -76,7 +76,7 @@ class PhotoFaceFinder:
                 "predict",
                 options.detector,
                 aligned=options.crop == "aligned",
-                margin=0.0 if options.crop == "aligned" else options.face_margin,
+                margin=options.face_margin,
             )
             self._small_photo_cropper = framing.StillFaceCropper(own, options.eyes)
         return self._small_photo_cropper
@@ -99,7 +99,8 @@ class PhotoFaceFinder:
         crops = []
         for detection in found:
             if self.eye_finder is not None:
-                crops.append(align.aligned_crop(gray, self.eye_finder.eyes(gray, detection.box)))
+                eyes = self.eye_finder.eyes(gray, detection.box)
+                crops.append(align.aligned_crop(gray, eyes, margin=self.options.face_margin))
             else:
                 crops.append(detect.crop_face(gray, detection.box, self.options.face_margin))
         return found, crops

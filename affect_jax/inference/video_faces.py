@@ -51,7 +51,9 @@ class FaceOptions:
     max_faces: int = 0
     crop: str = "aligned"
     eyes: str = "auto"
-    face_margin: float = 0.0  # Around the box, for crop="box".
+    # Around the face on each side, a fraction of its size: of the box, or of the
+    # aligned template (faces/align.py), as the builders add it.
+    face_margin: float = 0.0
     smooth_frames: int = 5
     # Frames that are face crops already: no detection, one face, the centred square.
     cropped_faces: bool = False
@@ -59,8 +61,16 @@ class FaceOptions:
 
 def trained_framing(training_data: tuple[dict | None, ...]) -> str | None:
     """The framing the model's CNN learned from (its run's record), or None if unrecorded."""
-    cnn_record = training_data[0] if training_data else None
-    return (cnn_record or {}).get(framing_lib.FRAMING_KEY)
+    return _cnn_record(training_data).get(framing_lib.FRAMING_KEY)
+
+
+def trained_face_margin(training_data: tuple[dict | None, ...]) -> float | None:
+    """The border its training build added around the framed faces, or None if unrecorded."""
+    return _cnn_record(training_data).get(framing_lib.FACE_MARGIN_KEY)
+
+
+def _cnn_record(training_data: tuple[dict | None, ...]) -> dict:
+    return (training_data[0] if training_data else None) or {}
 
 
 def with_framing(options: FaceOptions, name: str, *, keep: frozenset[str] = frozenset()):
@@ -166,7 +176,7 @@ def crops_by_frame(
         for t, k in wanted[index]:
             plan = plans[t]
             if plan.eyes is not None:
-                yield t, align.aligned_crop(gray, plan.eyes[k])
+                yield t, align.aligned_crop(gray, plan.eyes[k], margin=options.face_margin)
             else:
                 yield t, detect.crop_face(gray, plan.boxes[k], options.face_margin)
         last = _report(meter, source.name, "cropping faces", last)

@@ -325,9 +325,20 @@ def test_detect_finds_the_faces_of_48x48_crops_and_takes_a_faceless_one_whole(tm
             "face_folders/detect", root, tmp_path / "tfds", {**options, "framing": "haar_box"}
         )
     boxed = building.build_dataset(
-        "face_folders/detect", root, tmp_path / "boxes", {**options, "framing": "haar_box"}
+        "face_folders/detect",
+        root,
+        tmp_path / "boxes",
+        {**options, "framing": "haar_box", "face_margin": 0.2},
     )
     assert provenance.read_framing(boxed.data_dir) == "haar_box"
+    # A run copies the framing and its margin, which prediction then applies.
+    assert provenance.training_data("face_folders/detect", boxed.data_dir) == {
+        "dataset": "face_folders/detect",
+        "synthetic": True,
+        "framing": "haar_box",
+        "face_margin": 0.2,
+    }
+    assert provenance.training_data("x", builder.data_dir)["face_margin"] == 0.0
     with pytest.raises(ConfigError, match="Unknown framing 'tight'"):
         building.build_dataset(
             "face_folders/detect", root, tmp_path / "x", {**options, "framing": "tight"}

@@ -105,15 +105,24 @@ def test_ck_plus_learns_unseen_people_and_transfers_to_jaffe(
     _predicts_with_the_framing_it_was_trained_on(tmp_path, Path(expression_data).parent)
 
 
-def _predicted_box(run: Path, photo: Path, out: Path, *flags: str) -> list[int]:
-    values = {"checkpoint": str(run), "input": [str(photo)], "output": str(out)}
-    values.update(dict(flag.split("=") for flag in flags))
-    with flagsaver.flagsaver(**values), pytest.raises(SystemExit) as exit_info:
+def _predicted_row(run: Path, photo: Path, out: Path, **flags: str) -> dict[str, str]:
+    """The CSV row of `photo`, `flags` given as on the command line (so they are `present`)."""
+    values = {"checkpoint": str(run), "input": [str(photo)], "output": str(out), **flags}
+    with flagsaver.as_parsed(**values), pytest.raises(SystemExit) as exit_info:
         predict.main(["predict"])
     assert exit_info.value.code == 0
     with open(out / f"{photo.stem}.csv", newline="") as file:
         [row] = list(csv.DictReader(file))
+    return row
+
+
+def _predicted_box(run: Path, photo: Path, out: Path, **flags) -> list[int]:
+    row = _predicted_row(run, photo, out, **flags)
     return [int(row[k]) for k in ("box_x", "box_y", "box_w", "box_h")]
+
+
+def _probabilities(row: dict[str, str]) -> np.ndarray:
+    return np.array([float(v) for k, v in row.items() if k.startswith("expression_prob_")])
 
 
 def _predicts_with_the_framing_it_was_trained_on(run: Path, raw_root: Path) -> None:
@@ -126,7 +135,21 @@ def _predicts_with_the_framing_it_was_trained_on(run: Path, raw_root: Path) -> N
     haar_box, hog_box = (list(max(found, key=lambda d: d.box.area).box) for found in (haar, hog))
     assert haar_box != hog_box
     assert _predicted_box(run, photo, run / "by_training") == haar_box
-    assert _predicted_box(run, photo, run / "told", "framing=aligned") == hog_box
+    assert _predicted_box(run, photo, run / "told", framing="aligned") == hog_box
+
+    # A build's face_margin travels too: as if the training build had added 30% around
+    # each box, prediction does, unless --face_margin says otherwise.
+    untouched = _probabilities(_predicted_row(run, photo, run / "no_margin"))
+    results = json.loads((run / "results.json").read_text())
+    assert results["training_data"]["face_margin"] == 0.0
+    results["training_data"]["face_margin"] = 0.3
+    (run / "results.json").write_text(json.dumps(results))
+    recorded = _probabilities(_predicted_row(run, photo, run / "recorded_margin"))
+    flagged = _probabilities(_predicted_row(run, photo, run / "flag", face_margin="0.3"))
+    overridden = _probabilities(_predicted_row(run, photo, run / "zero", face_margin="0"))
+    np.testing.assert_allclose(recorded, flagged, atol=1e-6)
+    np.testing.assert_allclose(overridden, untouched, atol=1e-6)
+    assert np.abs(recorded - untouched).max() > 1e-3, (recorded, untouched)
 
 
 def test_class_balancing_modes(expression_data):
