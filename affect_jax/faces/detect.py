@@ -1,15 +1,11 @@
-"""Finds faces with OpenCV's Haar cascade and cuts them out as model inputs.
+"""Finds faces with OpenCV's Haar cascade, and the box crop every framing shares.
 
-Shared by the CK+ and JAFFE builders and by video prediction, so that a face
-is cropped the same way at training and at prediction time. The reference
-preprocessing: `detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4)`,
-crop, resize to 96x96 gray. Where the reference takes the first detection
-(and crashes when there is none), this takes the largest, and leaves the
-decision about images with no face to a named policy.
-
-    detector = FaceDetector()
-    result = detector.crop(image)          # BGR or gray, any size
-    if result.image is not None: ...       # uint8 (96, 96)
+The reference preprocessing: `detectMultiScale(gray, scaleFactor=1.1,
+minNeighbors=4)`, crop, resize to 96x96 gray. Where the reference takes the
+first detection (and crashes when there is none), the photo builders and
+prediction take the largest and leave images with no face to a named policy
+(`NO_FACE_POLICIES`); faces/framing.py cuts their crops (`haar_box` is the
+paper's), so that a face is cropped the same way at training and prediction.
 """
 
 from __future__ import annotations
@@ -237,40 +233,3 @@ class FaceDetector:
             Detection(Box(*(int(v) for v in row)), float(weight))
             for row, weight in zip(found, np.ravel(weights), strict=True)
         ]
-
-    def crop(
-        self,
-        image: np.ndarray,
-        *,
-        margin: float = 0.0,
-        no_face_policy: str = SKIP,
-        size: int = MODEL_IMAGE_SIZE,
-    ) -> FaceCrop:
-        """Detects faces and crops the largest one.
-
-        Args:
-          image: uint8 BGR, BGRA or gray image.
-          margin: see `crop_face`.
-          no_face_policy: `SKIP` (image None) or `CENTER_CROP`.
-          size: output side in pixels.
-
-        Returns:
-          A `FaceCrop`.
-        """
-        if no_face_policy not in NO_FACE_POLICIES:
-            raise ValueError(
-                f"Unknown no-face policy {no_face_policy!r}; use one of {NO_FACE_POLICIES}."
-            )
-        gray = to_gray(image)
-        boxes = self.detect(gray)
-        box = largest_face(boxes)
-        if box is None:
-            if no_face_policy == SKIP:
-                return FaceCrop(image=None, box=None, found=False, num_faces=0)
-            box = center_square(gray.shape)
-        return FaceCrop(
-            image=crop_face(gray, box, margin, size),
-            box=box,
-            found=bool(boxes),
-            num_faces=len(boxes),
-        )

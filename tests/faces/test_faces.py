@@ -1,16 +1,22 @@
-"""Haar face detection and cropping (affect_jax.faces.detect) on synthetic portraits."""
+"""Haar face detection (affect_jax.faces.detect) and the paper's Haar-box crops
+(faces/framing.py, `haar_box`) on synthetic portraits."""
 
 import cv2
 import numpy as np
 import pytest
 
-from affect_jax.faces import detect
+from affect_jax.faces import detect, framing
 from affect_jax.synthetic import expressions, portrait_renderer
 
 
 @pytest.fixture(scope="module")
 def detector() -> detect.FaceDetector:
     return detect.FaceDetector()
+
+
+@pytest.fixture(scope="module")
+def haar_box() -> framing.StillFaceCropper:
+    return framing.StillFaceCropper("haar_box")
 
 
 def _portrait(seed: int, centre=(160.0, 115.0), radius=45.0, size=(245, 320)) -> np.ndarray:
@@ -50,11 +56,11 @@ def test_finds_the_face_where_it_was_drawn(detector):
     assert 45 < box.width < 140
 
 
-def test_largest_of_two_faces_is_cropped(detector):
+def test_largest_of_two_faces_is_cropped(haar_box):
     small = _portrait(2, centre=(80.0, 120.0), radius=30.0, size=(245, 420))
     big = _portrait(3, centre=(300.0, 120.0), radius=55.0, size=(245, 420))
     both = np.concatenate([small[:, :200], big[:, 200:]], axis=1)
-    result = detector.crop(both)
+    result = haar_box.crop(both)
     assert result.found and result.num_faces >= 2
     assert result.box.x > 200  # The big face, on the right.
     assert result.image.shape == (96, 96) and result.image.dtype == np.uint8
@@ -62,23 +68,23 @@ def test_largest_of_two_faces_is_cropped(detector):
     assert detect.largest_face([]) is None
 
 
-def test_colour_input_gives_the_same_crop_as_its_gray(detector):
+def test_colour_input_gives_the_same_crop_as_its_gray(haar_box):
     gray = _portrait(4)
     colour = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-    np.testing.assert_array_equal(detector.crop(colour).image, detector.crop(gray).image)
+    np.testing.assert_array_equal(haar_box.crop(colour).image, haar_box.crop(gray).image)
 
 
-def test_no_face_policies():
-    detector = detect.FaceDetector()
-    blank = np.full((100, 200), 90, np.uint8)
-    blank[:, 50:150] = 180  # The centre square is brighter: see which part is kept.
-    skipped = detector.crop(blank)
+def test_no_face_policies(haar_box):
+    # Larger than a face crop (framing.FACE_CROP_SIDE), which would be taken whole.
+    blank = np.full((200, 400), 90, np.uint8)
+    blank[:, 100:300] = 180  # The centre square is brighter: see which part is kept.
+    skipped = haar_box.crop(blank)
     assert (skipped.image, skipped.box, skipped.found, skipped.num_faces) == (None, None, False, 0)
-    centred = detector.crop(blank, no_face_policy=detect.CENTER_CROP)
-    assert not centred.found and centred.box == detect.Box(50, 0, 100, 100)
+    centred = haar_box.crop(blank, no_face_policy=detect.CENTER_CROP)
+    assert not centred.found and centred.box == detect.Box(100, 0, 200, 200)
     assert centred.image.shape == (96, 96) and np.all(centred.image == 180)
     with pytest.raises(ValueError, match="center_crop"):
-        detector.crop(blank, no_face_policy="guess")
+        haar_box.crop(blank, no_face_policy="guess")
 
 
 def test_crop_margin_grows_the_box_and_is_clipped_to_the_image():

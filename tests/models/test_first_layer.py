@@ -37,26 +37,34 @@ def test_values_and_all_gradients_equal_autodiff_of_plain_layers(
     bias = jnp.asarray(rng.normal(size=channels) * 0.3, jnp.float32)
     kernel = jnp.asarray(rng.normal(size=(5, 5, channels, 8)) * 0.2, jnp.float32)
     args = (x_hat, scale, bias, kernel)
-    fused, fused_pullback = jax.vjp(
-        lambda *a: normalized_conv_relu_pool(*a, padding, conv_backend), *args
-    )
-    plain, plain_pullback = jax.vjp(lambda *a: _plain_block(*a, padding), *args)
-    np.testing.assert_allclose(fused, plain, rtol=1e-6, atol=1e-6)
-    upstream = jnp.asarray(rng.normal(size=plain.shape), jnp.float32)
 
-    def fused_pieces(*args):
-        outputs, pullback = jax.vjp(
-            lambda *a: normalized_conv_relu_pool(*a, padding, conv_backend), *args
-        )
-        return outputs, pullback(upstream)
+    def fused_block(*args):
+        return normalized_conv_relu_pool(*args, padding, conv_backend)
+
+    def plain_block(*args):
+        return _plain_block(*args, padding)
+
+    upstream_shape = jax.eval_shape(plain_block, *args).shape
+    upstream = jnp.asarray(rng.normal(size=upstream_shape), jnp.float32)
+
+    def with_gradients(block):
+        """The block's outputs and its pullback of `upstream`, compiled as training runs it."""
+
+        def outputs_and_gradients(*args):
+            outputs, pullback = jax.vjp(block, *args)
+            return outputs, pullback(upstream)
+
+        return jax.jit(outputs_and_gradients)
 
     # Who computed them: oneDNN (the x_hat gradient, asked for here, too), or XLA alone.
-    calls = onednn_calls(jax.jit(fused_pieces).lower(*args))
+    lowered = with_gradients(fused_block).lower(*args)
+    calls = onednn_calls(lowered)
     assert calls == (set(library.TARGETS) if conv_backend == "onednn" else set())
+    fused, fused_gradients = lowered.compile()(*args)
+    plain, plain_gradients = with_gradients(plain_block)(*args)
+    np.testing.assert_allclose(fused, plain, rtol=1e-6, atol=1e-6)
     names = ("x_hat", "scale", "bias", "kernel")
-    for name, ours, reference in zip(
-        names, fused_pullback(upstream), plain_pullback(upstream), strict=True
-    ):
+    for name, ours, reference in zip(names, fused_gradients, plain_gradients, strict=True):
         scale_of = float(jnp.abs(reference).max())
         np.testing.assert_allclose(ours, reference, atol=1e-5 * scale_of, err_msg=name)
 
@@ -82,21 +90,22 @@ def test_fused_and_plain_cnn_share_parameters_outputs_and_gradients(conv_backend
     targets = jnp.asarray(rng.uniform(-1, 1, (4, 2)), jnp.float32)
     fused = cnn.FrameCNN(first_block="fused", conv_backend=conv_backend)
     plain = cnn.FrameCNN(first_block="plain", conv_backend="xla")
-    fused_vars = fused.init(jax.random.PRNGKey(0), images, train=False)
-    plain_vars = plain.init(jax.random.PRNGKey(0), images, train=False)
+    # Compiled, as training runs them (op by op, the same programs take seconds more).
+    init = lambda model: jax.jit(lambda key: model.init(key, images, train=False))
+    fused_vars = init(fused)(jax.random.PRNGKey(0))
+    plain_vars = init(plain)(jax.random.PRNGKey(0))
     # Same variable names, shapes and initial values: checkpoints move between them.
     assert jax.tree.structure(fused_vars) == jax.tree.structure(plain_vars)
     jax.tree.map(np.testing.assert_array_equal, fused_vars, plain_vars)
+    apply = lambda model: jax.jit(lambda v: model.apply(v, images, train=False))
     np.testing.assert_allclose(
-        fused.apply(plain_vars, images, train=False),
-        plain.apply(plain_vars, images, train=False),
-        rtol=1e-5,
-        atol=1e-6,
+        apply(fused)(plain_vars), apply(plain)(plain_vars), rtol=1e-5, atol=1e-6
     )
-    fused_grads, fused_stats = _cnn_gradients(fused, plain_vars, images, targets)
-    lowered = jax.jit(lambda v: _cnn_gradients(fused, v, images, targets)).lower(plain_vars)
+    gradients = lambda model: jax.jit(lambda v: _cnn_gradients(model, v, images, targets))
+    lowered = gradients(fused).lower(plain_vars)
     assert (onednn_calls(lowered) == set(library.TARGETS)) == (conv_backend == "onednn")
-    plain_grads, plain_stats = _cnn_gradients(plain, plain_vars, images, targets)
+    fused_grads, fused_stats = lowered.compile()(plain_vars)
+    plain_grads, plain_stats = gradients(plain)(plain_vars)
     jax.tree.map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
         fused_stats,

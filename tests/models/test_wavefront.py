@@ -44,23 +44,25 @@ def test_outputs_and_gradients_equal_layer_by_layer(cell, layer_sizes, every_ste
     inputs = jnp.asarray(rng.normal(size=(4, steps, 12)), jnp.float32)
     wave = SequenceRegressor(cell=cell, layer_sizes=layer_sizes, every_step=every_step)
     layered = wave.clone(wavefront=False)
-    variables = wave.init(jax.random.PRNGKey(0), inputs)
+    # Compiled, as training runs them: op by op, the same programs take ~5x longer here.
+    variables = jax.jit(wave.init)(jax.random.PRNGKey(0), inputs)
     # The parameters are those of plain Flax layers (names, shapes, initial
     # values), which checkpoints and the Keras import rely on.
     flax_stack = _FlaxStack(cell, layer_sizes, every_step)
-    trees.assert_trees_equal(variables, flax_stack.init(jax.random.PRNGKey(0), inputs))
+    trees.assert_trees_equal(variables, jax.jit(flax_stack.init)(jax.random.PRNGKey(0), inputs))
+    wave_outputs = jax.jit(wave.apply)(variables, inputs)
     np.testing.assert_allclose(
-        wave.apply(variables, inputs), flax_stack.apply(variables, inputs), rtol=1e-5, atol=1e-6
+        wave_outputs, jax.jit(flax_stack.apply)(variables, inputs), rtol=1e-5, atol=1e-6
     )
 
     def loss(model):
         return lambda params: jnp.sum(model.apply({"params": params}, inputs) ** 2)
 
     np.testing.assert_allclose(
-        wave.apply(variables, inputs), layered.apply(variables, inputs), rtol=1e-5, atol=1e-6
+        wave_outputs, jax.jit(layered.apply)(variables, inputs), rtol=1e-5, atol=1e-6
     )
-    wave_grads = jax.grad(loss(wave))(variables["params"])
-    layered_grads = jax.grad(loss(layered))(variables["params"])
+    wave_grads = jax.jit(jax.grad(loss(wave)))(variables["params"])
+    layered_grads = jax.jit(jax.grad(loss(layered)))(variables["params"])
     jax.tree.map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
         wave_grads,

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from affect_jax.faces import detect
+from affect_jax.faces import detect, framing
 from affect_jax.synthetic import ck_plus_layout, expressions, jaffe_layout, portrait_renderer
 
 _FRAME = re.compile(r"^(S\d{3})_(\d{3})_(\d{8})\.png$")
@@ -145,7 +145,7 @@ def test_jaffe_layout_has_jaffe_counts_names_and_ratings(tmp_path):
 
 def _crops(identities: range, per_class: int, rng: np.random.Generator):
     """Haar crops of peak expressions, downsampled, as a builder would see them."""
-    detector = detect.FaceDetector()
+    cropper = framing.StillFaceCropper("haar_box")
     pixels, labels, found = [], [], 0
     for person in identities:
         identity = portrait_renderer.random_identity(np.random.default_rng(person))
@@ -159,7 +159,7 @@ def _crops(identities: range, per_class: int, rng: np.random.Generator):
                     radius=rng.uniform(22, 27),
                     rng=rng,
                 )
-                crop = detector.crop(image, no_face_policy=detect.CENTER_CROP)
+                crop = cropper.crop(image, no_face_policy=detect.CENTER_CROP)
                 found += crop.found
                 small = cv2.resize(crop.image, (24, 24), interpolation=cv2.INTER_AREA)
                 pixels.append(small.ravel() / 255.0)
