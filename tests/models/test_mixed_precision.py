@@ -13,13 +13,15 @@ from tests.helpers import train_helpers
 def test_parameters_and_outputs_stay_float32():
     model = FrameCNN(conv_features=(8, 16, 16), feature_dim=32, compute_dtype="bfloat16")
     images = np.random.default_rng(0).integers(0, 256, (2, 96, 96, 1), dtype=np.uint8)
-    variables = model.init(jax.random.PRNGKey(0), images, train=False)
+    # Compiled, as training and prediction run them (op by op takes seconds more).
+    variables = jax.jit(lambda key: model.init(key, images, train=False))(jax.random.PRNGKey(0))
     assert {leaf.dtype for leaf in jax.tree.leaves(variables)} == {jnp.dtype("float32")}
-    outputs, features = model.apply(variables, images, train=False, return_features=True)
+    outputs, features = jax.jit(
+        lambda v: model.apply(v, images, train=False, return_features=True)
+    )(variables)
     assert outputs.dtype == features.dtype == jnp.float32
-    reference = FrameCNN(conv_features=(8, 16, 16), feature_dim=32).apply(
-        variables, images, train=False
-    )
+    float32_model = FrameCNN(conv_features=(8, 16, 16), feature_dim=32)
+    reference = jax.jit(lambda v: float32_model.apply(v, images, train=False))(variables)
     # Same function up to bfloat16 rounding: outputs of 0.09-0.37 differ by 1.1e-3.
     np.testing.assert_allclose(outputs, reference, rtol=0, atol=3e-3)
 

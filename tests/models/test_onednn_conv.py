@@ -109,7 +109,7 @@ def test_other_convolutions_go_to_lax():
 
 
 def _cnn_value_and_grads(model, images, targets):
-    params = model.init(jax.random.key(0), images, train=False)
+    params = jax.jit(lambda key: model.init(key, images, train=False))(jax.random.key(0))
 
     def loss(params):
         outputs = model.apply(params, images, train=False)

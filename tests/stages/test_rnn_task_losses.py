@@ -44,8 +44,14 @@ def _setup(task: str, target: str, seed: int = 0):
     targets = labels[:, -1] if target == "next" else labels
     batch = {"targets": jnp.asarray(targets), "label": jnp.asarray(targets[..., 0], jnp.int32)}
     model = create_model(config)
-    params = model.init(jax.random.PRNGKey(seed), jnp.asarray(inputs), train=False)["params"]
+    # Compiled: op by op, the scanned GRU takes seconds to initialise and run.
+    init = jax.jit(lambda key: model.init(key, jnp.asarray(inputs), train=False))
+    params = init(jax.random.PRNGKey(seed))["params"]
     return config, model, params, inputs, registry.get_task(config).targets_of(batch)
+
+
+def _forward(model, params, inputs):
+    return jax.jit(lambda p: model.apply({"params": p}, jnp.asarray(inputs), train=False))(params)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +83,7 @@ def test_unlabelled_frames_and_aus_give_no_gradient(task, balance, target):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-9)
 
     # Per output: zero exactly where the entry is unlabelled.
-    outputs = model.apply({"params": params}, jnp.asarray(inputs), train=False)
+    outputs = _forward(model, params, inputs)
     d_outputs = np.asarray(jax.jit(jax.grad(lambda o: loss_fn(o, targets)))(outputs))
     assert np.all(d_outputs[-1] == 0)
     if task in ("au", "multitask"):
@@ -89,7 +95,7 @@ def test_unlabelled_frames_and_aus_give_no_gradient(task, balance, target):
 
 def test_task_weights_scale_each_tasks_loss():
     config, model, params, inputs, targets = _setup("multitask", "next", seed=3)
-    outputs = model.apply({"params": params}, jnp.asarray(inputs), train=False)
+    outputs = _forward(model, params, inputs)
     assert dict(config.task_weights) == {"va": 1.0, "expression": 1.0, "au": 1.0}
     plain = float(registry.get_task(config).training_loss(config)(outputs, targets))
     assert plain == pytest.approx(float(multitask.joint_loss(outputs, targets)), rel=1e-7)
