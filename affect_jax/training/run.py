@@ -151,9 +151,7 @@ def restore_run_state(
     """The train state saved at `step`; `feature_dim` is an RNN's input width."""
     sample = input_spec(config, feature_dim)
     # Shapes only: compiling the initializer would take seconds and its values are overwritten.
-    shapes = jax.eval_shape(
-        lambda: steps.create_train_state(create_model(config), config, mesh, sample)
-    )
+    shapes = steps.train_state_shapes(create_model(config), config, sample)
     # Replicated on this process's mesh, as training holds it: without a sharding
     # Orbax would lay the arrays out as saved, and a checkpoint of another device
     # or host count (a TPU slice's, read on one machine) would not restore.

@@ -1,6 +1,5 @@
 """Train state, optimizer and the jit-compiled train / eval steps."""
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -45,21 +44,29 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
     return sgd
 
 
-def create_train_state(
-    model: nn.Module,
-    config: ml_collections.ConfigDict,
-    mesh: Mesh,
-    sample_inputs: jax.ShapeDtypeStruct,
-) -> TrainState:
-    """Initializes a replicated train state from `config.seed`.
+# A run's initialisation runs once, yet XLA:CPU's optimising backend spends seconds
+# compiling its random draws (threefry). At level 0 the tiny CNN's compiles in 0.5 s
+# instead of 2.9 s, to the same values; the 3-layer GRU's in 1.4 s instead of 2.7 s,
+# within 3e-6 (benchmarks/init_compile.py). Other platforms keep their defaults:
+# not measured there.
+_CPU_INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0}
+
+
+def _init_compiler_options(mesh: Mesh) -> dict[str, Any] | None:
+    return _CPU_INIT_COMPILER_OPTIONS if mesh.devices.flat[0].platform == "cpu" else None
+
+
+def initial_state_function(
+    model: nn.Module, config: ml_collections.ConfigDict, sample_inputs: jax.ShapeDtypeStruct
+) -> Callable[[], TrainState]:
+    """The uncompiled function that makes the initial train state from `config.seed`.
 
     `sample_inputs` gives the shape (any batch size) and dtype of the model's
     inputs: uint8 frames for the CNN, feature windows for the RNN.
     """
     init_key, dropout_key = jax.random.split(jax.random.PRNGKey(config.seed))
 
-    @functools.partial(jax.jit, out_shardings=sharding.replicated(mesh))
-    def init():
+    def initial_state() -> TrainState:
         inputs = jnp.zeros((1, *sample_inputs.shape[1:]), sample_inputs.dtype)
         variables = model.init({"params": init_key}, inputs, train=False)
         return TrainState.create(
@@ -70,7 +77,33 @@ def create_train_state(
             dropout_key=dropout_key,
         )
 
+    return initial_state
+
+
+def create_train_state(
+    model: nn.Module,
+    config: ml_collections.ConfigDict,
+    mesh: Mesh,
+    sample_inputs: jax.ShapeDtypeStruct,
+) -> TrainState:
+    """Initializes a replicated train state from `config.seed` (see `initial_state_function`).
+
+    Call it outside jit: it compiles with its own options. `train_state_shapes`
+    gives the shapes alone.
+    """
+    init = jax.jit(
+        initial_state_function(model, config, sample_inputs),
+        out_shardings=sharding.replicated(mesh),
+        compiler_options=_init_compiler_options(mesh),
+    )
     return init()
+
+
+def train_state_shapes(
+    model: nn.Module, config: ml_collections.ConfigDict, sample_inputs: jax.ShapeDtypeStruct
+) -> TrainState:
+    """The train state's shapes and dtypes, without compiling or running its initializer."""
+    return jax.eval_shape(initial_state_function(model, config, sample_inputs))
 
 
 def make_train_step(
