@@ -439,39 +439,47 @@ def _tree_digest(folder: Path) -> dict[str, str]:
     }
 
 
-def test_checkpoint_of_another_model_is_refused_and_left_intact(
-    tiny_affwild2, tiny_cnn_run, tmp_path
+def _wider_model(config) -> None:
+    config.model.conv_features = (8, 16, 32)
+
+
+def _equalised_faces(config) -> None:
+    config.input.photometric = "equalize"  # Same shapes: only the pixels differ.
+
+
+@pytest.mark.parametrize(
+    "change, messages",
+    [
+        pytest.param(_wider_model, ["model=", "fresh --workdir"], id="another_model"),
+        pytest.param(
+            _equalised_faces,
+            [
+                "config.input.photometric='none', but this run has 'equalize'",
+                "--config.input.photometric=none",
+                "fresh --workdir",
+            ],
+            id="another_photometric_setting",
+        ),
+    ],
+)
+def test_checkpoint_of_another_config_is_refused_and_left_intact(
+    tiny_affwild2, tiny_cnn_run, tmp_path, change, messages
 ):
     workdir = tmp_path / "run"
     shutil.copytree(Path(tiny_cnn_run[0]) / "checkpoints", workdir / "checkpoints")
     before = _tree_digest(workdir / "checkpoints")
-    wider = train_helpers.tiny_config(tiny_affwild2, num_train_steps=200)
-    wider.model.conv_features = (8, 16, 32)
+    config = train_helpers.tiny_config(tiny_affwild2, num_train_steps=200)
+    change(config)
     with pytest.raises(checkpoints.CheckpointMismatchError) as raised:
-        train.train_and_evaluate(wider, str(workdir))
-    assert "model=" in str(raised.value) and "fresh --workdir" in str(raised.value)
+        train.train_and_evaluate(config, str(workdir))
+    for part in messages:
+        assert part in str(raised.value)
     assert _tree_digest(workdir / "checkpoints") == before
     # Still usable: prediction restores it (and lists the one missing input).
     summary = predict_videos.predict_videos(
         str(workdir), [str(tmp_path / "gone.mp4")], str(tmp_path)
     )
     assert summary.written == [] and [p for p, _ in summary.failed] == [str(tmp_path / "gone.mp4")]
-
-
-def test_resuming_with_another_photometric_setting_is_refused_and_left_intact(
-    tiny_affwild2, tiny_cnn_run, tmp_path
-):
-    workdir = tmp_path / "run"
-    shutil.copytree(Path(tiny_cnn_run[0]) / "checkpoints", workdir / "checkpoints")
-    before = _tree_digest(workdir / "checkpoints")
-    equalised = train_helpers.tiny_config(tiny_affwild2, num_train_steps=200)
-    equalised.input.photometric = "equalize"  # Same shapes: only the pixels differ.
-    with pytest.raises(checkpoints.CheckpointMismatchError) as raised:
-        train.train_and_evaluate(equalised, str(workdir))
-    message = str(raised.value)
-    assert "config.input.photometric='none', but this run has 'equalize'" in message
-    assert "--config.input.photometric=none" in message and "fresh --workdir" in message
-    assert _tree_digest(workdir / "checkpoints") == before
 
 
 @pytest.mark.parametrize(
