@@ -60,9 +60,7 @@ def read_framing(built_dir: str | Path) -> str | None:
     None for datasets of face crops (Aff-Wild2, face_folders/cropped) and for
     builds made before the record.
     """
-    path = Path(built_dir) / METADATA_FILE
-    metadata = json.loads(path.read_text()) if path.is_file() else {}
-    return metadata.get(FRAMING_KEY)
+    return _build_metadata(built_dir).get(FRAMING_KEY)
 
 
 def training_data(dataset: str, built_dir: str | Path) -> dict[str, Any]:
@@ -82,9 +80,12 @@ def training_data(dataset: str, built_dir: str | Path) -> dict[str, Any]:
 
 def read_face_margin(built_dir: str | Path) -> float:
     """The border a photo build added around its framed faces (0 where unrecorded)."""
+    return float(_build_metadata(built_dir).get(FACE_MARGIN_KEY) or 0.0)
+
+
+def _build_metadata(built_dir: str | Path) -> dict[str, Any]:
     path = Path(built_dir) / METADATA_FILE
-    metadata = json.loads(path.read_text()) if path.is_file() else {}
-    return float(metadata.get(FACE_MARGIN_KEY) or 0.0)
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def learned_only_from_synthetic(records: list[dict | None]) -> bool:
